@@ -1,0 +1,1 @@
+"""Settings, the cpd command line and the wiring of `cpd run`."""

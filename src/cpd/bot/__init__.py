@@ -1,0 +1,1 @@
+"""The Telegram bot (not built yet: issue 4)."""

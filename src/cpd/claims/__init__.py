@@ -1,0 +1,1 @@
+"""The channel-neutral claims workflow (not built yet: issue 4)."""

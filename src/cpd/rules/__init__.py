@@ -1,0 +1,1 @@
+"""Scheme files and the pure rules engine that turns claims into points and balances."""

@@ -1,0 +1,1 @@
+"""SQLModel tables, engine and session set-up, migrations and queries."""
