@@ -1,1 +1,2 @@
-"""The channel-neutral claims workflow (not built yet: issue 4)."""
+"""The channel-neutral claims workflow: members, standings, and (issue 4) claim intake and
+decisions. Channels call this package; they never open a database session themselves."""

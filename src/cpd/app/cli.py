@@ -1,0 +1,207 @@
+"""The ``cpd`` command line (typer). Every user mistake is one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from cpd import rules
+from cpd.app.settings import Settings, SettingsError, load_settings
+from cpd.claims import members as member_admin
+from cpd.claims.standing import standing
+from cpd.claims.texts import amount, balance_sentence
+from cpd.rules.values import number
+
+app = typer.Typer(
+    name="cpd",
+    help="CPD Claims Assistant: members claim CPD points in chat or by mail.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+rules_app = typer.Typer(help="Evaluate claims under a scheme.", no_args_is_help=True)
+members_app = typer.Typer(help="Import, invite and show members.", no_args_is_help=True)
+schemes_app = typer.Typer(help="The schemes this installation knows.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(members_app, name="members")
+app.add_typer(schemes_app, name="schemes")
+
+
+class UserError(Exception):
+    """A mistake in what the user asked: printed as one line, exit 2."""
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``cpd: error: message`` to stderr and exit."""
+    typer.echo(f"cpd: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from cpd.storage import make_engine, migrate
+
+    engine = make_engine(settings.effective_database_url)
+    migrate(engine)
+    return engine
+
+
+def _read_input(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text") from None
+
+
+def _date_option(value: str | None, name: str) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{name}: {value!r} is not a date (use YYYY-MM-DD)") from None
+
+
+@rules_app.command("evaluate")
+def rules_evaluate(
+    input: Annotated[str, typer.Option("--input", "-i", help="JSON file, or - for stdin")],
+) -> None:
+    """Evaluate the claims in FILE and print the standing as JSON."""
+    text = _read_input(input)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{input}: malformed JSON at line {exc.lineno} column {exc.colno}: "
+                        f"{exc.msg}") from None
+    typer.echo(json.dumps(rules.evaluate_document(document), indent=2))
+
+
+@members_app.command("import")
+def members_import(
+    file: Annotated[Path, typer.Argument(help="CSV: membership_no,name,email,scheme,grade,"
+                                              "joined,role")],
+) -> None:
+    """Create or update members from a CSV file (idempotent on membership_no)."""
+    settings = _settings()
+    text = _read_input(str(file))
+    rows = member_admin.parse_members_csv(text, settings.scheme, source=file.name)
+    report = member_admin.import_members(_engine(settings), rows)
+    typer.echo(f"{len(report.created)} created, {len(report.updated)} updated, "
+               f"{len(report.unchanged)} unchanged")
+
+
+@members_app.command("invite")
+def members_invite(membership_no: str) -> None:
+    """Print a one-time token that links a Telegram user to the member (/start TOKEN)."""
+    settings = _settings()
+    token, expires = member_admin.create_invite(
+        _engine(settings), membership_no, dt.timedelta(days=settings.invite_days)
+    )
+    typer.echo(token)
+    if settings.telegram_bot_name:
+        typer.echo(f"https://t.me/{settings.telegram_bot_name}?start={token}")
+    typer.echo(f"valid until {expires:%Y-%m-%d %H:%M} UTC, once", err=True)
+
+
+@members_app.command("show")
+def members_show(
+    membership_no: str,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+) -> None:
+    """Show a member's balance now, with the reason for every number."""
+    settings = _settings()
+    day = _date_option(as_of, "--as-of")
+    result = standing(_engine(settings), membership_no, day)
+    member, scheme, ev = result.member, result.scheme, result.evaluation
+    typer.echo(f"{member.membership_no}  {member.name}  <{member.email or 'no email'}>")
+    typer.echo(f"{scheme.short_name} ({scheme.name}), grade {member.grade or '-'}, "
+               f"joined {member.joined}, role {member.role}")
+    typer.echo(f"Period {ev.period_start} to {ev.period_end}: target "
+               f"{amount(ev.target, scheme.unit)}, carried in {number(ev.carried_in)}, "
+               f"earned {number(ev.earned)}, total {number(ev.total)}")
+    typer.echo(balance_sentence(scheme, ev))
+    if ev.carry_out:
+        typer.echo(f"Would carry {amount(ev.carry_out, scheme.unit)} into the next period.")
+    if not result.claims:
+        typer.echo("No claims yet.")
+        return
+    typer.echo("Claims:")
+    by_id = {str(c.id): c for c in result.claims}
+    for res in ev.claims:
+        claim = by_id[res.id]
+        mark = "+" if res.counted else " "
+        typer.echo(f" {mark} {claim.start_date}  {claim.status:<9} {number(res.points):>5}  "
+                   f"{(claim.title or claim.kind)[:40]:<40}  {res.note}")
+
+
+@schemes_app.command("list")
+def schemes_list() -> None:
+    """List the schemes with a file."""
+    for scheme_id in rules.scheme_ids():
+        scheme = rules.load_scheme(scheme_id)
+        typer.echo(f"{scheme.id:<6} {scheme.short_name:<6} {scheme.name} "
+                   f"(target {number(scheme.target)} {scheme.unit}, {scheme.period.kind})")
+
+
+@schemes_app.command("show")
+def schemes_show(scheme_id: str) -> None:
+    """Print one scheme's rules as JSON."""
+    typer.echo(json.dumps(rules.load_scheme(scheme_id).model_dump(mode="json"), indent=2))
+
+
+def _not_built(part: str, issue: int) -> NoReturn:
+    fail(f"{part} is not built yet (issue {issue}); nothing was done")
+
+
+@app.command("run")
+def run() -> None:
+    """Run the bot, mail listener, IMAP poller, outbound mail and nudges in one process."""
+    settings = _settings()
+    _engine(settings)  # the database is ready even before the channels exist
+    _not_built("`cpd run` (the Telegram bot and the mail channels)", 4)
+
+
+@app.command("classify")
+def classify(
+    text: Annotated[str | None, typer.Argument(help="the message to classify")] = None,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="JSON lines on stdin")] = False,
+    today: Annotated[str | None, typer.Option("--today", help="YYYY-MM-DD")] = None,
+) -> None:
+    """Print the activity extracted from TEXT as JSON (or one JSON line per input line)."""
+    _not_built("`cpd classify` (the NLP pipeline)", 3)
+
+
+@app.command("export")
+def export(
+    member: Annotated[str, typer.Option("--member")],
+    format: Annotated[str, typer.Option("--format")] = "csv",
+    period: Annotated[str, typer.Option("--period")] = "current",
+    output: Annotated[Path | None, typer.Option("-o")] = None,
+) -> None:
+    """Export a member's records as CSV or PDF."""
+    _not_built("`cpd export`", 6)
+
+
+def main() -> None:
+    """Entry point of the ``cpd`` console script."""
+    from cpd.claims.members import MemberNotFound
+
+    try:
+        app(standalone_mode=True)
+    except (UserError, SettingsError, rules.InputError, rules.SchemeError, MemberNotFound) as exc:
+        message = str(exc.args[0]) if exc.args else str(exc)
+        typer.echo(f"cpd: error: {message.splitlines()[0] if message else type(exc).__name__}",
+                   err=True)
+        sys.exit(2)

@@ -1,0 +1,161 @@
+"""Settings: the ``CPD_*`` environment variables and an optional ``cpd.toml``, validated once.
+
+Environment variables win over the file. The file may use the variable names
+(``CPD_DATA_DIR = "..."``) or the bare lower-case names (``data_dir = "..."``). A bad value is
+reported as one line naming the setting, e.g. ``CPD_TIMEZONE: unknown time zone 'Mars/Base'``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from cpd.rules import SchemeError, load_scheme
+
+CONFIG_FILE_VARIABLE = "CPD_CONFIG"
+DEFAULT_CONFIG_FILE = "cpd.toml"
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message is one line naming it."""
+
+
+class _TomlFile(PydanticBaseSettingsSource):
+    """Reads ``cpd.toml`` (or the file named by ``CPD_CONFIG``), accepting both key styles."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self.values: dict[str, Any] = {}
+        if path is None or not path.is_file():
+            return
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{path}: {exc}") from exc
+        for key, value in raw.items():
+            name = key.lower().removeprefix("cpd_")
+            if name not in settings_cls.model_fields:
+                raise SettingsError(f"{path}: unknown setting {key!r}")
+            self.values[name] = value
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+def _host_port(value: str, name: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{name} must be host:port, got {value!r}")
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything configurable, read once by ``app`` and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="CPD_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("./cpd-data")
+    database_url: str | None = None
+    scheme: str = "iims"
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_bot_name: str | None = None
+    secretary_chat_id: int | None = None
+    smtp_listen: str = "127.0.0.1:8025"
+    smtp_relay: str | None = None
+    mail_from: str = "cpd@localhost"
+    imap_url: SecretStr | None = None
+    nudge_cron: str = "0 9 * * MON"
+    timezone: str = "Europe/London"
+    invite_days: int = Field(default=14, ge=1, le=365)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get(CONFIG_FILE_VARIABLE, DEFAULT_CONFIG_FILE))
+        return (init_settings, env_settings, _TomlFile(settings_cls, path))
+
+    @field_validator("scheme")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        try:
+            load_scheme(value)
+        except SchemeError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("smtp_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        return value if value == "" else _host_port(value, "the listen address")
+
+    @field_validator("smtp_relay")
+    @classmethod
+    def _relay(cls, value: str | None) -> str | None:
+        return None if not value else _host_port(value, "the relay")
+
+    @field_validator("nudge_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"expected 5 cron fields (minute hour day month weekday): {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:// and postgresql+psycopg:// URLs are supported")
+        return value or None
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL: the configured one, else SQLite under the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'cpd.sqlite3').resolve()}"
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Where evidence files are stored (named by their sha256)."""
+        return self.data_dir / "evidence"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The body's time zone."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build and validate the settings once; SettingsError (one line) on a bad value."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"CPD_{field.upper()}: {message}") from None

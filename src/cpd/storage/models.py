@@ -1,0 +1,166 @@
+"""The tables: members, claims, evidence, decisions' audit trail, the outbox, processed keys.
+
+Balances are never stored: they are derived from accepted claims by the rules engine. The
+points awarded are stored with each decision so that a later rule change does not silently
+rewrite history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Member(SQLModel, table=True):
+    """A member of a professional body (or its secretary)."""
+
+    __tablename__ = "member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    membership_no: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, index=True, max_length=320)
+    scheme: str = Field(max_length=32)
+    grade: str | None = Field(default=None, max_length=64)
+    joined: dt.date
+    role: str = Field(default="member", max_length=16)
+    telegram_user_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, unique=True, nullable=True)
+    )
+    diploma_start: dt.date | None = None
+    nudges_muted: bool = False
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Dispensation(SQLModel, table=True):
+    """A member's request for, and the secretary's decision on, relief from a period's target."""
+
+    __tablename__ = "dispensation"
+    __table_args__ = (UniqueConstraint("member_id", "period_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    period_key: int
+    status: str = Field(default="granted", max_length=16)  # requested | granted | refused
+    reason: str = ""
+    decided_by: int | None = Field(default=None, foreign_key="member.id")
+    decided_at: dt.datetime | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class InviteToken(SQLModel, table=True):
+    """A single-use, expiring token that links a Telegram user to a member (sha256 stored)."""
+
+    __tablename__ = "invite_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(unique=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Claim(SQLModel, table=True):
+    """One claimed activity, from draft to decision."""
+
+    __tablename__ = "claim"
+    __table_args__ = (Index("ix_claim_member_status", "member_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    channel: str = Field(max_length=16)  # telegram | email | cli
+    source_key: str = Field(unique=True, max_length=255)
+    raw_text: str = ""
+    kind: str = Field(max_length=32)
+    hours: float | None = None
+    start_date: dt.date
+    end_date: dt.date | None = None
+    title: str = Field(default="", max_length=300)
+    provider: str | None = Field(default=None, max_length=16)
+    has_test: bool = False
+    co_authors: int | None = None
+    confidence: float | None = None
+    extracted: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reflections: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    category_override: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="draft", max_length=16, index=True)
+    proposed_points: float | None = None
+    awarded_points: float | None = None
+    decided_by: int | None = Field(default=None, foreign_key="member.id")
+    decided_at: dt.datetime | None = None
+    decision_reason: str | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class EvidenceFile(SQLModel, table=True):
+    """A file attached to a claim, stored under the data directory by its sha256."""
+
+    __tablename__ = "evidence_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    original_name: str = Field(default="", max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=127)
+    size: int
+    sha256: str = Field(max_length=64, index=True)
+    stored_path: str = Field(max_length=500)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One line of the append-only audit log (updates and deletes are refused by triggers)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=120)
+    action: str = Field(max_length=64)
+    claim_id: int | None = Field(default=None, foreign_key="claim.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A notification waiting to be delivered (written in the same transaction as its cause)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(unique=True, max_length=255)
+    channel: str = Field(max_length=16)  # telegram | email
+    recipient: str = Field(max_length=320)
+    template: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | sent | dead
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+    last_error: str | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ProcessedMessage(SQLModel, table=True):
+    """An inbound message already handled (Telegram update, Message-ID, IMAP UIDVALIDITY/UID)."""
+
+    __tablename__ = "processed_message"
+
+    key: str = Field(primary_key=True, max_length=255)
+    channel: str = Field(max_length=16)
+    outcome: str = Field(default="", max_length=64)
+    claim_id: int | None = Field(default=None, foreign_key="claim.id")
+    processed_at: dt.datetime = Field(default_factory=utcnow)

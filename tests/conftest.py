@@ -1,0 +1,65 @@
+"""Shared fixtures: a migrated database on SQLite and on a throwaway PostgreSQL 15 cluster."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from cpd.storage import make_engine, migrate
+from tests.support.postgres import postgres_available, throwaway_postgres
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[str]:
+    """One PostgreSQL cluster for the whole run (each test gets its own database in it)."""
+    if not postgres_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL 15 binaries are missing on CI: .ci/run should install them")
+        pytest.skip("PostgreSQL binaries not installed (apt-get install -y postgresql-15)")
+    with throwaway_postgres() as url:
+        yield url
+
+
+def _fresh_postgres_database(cluster_url: str) -> str:
+    url = make_url(cluster_url)
+    name = f"cpd_t{os.getpid()}_{next(_database_numbers)}"
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
+    ) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cpd.sqlite3'}"
+    return _fresh_postgres_database(request.getfixturevalue("postgres_cluster"))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated engine on each backend."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite engine only (for tests that are not about the backend)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'cpd.sqlite3'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
