@@ -42,8 +42,11 @@ def scenarios(draw: st.DrawFn) -> tuple[str, Member, list[Claim]]:
         joined=draw(st.dates(min_value=dt.date(2010, 1, 1), max_value=dt.date(2026, 6, 1))),
         grade=draw(st.sampled_from([None, "member", "professional", "affiliate", "student"])),
         dispensations=frozenset(draw(st.lists(st.sampled_from([2024, 2025, 2026]), max_size=2))),
-        diploma_start=draw(st.one_of(st.none(), st.dates(min_value=dt.date(2024, 1, 1),
-                                                         max_value=dt.date(2026, 6, 1)))),
+        diploma_start=draw(
+            st.one_of(
+                st.none(), st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2026, 6, 1))
+            )
+        ),
     )
     count = draw(st.integers(min_value=0, max_value=25))
     return scheme, member, [draw(claims(i)) for i in range(count)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,14 @@ from sqlmodel import Session
 from cpd import rules
 from cpd.claims.members import MemberNotFound
 from cpd.storage import models
-from cpd.storage.queries import claims_of_member, granted_dispensations, member_by_number
+from cpd.storage.queries import (
+    claims_of_member,
+    granted_dispensations,
+    granted_dispensations_by_member,
+    member_by_number,
+    stream_claim_rows,
+    stream_member_rows,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +118,45 @@ def standing(engine: Engine, membership_no: str, as_of: dt.date) -> Standing:
         as_of,
     )
     return Standing(member, claims, scheme, evaluation)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberStanding:
+    """One member's evaluation in a bulk run (the member as plain values)."""
+
+    member_id: int
+    membership_no: str
+    scheme: str
+    evaluation: rules.Evaluation
+
+
+def all_standings(
+    engine: Engine,
+    as_of: dt.date,
+    first_member_id: int | None = None,
+    last_member_id: int | None = None,
+    batch_size: int = 20_000,
+) -> Iterator[MemberStanding]:
+    """Every member's standing on ``as_of``, streamed in member-id order with flat memory.
+
+    Members and claims are read by two ordered cursors and merged, so each member costs the
+    same however many there are; an id range lets several processes share the work.
+    """
+    dispensations = granted_dispensations_by_member(engine)
+    claim_rows = stream_claim_rows(engine, batch_size, first_member_id, last_member_id)
+    pending = next(claim_rows, None)
+    for member_id, number, scheme_id, grade, joined, diploma_start in stream_member_rows(
+        engine, batch_size, first_member_id, last_member_id
+    ):
+        claims: list[rules.Claim] = []
+        while pending is not None and pending[0] <= member_id:
+            if pending[0] == member_id:
+                claims.append(rules_claim_from_row(pending))
+            pending = next(claim_rows, None)
+        evaluation = rules.evaluate(
+            rules.load_scheme(scheme_id),
+            rules_member(joined, grade, dispensations.get(member_id, ()), diploma_start),
+            claims,
+            as_of,
+        )
+        yield MemberStanding(member_id, number, scheme_id, evaluation)

@@ -1,1 +1,1 @@
-"""Offline spaCy pipeline: from a member's words to an activity (kind, hours, dates, provider, test)."""
+"""Offline spaCy pipeline: from a member's words to an activity (kind, hours, dates...)."""

@@ -54,10 +54,10 @@ def cycle(rule: Cycle, joined: dt.date, day: dt.date) -> Period:
     months_between = (day.year - first.year) * 12 + (day.month - first.month)
     if day.day < first.day:
         months_between -= 1
-    index = months_between // (12 * rule.years)
-    start = first + relativedelta(years=index * rule.years)
-    end = start + relativedelta(years=rule.years) - dt.timedelta(days=1)
-    return Period(start.year, start, end)
+    start_year = first.year + (months_between // (12 * rule.years)) * rule.years
+    start = dt.date(start_year, first.month, first.day)
+    end = dt.date(start_year + rule.years, first.month, first.day) - dt.timedelta(days=1)
+    return Period(start_year, start, end)
 
 
 def rolling_window(rule: RollingWindow, member: Member, as_of: dt.date) -> Period:

@@ -9,7 +9,7 @@ file and the field named.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -185,7 +185,15 @@ class Scheme(_Strict):
 
     def category_for(self, kind: str, provider: str | None) -> Category | None:
         """The first category that takes a claim of this kind and provider."""
-        return next((c for c in self.categories if c.takes(kind, provider)), None)
+        key = (kind, provider)
+        lookup = self._category_lookup
+        if key not in lookup:
+            lookup[key] = next((c for c in self.categories if c.takes(kind, provider)), None)
+        return lookup[key]
+
+    @cached_property
+    def _category_lookup(self) -> dict[tuple[str, str | None], Category | None]:
+        return {}
 
     def is_exempt(self, grade: str | None) -> bool:
         """Whether members of this grade have no target."""

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from cpd.storage.models import AuditEntry, Claim, Dispensation, InviteToken, Member, utcnow
@@ -92,13 +92,41 @@ EVALUATION_COLUMNS = (
 )
 
 
-def stream_claim_rows(engine: Engine, batch_size: int = 20_000) -> Iterator[Sequence[Any]]:
-    """Every claim as a plain row of EVALUATION_COLUMNS, grouped by member (ordered by member).
+MEMBER_COLUMNS = (
+    Member.id,
+    Member.membership_no,
+    Member.scheme,
+    Member.grade,
+    Member.joined,
+    Member.diploma_start,
+)
+
+
+def _id_range(column: Any, first_id: int | None, last_id: int | None) -> list[Any]:
+    conditions = []
+    if first_id is not None:
+        conditions.append(column >= first_id)
+    if last_id is not None:
+        conditions.append(column <= last_id)
+    return conditions
+
+
+def stream_claim_rows(
+    engine: Engine,
+    batch_size: int = 20_000,
+    first_member_id: int | None = None,
+    last_member_id: int | None = None,
+) -> Iterator[Sequence[Any]]:
+    """Claims as plain rows of EVALUATION_COLUMNS, ordered by member then claim id.
 
     Rows come through a server-side cursor in batches so that memory stays flat however many
-    members there are.
+    members there are; a member id range lets several workers split the work.
     """
-    query = select(*EVALUATION_COLUMNS).order_by(Claim.member_id, Claim.id)
+    query = (
+        select(*EVALUATION_COLUMNS)
+        .where(*_id_range(Claim.member_id, first_member_id, last_member_id))
+        .order_by(Claim.member_id, Claim.id)
+    )
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=batch_size).execute(
             query
@@ -107,13 +135,45 @@ def stream_claim_rows(engine: Engine, batch_size: int = 20_000) -> Iterator[Sequ
             yield from partition
 
 
-def stream_members(engine: Engine, batch_size: int = 20_000) -> Iterator[Member]:
-    """Every member, ordered by id, in batches."""
-    with Session(engine) as session:
-        result = session.exec(  # type: ignore[call-overload]
-            select(Member).order_by(Member.id).execution_options(yield_per=batch_size)
+def stream_member_rows(
+    engine: Engine,
+    batch_size: int = 20_000,
+    first_member_id: int | None = None,
+    last_member_id: int | None = None,
+) -> Iterator[Sequence[Any]]:
+    """Members as plain rows of MEMBER_COLUMNS, ordered by id, in batches."""
+    query = (
+        select(*MEMBER_COLUMNS)
+        .where(*_id_range(Member.id, first_member_id, last_member_id))
+        .order_by(Member.id)
+    )
+    with engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, yield_per=batch_size).execute(
+            query
         )
-        yield from result.scalars()
+        for partition in result.partitions():
+            yield from partition
+
+
+def granted_dispensations_by_member(engine: Engine) -> dict[int, set[int]]:
+    """Every granted dispensation's period key, by member id."""
+    found: dict[int, set[int]] = {}
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Dispensation.member_id, Dispensation.period_key).where(
+                Dispensation.status == "granted"
+            )
+        )
+        for member_id, period_key in rows:
+            found.setdefault(member_id, set()).add(period_key)
+    return found
+
+
+def member_id_bounds(engine: Engine) -> tuple[int, int] | None:
+    """The lowest and highest member id, or None when there are no members."""
+    with engine.connect() as connection:
+        low, high = connection.execute(select(func.min(Member.id), func.max(Member.id))).one()
+    return None if low is None else (low, high)
 
 
 def touch(row: Member | Claim) -> None:

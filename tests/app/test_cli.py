@@ -1,0 +1,211 @@
+"""The `cpd` console script, run as a real subprocess: contracts, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MEMBERS_CSV = """membership_no,name,email,scheme,grade,joined,role
+M1,Jane Surveyor,Jane@Example.com,iims,member,2019-05-01,member
+M2,Sam Secretary,sec@example.com,,,2015-01-01,secretary
+M3,Ivy Info,ivy@example.com,iim,professional,2020-02-01,member
+"""
+
+
+def cpd(
+    tmp_path: Path, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
+    environment.update({"CPD_DATA_DIR": str(tmp_path / "data"), **env})
+    return subprocess.run(
+        [sys.executable, "-c", "from cpd.app.cli import main; main()", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cpd: error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def evaluate_input(**changes: object) -> dict[str, object]:
+    document: dict[str, object] = {
+        "scheme": "iim",
+        "as_of": "2026-11-23",
+        "member": {"joined": "2019-05-01", "grade": "professional", "dispensations": [2024]},
+        "claims": [
+            {
+                "id": "c1",
+                "kind": "training",
+                "hours": 3,
+                "date": "2026-02-01",
+                "provider": "institute",
+                "has_test": False,
+                "co_authors": None,
+                "title": "Records retention workshop",
+                "category": None,
+                "points": None,
+                "reflections": {"new_knowledge": "...", "behaviour": None, "impact": None},
+                "status": "accepted",
+            }
+        ],
+    }
+    document.update(changes)
+    return document
+
+
+def test_rules_evaluate_prints_the_contract(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(evaluate_input()))
+    result = cpd(tmp_path, "rules", "evaluate", "--input", str(path))
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["period"] == {"start": "2026-01-01", "end": "2026-12-31"}
+    assert (output["target"], output["earned"], output["total"], output["remaining"]) == (
+        20,
+        3,
+        3,
+        17,
+    )
+    assert output["met"] is False and output["diploma"] is None
+    assert output["claims"] == [
+        {
+            "id": "c1",
+            "category": "iim-2",
+            "points": 3,
+            "counted": True,
+            "note": output["claims"][0]["note"],
+        }
+    ]
+
+
+def test_rules_evaluate_reads_stdin(tmp_path: Path) -> None:
+    result = cpd(tmp_path, "rules", "evaluate", "--input", "-", stdin=json.dumps(evaluate_input()))
+    assert result.returncode == 0 and json.loads(result.stdout)["earned"] == 3
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        (
+            '{"scheme": "nope", "as_of": "2026-01-01", "member": {"joined": "2020-01-01"}}',
+            ("unknown scheme", "nope"),
+        ),
+        ("{not json", ("malformed JSON",)),
+        (
+            json.dumps(
+                evaluate_input(
+                    claims=[{"id": "a", "kind": "training", "hours": -3, "date": "2026-01-01"}]
+                )
+            ),
+            ("hours", "negative"),
+        ),
+        (
+            json.dumps(
+                evaluate_input(
+                    claims=[{"id": "a", "kind": "training", "hours": 25, "date": "2026-01-01"}]
+                )
+            ),
+            ("hours", "24"),
+        ),
+        (
+            json.dumps(
+                evaluate_input(claims=[{"id": "a", "kind": "juggling", "date": "2026-01-01"}])
+            ),
+            ("unknown kind",),
+        ),
+        (
+            json.dumps(
+                evaluate_input(claims=[{"id": "a", "kind": "reading", "date": "31/02/2026"}])
+            ),
+            ("not a date",),
+        ),
+        (json.dumps(evaluate_input(as_of="yesterday")), ("as_of",)),
+    ],
+    ids=[
+        "unknown scheme",
+        "malformed JSON",
+        "negative hours",
+        "25 hours in a day",
+        "unknown kind",
+        "unparsable date",
+        "bad as_of",
+    ],
+)
+def test_rules_evaluate_bad_input_is_one_line_exit_2(
+    tmp_path: Path, document: str, words: tuple[str, ...]
+) -> None:
+    assert_one_line_error(cpd(tmp_path, "rules", "evaluate", "-i", "-", stdin=document), *words)
+
+
+def test_missing_input_file_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(cpd(tmp_path, "rules", "evaluate", "-i", "absent.json"), "cannot read")
+
+
+def test_members_import_show_and_invite(tmp_path: Path) -> None:
+    csv = tmp_path / "members.csv"
+    csv.write_text(MEMBERS_CSV)
+    first = cpd(tmp_path, "members", "import", str(csv))
+    assert first.returncode == 0 and first.stdout.strip() == "3 created, 0 updated, 0 unchanged"
+    again = cpd(tmp_path, "members", "import", str(csv))
+    assert again.stdout.strip() == "0 created, 0 updated, 3 unchanged"
+    assert (tmp_path / "data" / "cpd.sqlite3").is_file()
+
+    shown = cpd(tmp_path, "members", "show", "M1", "--as-of", "2026-11-23")
+    assert shown.returncode == 0, shown.stderr
+    assert "jane@example.com" in shown.stdout
+    assert "you need 10 more by 31 December 2026" in shown.stdout
+
+    invite = cpd(tmp_path, "members", "invite", "M1", CPD_TELEGRAM_BOT_NAME="cpd_test_bot")
+    token, link = invite.stdout.split()
+    assert invite.returncode == 0 and len(token) >= 20
+    assert link == f"https://t.me/cpd_test_bot?start={token}"
+
+
+def test_members_show_unknown_member(tmp_path: Path) -> None:
+    assert_one_line_error(cpd(tmp_path, "members", "show", "NOPE"), "NOPE")
+
+
+def test_members_import_bad_row_names_line_and_column_and_imports_nothing(tmp_path: Path) -> None:
+    csv = tmp_path / "members.csv"
+    csv.write_text(MEMBERS_CSV + "M4,Bad Date,bad@example.com,iims,,2020-13-01,member\n")
+    assert_one_line_error(cpd(tmp_path, "members", "import", str(csv)), "line 5", "joined")
+    shown = cpd(tmp_path, "members", "show", "M1")
+    assert_one_line_error(shown, "M1")
+
+
+def test_bad_setting_names_the_setting(tmp_path: Path) -> None:
+    result = cpd(tmp_path, "members", "show", "M1", CPD_TIMEZONE="Mars/Base")
+    assert_one_line_error(result, "CPD_TIMEZONE", "Mars/Base")
+
+
+def test_schemes_list_and_show(tmp_path: Path) -> None:
+    listed = cpd(tmp_path, "schemes", "list")
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == [
+        "ibms",
+        "iim",
+        "iims",
+        "imi",
+    ]
+    shown = json.loads(cpd(tmp_path, "schemes", "show", "imi").stdout)
+    assert shown["target"] == 90 and shown["period"]["years"] == 3
+    assert_one_line_error(cpd(tmp_path, "schemes", "show", "xyz"), "unknown scheme")
+
+
+@pytest.mark.parametrize("command", [["run"], ["export", "--member", "M1", "--format", "csv"]])
+def test_parts_not_built_yet_say_so_and_exit_2(tmp_path: Path, command: list[str]) -> None:
+    assert_one_line_error(cpd(tmp_path, *command), "not built yet")

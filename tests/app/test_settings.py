@@ -1,0 +1,75 @@
+"""Settings: environment, cpd.toml, defaults, and one-line errors naming the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cpd.app.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("CPD_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = load_settings()
+    assert settings.data_dir == Path("cpd-data")
+    assert settings.effective_database_url.startswith("sqlite:///")
+    assert settings.effective_database_url.endswith("cpd-data/cpd.sqlite3")
+    assert (settings.scheme, settings.smtp_listen, settings.mail_from) == (
+        "iims",
+        "127.0.0.1:8025",
+        "cpd@localhost",
+    )
+    assert (settings.nudge_cron, settings.timezone) == ("0 9 * * MON", "Europe/London")
+    assert settings.telegram_token is None and settings.smtp_relay is None
+
+
+def test_file_in_either_key_style_and_environment_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "cpd.toml").write_text(
+        'CPD_SCHEME = "imi"\ntimezone = "Europe/Paris"\ntelegram_token = "123:abc"\n'
+    )
+    monkeypatch.setenv("CPD_TIMEZONE", "Europe/Dublin")
+    settings = load_settings()
+    assert settings.scheme == "imi" and settings.timezone == "Europe/Dublin"
+    assert settings.telegram_token is not None
+    assert "123:abc" not in repr(settings) and "123:abc" not in str(settings)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("CPD_TIMEZONE", "Mars/Base", "unknown time zone"),
+        ("CPD_SCHEME", "xyz", "unknown scheme"),
+        ("CPD_SMTP_LISTEN", "localhost", "host:port"),
+        ("CPD_SMTP_RELAY", "relay:99999", "host:port"),
+        ("CPD_NUDGE_CRON", "every monday", "cron"),
+        ("CPD_SECRETARY_CHAT_ID", "the secretary", "integer"),
+        ("CPD_DATABASE_URL", "mysql://x", "sqlite"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, words: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert message.startswith(variable + ":") and "\n" not in message
+    assert words in message
+
+
+def test_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "cpd.toml").write_text('data_dri = "x"\n')
+    with pytest.raises(SettingsError, match="unknown setting 'data_dri'"):
+        load_settings()
