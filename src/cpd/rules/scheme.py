@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cpd.rules.kinds import KINDS
 
@@ -101,11 +108,16 @@ class Category(_Strict):
     hours_cap: Annotated[float, Field(gt=0)] | None = None
     repeat: RepeatRule | None = None
 
-    @model_validator(mode="after")
-    def _known_kinds(self) -> Category:
-        unknown = [k for k in self.kinds if k not in KINDS]
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        unknown = [k for k in kinds if k not in KINDS]
         if unknown:
             raise ValueError(f"unknown kinds {unknown}; known: {', '.join(KINDS)}")
+        return kinds
+
+    @model_validator(mode="after")
+    def _hours_cap_needs_hours(self) -> Category:
         if self.hours_cap is not None and self.rate.per_hour is None:
             raise ValueError("hours_cap needs a per_hour rate")
         return self
@@ -203,7 +215,7 @@ class Scheme(_Strict):
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    return f"field {where}: {first['msg']}"
+    return f"field {where}: {first['msg'].removeprefix('Value error, ')}"
 
 
 def load_scheme_file(path: Path) -> Scheme:
