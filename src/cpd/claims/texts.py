@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from cpd import rules
+from cpd.claims.intake import ClaimView
+from cpd.rules import Evaluation, Scheme
 from cpd.rules.values import number
 
 
@@ -50,3 +52,173 @@ def balance_sentence(scheme: rules.Scheme, evaluation: rules.Evaluation) -> str:
         f"{held} of {number(evaluation.target)}; you need {number(evaluation.remaining)} "
         f"more by {deadline}."
     )
+
+
+NOT_LINKED = (
+    "I don't know you yet. Ask your membership secretary for a link code, then send "
+    "/start followed by the code."
+)
+NOTHING_TO_CLAIM = (
+    "I couldn't find an activity in that message. Tell me what you did, for how long and "
+    'when, e.g. "boat show today, 4 hours"; you can add a photo or certificate.'
+)
+KIND_LABELS = {
+    "training": "Course, workshop or webinar",
+    "conference": "Conference",
+    "exhibition": "Exhibition or trade show",
+    "reading": "Reading",
+    "article": "Writing an article",
+    "book": "Writing a book",
+    "teaching": "Teaching or presenting",
+    "examining": "Examining or assessing",
+    "work_project": "Work project",
+    "mentoring": "Mentoring or coaching",
+    "committee": "Committee work",
+    "volunteering": "Volunteering",
+    "qualification": "Studying for a qualification",
+    "site_visit": "Site visit or shadowing",
+    "other": "Other development",
+}
+
+
+def fmt(value: float | None) -> str:
+    """A number as people write it (``2.5``, ``3``), or ``-``."""
+    return "-" if value is None else str(number(value))
+
+
+def _when(view: ClaimView) -> str:
+    if view.end_date and view.end_date != view.start_date:
+        return f"{view.start_date:%d %b} to {view.end_date:%d %b %Y}"
+    return f"{view.start_date:%d %b %Y}"
+
+
+def describe(view: ClaimView) -> str:
+    """Kind, title, date and hours of a claim, on a few lines."""
+    hours = "not given" if view.hours is None else f"{fmt(view.hours)} h"
+    lines = [
+        f"{view.title}",
+        f"Kind: {KIND_LABELS.get(view.kind, view.kind)}",
+        f"Date: {_when(view)}",
+        f"Hours: {hours}",
+    ]
+    if view.provider:
+        lines.append(f"Provider: {'the Institute' if view.provider == 'institute' else 'external'}")
+    if view.has_test:
+        lines.append("With a test or exam")
+    if view.category:
+        lines.append(f"Category: {view.category}")
+    if view.evidence_count:
+        lines.append(f"Evidence: {view.evidence_count} file(s)")
+    return "\n".join(lines)
+
+
+def proposal(view: ClaimView) -> str:
+    """The points the claim would earn and the rule behind them."""
+    if view.proposed_points is None:
+        return ""
+    points = amount(view.proposed_points, view.unit)
+    return f"Proposed: {points} ({view.rule_note})" if view.rule_note else f"Proposed: {points}"
+
+
+def draft_card(view: ClaimView) -> str:
+    """What the member sees after sending a claim: what was understood and what it earns."""
+    lines = [
+        f"Claim #{view.id}: here is what I understood.",
+        "",
+        describe(view),
+        "",
+        proposal(view),
+    ]
+    if "hours_out_of_range" in view.flags:
+        lines.append("The hours in your message look wrong: please tap Change hours.")
+    if "future_date" in view.flags:
+        lines.append("The date in your message is in the future, so I used today.")
+    if "kind" in view.needs:
+        lines.append("I'm not sure what kind of activity this was: please pick one.")
+    if "reflection" in view.needs:
+        lines.append("Before you submit, add your reflection: what did you learn?")
+    lines.append("Tap Submit when it is right.")
+    return "\n".join(line for line in lines if line is not None)
+
+
+def reflection_needed(scheme: Scheme) -> str:
+    """Why a claim cannot be submitted yet."""
+    if scheme.reflection_required == "new_knowledge":
+        return (
+            f'{scheme.short_name} needs a "New knowledge and skills" reflection before you '
+            "submit: tap Add reflection and tell me what you learnt."
+        )
+    return "Please add a reflection (what you learnt) before you submit: tap Add reflection."
+
+
+def receipt(view: ClaimView) -> str:
+    """The member's receipt on submission."""
+    return (
+        f"Claim #{view.id} submitted: {view.title} ({_when(view)}), proposed "
+        f"{amount(view.proposed_points or 0, view.unit)}. It will be verified soon."
+    )
+
+
+def secretary_card(view: ClaimView) -> str:
+    """The card the secretary decides on."""
+    lines = [
+        f"Claim #{view.id} from {view.member_name} ({view.member_no}, {view.scheme.upper()})",
+        "",
+        describe(view),
+        "",
+        proposal(view),
+    ]
+    for name, label in (
+        ("new_knowledge", "New knowledge and skills"),
+        ("behaviour", "Behaviour and approach"),
+        ("impact", "Impact and results"),
+    ):
+        if view.reflections.get(name):
+            lines.append(f"{label}: {view.reflections[name]}")
+    return "\n".join(lines)
+
+
+def card_outcome(view: ClaimView, outcome: str) -> str:
+    """The secretary's card after the claim was decided or withdrawn."""
+    when = f" on {view.decided_at:%d %b %Y %H:%M} UTC" if view.decided_at else ""
+    points = ""
+    if view.status == "accepted":
+        points = f": {amount(view.awarded_points or 0, view.unit)}"
+    reason = f"\nReason: {view.decision_reason}" if view.decision_reason else ""
+    return f"{secretary_card(view)}\n\n{outcome.capitalize()}{when}{points}{reason}"
+
+
+def already_decided(view: ClaimView) -> str:
+    """Told to the second secretary who taps."""
+    who = f" by {view.decided_by}" if view.decided_by else ""
+    when = f" on {view.decided_at:%d %b %Y %H:%M} UTC" if view.decided_at else ""
+    return f"Claim #{view.id} was already {view.status}{who}{when}."
+
+
+def accepted(view: ClaimView, scheme: Scheme, evaluation: Evaluation) -> str:
+    """The member's message on acceptance, with where they now stand."""
+    added = amount(view.awarded_points or 0, view.unit)
+    if scheme.diploma is not None:
+        return f"Claim #{view.id} accepted: {view.title}. {balance_sentence(scheme, evaluation)}"
+    deadline = long_date(evaluation.period_end)
+    if evaluation.dispensation or not evaluation.compulsory:
+        tail = balance_sentence(scheme, evaluation)
+    elif evaluation.met:
+        tail = f"you have reached your target of {number(evaluation.target)} for {deadline}"
+    else:
+        tail = f"you need {number(evaluation.remaining)} more by {deadline}"
+    return f"Claim #{view.id} accepted: {added} added — {tail}."
+
+
+def declined(view: ClaimView) -> str:
+    """The member's message on decline, with the reason."""
+    return (
+        f"Claim #{view.id} ({view.title}) was declined: {view.decision_reason}. "
+        "Reply to the membership secretary if you have more evidence."
+    )
+
+
+def mail_subject(event: str, title: str) -> str:
+    """Subject line of a claim email."""
+    words = {"receipt": "received", "accepted": "accepted", "declined": "declined"}
+    return f"Your CPD claim {words.get(event, event)}: {title}"[:200]

@@ -101,6 +101,9 @@ class Claim(SQLModel, table=True):
     decided_by: int | None = Field(default=None, foreign_key="member.id")
     decided_at: dt.datetime | None = None
     decision_reason: str | None = None
+    submitted_at: dt.datetime | None = None
+    card_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    card_message_id: int | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
 

@@ -1,0 +1,112 @@
+"""What a channel hands to the claims service, and the values it gets back.
+
+Channels (the bot, the mail listener) build an :class:`Intake` from a message and render the
+views they get back; they never see the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_TEXT_CHARS = 20_000
+"""Longer texts are cut before they are stored or extracted (the raw message is not kept)."""
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+MAX_ATTACHMENTS = 10
+
+
+class ClaimError(Exception):
+    """Something the member or secretary asked cannot be done; the message is for them."""
+
+
+class NotLinked(ClaimError):
+    """The sender is not a known member."""
+
+
+class NotAllowed(ClaimError):
+    """The actor may not do this (not the owner, not a secretary, forged callback)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that came with a message (a photo, a PDF certificate)."""
+
+    data: bytes
+    content_type: str = "application/octet-stream"
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent a message: a Telegram user id or an email address."""
+
+    telegram_user_id: int | None = None
+    email: str | None = None
+
+    def key(self) -> str:
+        """A printable identity for logs and the audit trail."""
+        if self.telegram_user_id is not None:
+            return f"telegram:{self.telegram_user_id}"
+        return f"email:{self.email}"
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """One inbound message that may start a claim."""
+
+    channel: str
+    source_key: str
+    sender: Sender
+    text: str
+    received_at: dt.datetime
+    attachments: tuple[Attachment, ...] = ()
+    reply_context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimView:
+    """A claim as channels show it."""
+
+    id: int
+    member_no: str
+    member_name: str
+    scheme: str
+    status: str
+    kind: str
+    title: str
+    start_date: dt.date
+    end_date: dt.date | None
+    hours: float | None
+    provider: str | None
+    has_test: bool
+    confidence: float | None
+    proposed_points: float | None
+    awarded_points: float | None
+    rule_note: str
+    unit: str
+    category: str | None
+    reflections: dict[str, Any]
+    evidence_count: int
+    needs: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+    decision_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What became of an intake: a new draft, or the claim an earlier delivery created."""
+
+    claim: ClaimView
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of a secretary's tap."""
+
+    claim: ClaimView
+    applied: bool
+    message: str

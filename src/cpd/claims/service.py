@@ -1,0 +1,749 @@
+"""The claims service: intake → draft → pending → decision, one transaction per transition.
+
+Every transition writes its audit-log row and its notifications (to the outbox) in the same
+transaction as the change itself, so a crash loses nothing and sends nothing twice. Intake is
+idempotent on the source key (a repeated Telegram update or mail creates nothing new), and a
+decision only applies to a claim that is still pending, so two secretaries tapping at once
+get exactly one decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from cpd import rules
+from cpd.claims import texts
+from cpd.claims.intake import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    MAX_TEXT_CHARS,
+    ClaimError,
+    ClaimView,
+    Decision,
+    Intake,
+    IntakeResult,
+    NotAllowed,
+    NotLinked,
+    Sender,
+)
+from cpd.claims.members import token_digest
+from cpd.claims.standing import rules_claim, rules_member
+from cpd.storage import models, safe_display_name, store_bytes, transaction
+from cpd.storage.outbox import enqueue
+from cpd.storage.queries import add_audit, claims_of_member, granted_dispensations
+
+log = logging.getLogger(__name__)
+
+MAX_MANUAL_POINTS = 100.0
+
+
+class Extracting(Protocol):
+    """What the service needs of the NLP step (``cpd.nlp.Extractor``)."""
+
+    def extract(self, text: str, today: dt.date) -> Any: ...
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ClaimsService:
+    """The channel-neutral workflow. Channels call these methods and render what they return."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        extractor: Extracting,
+        evidence_dir: Path,
+        zone: ZoneInfo,
+        secretary_chat_id: int | None = None,
+        low_confidence: float = 0.5,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.engine = engine
+        self.extractor = extractor
+        self.evidence_dir = evidence_dir
+        self.zone = zone
+        self.secretary_chat_id = secretary_chat_id
+        self.low_confidence = low_confidence
+        self.clock = clock
+
+    # -- members -------------------------------------------------------------------------
+
+    def today(self) -> dt.date:
+        """Today in the body's time zone."""
+        return self.clock().astimezone(self.zone).date()
+
+    def member_for(self, sender: Sender) -> models.Member | None:
+        """The member who sent a message, or None."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return self._member(session, sender)
+
+    def _member(self, session: Session, sender: Sender) -> models.Member | None:
+        if sender.telegram_user_id is not None:
+            query = select(models.Member).where(
+                models.Member.telegram_user_id == sender.telegram_user_id
+            )
+        elif sender.email:
+            query = select(models.Member).where(models.Member.email == sender.email.lower())
+        else:
+            return None
+        return session.exec(query).scalars().first()  # type: ignore[call-overload]
+
+    def _require_member(self, session: Session, sender: Sender) -> models.Member:
+        member = self._member(session, sender)
+        if member is None:
+            raise NotLinked(texts.NOT_LINKED)
+        return member
+
+    def link_telegram(self, token: str, telegram_user_id: int) -> models.Member:
+        """Link a Telegram user to the member a ``cpd members invite`` token was made for."""
+        now = self.clock()
+        with transaction(self.engine) as session:
+            invite = (
+                session.exec(  # type: ignore[call-overload]
+                    select(models.InviteToken).where(
+                        models.InviteToken.token_sha256 == token_digest(token.strip())
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            if invite is None:
+                raise NotAllowed(
+                    "That link code is not valid. Ask the membership secretary for a new one."
+                )
+            if invite.used_at is not None:
+                raise NotAllowed(
+                    "That link code has already been used. Ask the membership "
+                    "secretary for a new one."
+                )
+            if _aware(invite.expires_at) < now:
+                raise NotAllowed(
+                    "That link code has expired. Ask the membership secretary for a new one."
+                )
+            member = session.get(models.Member, invite.member_id)
+            assert member is not None
+            previous = (
+                session.exec(  # type: ignore[call-overload]
+                    select(models.Member).where(models.Member.telegram_user_id == telegram_user_id)
+                )
+                .scalars()
+                .first()
+            )
+            if previous is not None and previous.id != member.id:
+                previous.telegram_user_id = None
+                session.flush()
+            member.telegram_user_id = telegram_user_id
+            invite.used_at = now
+            add_audit(
+                session,
+                f"telegram:{telegram_user_id}",
+                "member.linked",
+                member_id=member.id,
+                details={"telegram_user_id": telegram_user_id},
+            )
+            return member
+
+    def set_nudges_muted(self, sender: Sender, muted: bool) -> None:
+        """Mute or unmute the weekly nudges for the member."""
+        with transaction(self.engine) as session:
+            member = self._require_member(session, sender)
+            member.nudges_muted = muted
+            add_audit(
+                session,
+                sender.key(),
+                "member.nudges_muted" if muted else "member.nudges_unmuted",
+                member_id=member.id,
+            )
+
+    # -- intake and drafts ------------------------------------------------------------------
+
+    def start_claim(self, intake: Intake) -> IntakeResult:
+        """Turn a message into a draft claim with proposed points (idempotent on source key)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            existing = self._claim_by_source(session, intake.source_key)
+            if existing is not None:
+                return IntakeResult(self._view(session, existing), duplicate=True)
+        try:
+            with transaction(self.engine) as session:
+                member = self._require_member(session, intake.sender)
+                claim = self._draft(session, member, intake)
+                return IntakeResult(self._view(session, claim))
+        except IntegrityError:
+            # Another delivery of the same message won the race: show what it created.
+            with Session(self.engine, expire_on_commit=False) as session:
+                existing = self._claim_by_source(session, intake.source_key)
+                if existing is None:
+                    raise
+                return IntakeResult(self._view(session, existing), duplicate=True)
+
+    def _claim_by_source(self, session: Session, source_key: str) -> models.Claim | None:
+        return (
+            session.exec(  # type: ignore[call-overload]
+                select(models.Claim).where(models.Claim.source_key == source_key)
+            )
+            .scalars()
+            .first()
+        )
+
+    def _draft(self, session: Session, member: models.Member, intake: Intake) -> models.Claim:
+        text = intake.text.strip()[:MAX_TEXT_CHARS]
+        attachments = intake.attachments[:MAX_ATTACHMENTS]
+        has_words = any(ch.isalnum() for ch in text)
+        if not has_words and not attachments:
+            raise ClaimError(texts.NOTHING_TO_CLAIM)
+        local_day = intake.received_at.astimezone(self.zone).date()
+        flags: list[str] = []
+        if has_words:
+            activity = self.extractor.extract(text, local_day)
+            extracted = activity.to_json()
+            flags.extend(activity.flags)
+        else:
+            extracted = {
+                "kind": "other",
+                "confidence": 0.0,
+                "hours": None,
+                "start_date": None,
+                "end_date": None,
+                "title": None,
+                "provider": None,
+                "has_test": False,
+                "co_authors": None,
+                "flags": ["no_text"],
+            }
+            flags.append("no_text")
+        start = _date_or(extracted.get("start_date"), local_day)
+        end = _date_or(extracted.get("end_date"), start)
+        if start > local_day:
+            start, end = local_day, local_day
+            flags.append("future_date")
+        hours = extracted.get("hours")
+        days = (end - start).days + 1
+        if hours is not None and (hours < 0 or hours > 24 * days):
+            flags.append("hours_out_of_range")
+            hours = None
+        claim = models.Claim(
+            member_id=member.id,  # type: ignore[arg-type]
+            channel=intake.channel,
+            source_key=intake.source_key,
+            raw_text=text,
+            kind=extracted.get("kind") or "other",
+            hours=hours,
+            start_date=start,
+            end_date=end,
+            title=(extracted.get("title") or _title_from(text) or "Evidence")[:300],
+            provider=extracted.get("provider"),
+            has_test=bool(extracted.get("has_test")),
+            co_authors=extracted.get("co_authors"),
+            confidence=extracted.get("confidence"),
+            extracted={**extracted, "flags": sorted(set(flags)), "reply": intake.reply_context},
+            status="draft",
+        )
+        session.add(claim)
+        session.flush()
+        for attachment in attachments:
+            if len(attachment.data) > MAX_ATTACHMENT_BYTES:
+                claim.extracted = {
+                    **claim.extracted,
+                    "flags": sorted({*claim.extracted["flags"], "attachment_too_big"}),
+                }
+                continue
+            stored = store_bytes(self.evidence_dir, attachment.data)
+            session.add(
+                models.EvidenceFile(
+                    claim_id=claim.id,  # type: ignore[arg-type]
+                    original_name=safe_display_name(attachment.name),
+                    content_type=attachment.content_type[:127],
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    stored_path=str(stored.path),
+                )
+            )
+        self._refresh_proposal(session, member, claim)
+        add_audit(
+            session,
+            intake.sender.key(),
+            "claim.drafted",
+            member_id=member.id,
+            claim_id=claim.id,
+            details={"channel": intake.channel, "source_key": intake.source_key},
+        )
+        return claim
+
+    def update_draft(self, claim_id: int, sender: Sender, **changes: Any) -> ClaimView:
+        """Correct a draft: ``kind``, ``hours``, ``date``, ``has_test``, ``category``,
+        ``reflections`` (merged). Refused with a message the member can act on."""
+        with transaction(self.engine) as session:
+            member = self._require_member(session, sender)
+            claim = self._own_claim(session, claim_id, member)
+            if claim.status != "draft":
+                raise ClaimError(
+                    f"Claim #{claim.id} is already {claim.status}; it can no longer be changed."
+                )
+            scheme = rules.load_scheme(member.scheme)
+            for name, value in changes.items():
+                self._apply_change(claim, scheme, name, value)
+            self._refresh_proposal(session, member, claim)
+            add_audit(
+                session,
+                sender.key(),
+                "claim.changed",
+                member_id=member.id,
+                claim_id=claim.id,
+                details={k: _jsonable(v) for k, v in changes.items()},
+            )
+            return self._view(session, claim)
+
+    def _apply_change(
+        self, claim: models.Claim, scheme: rules.Scheme, name: str, value: Any
+    ) -> None:
+        if name == "kind":
+            if value not in rules.KINDS:
+                raise ClaimError(f"{value!r} is not a kind of activity I know.")
+            claim.kind = value
+            claim.confidence = 1.0
+        elif name == "hours":
+            hours = float(value)
+            days = ((claim.end_date or claim.start_date) - claim.start_date).days + 1
+            if hours < 0:
+                raise ClaimError("Hours can't be negative. How many hours did it take?")
+            if hours > 24 * days:
+                raise ClaimError(
+                    f"{texts.fmt(hours)} hours is more than {24 * days} hours in "
+                    f"{days} day(s). How many hours did it take?"
+                )
+            claim.hours = round(hours, 2)
+        elif name == "date":
+            day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+            if day > self.today():
+                raise ClaimError(
+                    "That date is in the future: claim an activity once you have done it."
+                )
+            span = ((claim.end_date or claim.start_date) - claim.start_date).days
+            claim.start_date, claim.end_date = day, day + dt.timedelta(days=span)
+        elif name == "has_test":
+            claim.has_test = bool(value)
+        elif name == "category":
+            if value is not None and scheme.category(value) is None:
+                raise ClaimError(f"{value!r} is not a category of the {scheme.short_name} scheme.")
+            claim.category_override = value
+        elif name == "reflections":
+            merged = {
+                **(claim.reflections or {}),
+                **{k: v for k, v in value.items() if k in ("new_knowledge", "behaviour", "impact")},
+            }
+            claim.reflections = merged
+        else:
+            raise ValueError(f"unknown change {name!r}")
+
+    def submit(self, claim_id: int, sender: Sender) -> ClaimView:
+        """Send a draft to the secretary: receipt to the member, card to the secretary chat."""
+        with transaction(self.engine) as session:
+            member = self._require_member(session, sender)
+            claim = self._own_claim(session, claim_id, member)
+            if claim.status == "pending":
+                return self._view(session, claim)
+            if claim.status != "draft":
+                raise ClaimError(f"Claim #{claim.id} is already {claim.status}.")
+            blocking = [n for n in self._needs(member, claim) if n in ("reflection", "hours")]
+            if "reflection" in blocking:
+                raise ClaimError(texts.reflection_needed(rules.load_scheme(member.scheme)))
+            if "hours" in blocking:
+                raise ClaimError("How many hours did it take? Tap Change hours first.")
+            claim.status = "pending"
+            claim.submitted_at = self.clock()
+            self._refresh_proposal(session, member, claim)
+            view = self._view(session, claim)
+            add_audit(
+                session,
+                sender.key(),
+                "claim.submitted",
+                member_id=member.id,
+                claim_id=claim.id,
+                details={"proposed_points": claim.proposed_points},
+            )
+            self._notify_member(session, member, claim, "receipt", texts.receipt(view))
+            if self.secretary_chat_id is not None:
+                enqueue(
+                    session,
+                    f"claim:{claim.id}:card",
+                    "telegram",
+                    str(self.secretary_chat_id),
+                    "secretary_card",
+                    {"claim_id": claim.id, "text": texts.secretary_card(view)},
+                )
+            return view
+
+    def withdraw(self, claim_id: int, sender: Sender) -> ClaimView:
+        """Withdraw a pending claim (or drop a draft)."""
+        with transaction(self.engine) as session:
+            member = self._require_member(session, sender)
+            claim = self._own_claim(session, claim_id, member)
+            if claim.status not in ("draft", "pending"):
+                raise ClaimError(f"Claim #{claim.id} is already {claim.status}.")
+            was_pending = claim.status == "pending"
+            claim.status = "withdrawn"
+            claim.decided_at = self.clock()
+            add_audit(
+                session, sender.key(), "claim.withdrawn", member_id=member.id, claim_id=claim.id
+            )
+            view = self._view(session, claim)
+            if was_pending:
+                self._update_card(
+                    session, claim, texts.card_outcome(view, "withdrawn by the member")
+                )
+            return view
+
+    # -- decisions ----------------------------------------------------------------------------
+
+    def is_secretary(self, sender: Sender) -> bool:
+        """Whether the sender is a member with the secretary role."""
+        member = self.member_for(sender)
+        return member is not None and member.role == "secretary"
+
+    def decide(
+        self,
+        claim_id: int,
+        sender: Sender,
+        action: str,
+        points: float | None = None,
+        reason: str | None = None,
+    ) -> Decision:
+        """Accept (``accept``), accept with other points (``accept_points``) or decline."""
+        if action not in ("accept", "accept_points", "decline"):
+            raise ValueError(f"unknown action {action!r}")
+        with Session(self.engine) as session:
+            secretary = self._member(session, sender)
+            if secretary is None or secretary.role != "secretary":
+                self._refuse(sender, claim_id, action)
+                raise NotAllowed("Only the membership secretary can decide claims.")
+            secretary_name = secretary.name
+            secretary_id = secretary.id
+        if action == "accept_points" and (points is None or not 0 <= points <= MAX_MANUAL_POINTS):
+            raise ClaimError(f"Points must be a number from 0 to {texts.fmt(MAX_MANUAL_POINTS)}.")
+        if action == "decline" and not (reason and reason.strip()):
+            raise ClaimError("Please give a reason for declining: the member will see it.")
+        now = self.clock()
+        with transaction(self.engine) as session:
+            claim = session.get(models.Claim, claim_id)
+            if claim is None:
+                raise ClaimError(f"There is no claim #{claim_id}.")
+            member = session.get(models.Member, claim.member_id)
+            assert member is not None
+            if action == "decline":
+                awarded, status = None, "declined"
+            else:
+                status = "accepted"
+                awarded = (
+                    round(points, 2)
+                    if action == "accept_points"
+                    else self._proposal(session, member, claim)[0]
+                )
+            changed = session.execute(
+                update(models.Claim)
+                .where(models.Claim.id == claim_id, models.Claim.status == "pending")
+                .values(
+                    status=status,
+                    awarded_points=awarded,
+                    decided_by=secretary_id,
+                    decided_at=now,
+                    decision_reason=(reason or "").strip() or None,
+                    updated_at=now,
+                )
+            ).rowcount
+            if changed != 1:
+                session.rollback()
+                view = self._view_by_id(claim_id)
+                return Decision(view, False, texts.already_decided(view))
+            session.expire(claim)
+            add_audit(
+                session,
+                sender.key(),
+                f"claim.{status}",
+                member_id=member.id,
+                claim_id=claim_id,
+                details={"points": awarded, "reason": reason, "secretary": secretary_name},
+            )
+            view = self._view(session, claim)
+            standing = self._evaluation(session, member, [])
+            message = (
+                texts.accepted(view, rules.load_scheme(member.scheme), standing)
+                if status == "accepted"
+                else texts.declined(view)
+            )
+            self._notify_member(session, member, claim, status, message)
+            self._update_card(
+                session, claim, texts.card_outcome(view, f"{status} by {secretary_name}")
+            )
+            return Decision(view, True, message)
+
+    def _refuse(self, sender: Sender, claim_id: int, action: str) -> None:
+        log.warning(
+            "refused %s on claim %s from %s: not a secretary", action, claim_id, sender.key()
+        )
+        with transaction(self.engine) as session:
+            add_audit(
+                session,
+                sender.key(),
+                "decision.refused",
+                details={"claim_id": claim_id, "action": action, "why": "not a secretary"},
+            )
+
+    def card_posted(self, claim_id: int, chat_id: int, message_id: int) -> None:
+        """Remember where the secretary's card for a claim was posted (to edit it later)."""
+        with transaction(self.engine) as session:
+            claim = session.get(models.Claim, claim_id)
+            if claim is not None:
+                claim.card_chat_id, claim.card_message_id = chat_id, message_id
+
+    def pending(self) -> list[ClaimView]:
+        """Claims waiting for a decision, oldest first."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            claims = (
+                session.exec(  # type: ignore[call-overload]
+                    select(models.Claim)
+                    .where(models.Claim.status == "pending")
+                    .order_by(models.Claim.submitted_at, models.Claim.id)
+                )
+                .scalars()
+                .all()
+            )
+            return [self._view(session, c) for c in claims]
+
+    def claim(self, claim_id: int) -> ClaimView | None:
+        """One claim's view."""
+        return self._view_by_id(claim_id)
+
+    def evidence(self, claim_id: int) -> list[models.EvidenceFile]:
+        """The evidence files of a claim."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.exec(  # type: ignore[call-overload]
+                    select(models.EvidenceFile)
+                    .where(models.EvidenceFile.claim_id == claim_id)
+                    .order_by(models.EvidenceFile.id)
+                ).scalars()
+            )
+
+    def history(self, sender: Sender, limit: int = 20) -> list[ClaimView]:
+        """The member's latest claims, newest activity first."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            member = self._require_member(session, sender)
+            claims = claims_of_member(session, member.id)  # type: ignore[arg-type]
+            return [self._view(session, c) for c in reversed(claims[-limit:])]
+
+    def own_pending(self, sender: Sender) -> list[ClaimView]:
+        """The member's claims that wait for a decision."""
+        return [c for c in self.history(sender, limit=1000) if c.status == "pending"]
+
+    def progress(
+        self, sender: Sender, as_of: dt.date | None = None
+    ) -> tuple[models.Member, rules.Scheme, rules.Evaluation]:
+        """The member's standing now (or on ``as_of``)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            member = self._require_member(session, sender)
+            evaluation = self._evaluation(session, member, [], as_of)
+            return member, rules.load_scheme(member.scheme), evaluation
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _own_claim(self, session: Session, claim_id: int, member: models.Member) -> models.Claim:
+        claim = session.get(models.Claim, claim_id)
+        if claim is None or claim.member_id != member.id:
+            raise NotAllowed(f"There is no claim #{claim_id} of yours.")
+        return claim
+
+    def _evaluation(
+        self,
+        session: Session,
+        member: models.Member,
+        extra: Sequence[rules.Claim],
+        as_of: dt.date | None = None,
+    ) -> rules.Evaluation:
+        claims = [rules_claim(c) for c in claims_of_member(session, member.id)]  # type: ignore[arg-type]
+        ids = {c.id for c in extra}
+        claims = [c for c in claims if c.id not in ids] + list(extra)
+        dispensations = granted_dispensations(session, member.id)  # type: ignore[arg-type]
+        return rules.evaluate(
+            rules.load_scheme(member.scheme),
+            rules_member(member.joined, member.grade, dispensations, member.diploma_start),
+            claims,
+            as_of or self.today(),
+        )
+
+    def _proposal(
+        self, session: Session, member: models.Member, claim: models.Claim
+    ) -> tuple[float, str, str | None]:
+        """Points the claim would earn if accepted now, the rule behind them, its category."""
+        candidate = replace(rules_claim(claim), status="accepted", points=None)
+        as_of = max(self.today(), claim.end_date or claim.start_date)
+        evaluation = self._evaluation(session, member, [candidate], as_of)
+        result = evaluation.result(candidate.id)
+        return result.points, result.note, result.category
+
+    def _refresh_proposal(
+        self, session: Session, member: models.Member, claim: models.Claim
+    ) -> None:
+        session.flush()
+        points, note, category = self._proposal(session, member, claim)
+        claim.proposed_points = points
+        claim.extracted = {**(claim.extracted or {}), "rule_note": note, "category": category}
+
+    def _needs(self, member: models.Member, claim: models.Claim) -> tuple[str, ...]:
+        scheme = rules.load_scheme(member.scheme)
+        needs: list[str] = []
+        if claim.confidence is not None and claim.confidence < self.low_confidence:
+            needs.append("kind")
+        category = (
+            scheme.category(claim.category_override)
+            if claim.category_override
+            else scheme.category_for(claim.kind, claim.provider)
+        )
+        if category is not None and category.rate.per_hour is not None and claim.hours is None:
+            needs.append("hours")
+        reflections = rules.Reflections(
+            **{
+                k: (claim.reflections or {}).get(k)
+                for k in ("new_knowledge", "behaviour", "impact")
+            }
+        )
+        if scheme.reflection_required == "new_knowledge" and not reflections.has("new_knowledge"):
+            needs.append("reflection")
+        if scheme.reflection_required == "any" and not reflections.any():
+            needs.append("reflection")
+        if scheme.member_may_choose_category and claim.category_override is None:
+            needs.append("category")
+        return tuple(needs)
+
+    def _view(self, session: Session, claim: models.Claim) -> ClaimView:
+        member = session.get(models.Member, claim.member_id)
+        assert member is not None
+        scheme = rules.load_scheme(member.scheme)
+        decided_by = None
+        if claim.decided_by is not None:
+            secretary = session.get(models.Member, claim.decided_by)
+            decided_by = secretary.name if secretary else None
+        evidence = session.exec(  # type: ignore[call-overload]
+            select(models.EvidenceFile.id).where(models.EvidenceFile.claim_id == claim.id)
+        ).all()
+        extracted = claim.extracted or {}
+        return ClaimView(
+            id=claim.id,  # type: ignore[arg-type]
+            member_no=member.membership_no,
+            member_name=member.name,
+            scheme=scheme.id,
+            status=claim.status,
+            kind=claim.kind,
+            title=claim.title,
+            start_date=claim.start_date,
+            end_date=claim.end_date,
+            hours=claim.hours,
+            provider=claim.provider,
+            has_test=claim.has_test,
+            confidence=claim.confidence,
+            proposed_points=claim.proposed_points,
+            awarded_points=claim.awarded_points,
+            rule_note=extracted.get("rule_note", ""),
+            unit=scheme.unit,
+            category=claim.category_override or extracted.get("category"),
+            reflections=dict(claim.reflections or {}),
+            evidence_count=len(evidence),
+            needs=self._needs(member, claim) if claim.status == "draft" else (),
+            flags=tuple(extracted.get("flags", ())),
+            decided_by=decided_by,
+            decided_at=claim.decided_at,
+            decision_reason=claim.decision_reason,
+        )
+
+    def _view_by_id(self, claim_id: int) -> ClaimView:
+        with Session(self.engine, expire_on_commit=False) as session:
+            claim = session.get(models.Claim, claim_id)
+            if claim is None:
+                raise ClaimError(f"There is no claim #{claim_id}.")
+            return self._view(session, claim)
+
+    def _notify_member(
+        self, session: Session, member: models.Member, claim: models.Claim, event: str, text: str
+    ) -> None:
+        if member.telegram_user_id is not None and claim.channel == "telegram":
+            enqueue(
+                session,
+                f"claim:{claim.id}:{event}:telegram",
+                "telegram",
+                str(member.telegram_user_id),
+                "message",
+                {"text": text},
+            )
+        if claim.channel == "email" and member.email:
+            reply = (claim.extracted or {}).get("reply") or {}
+            enqueue(
+                session,
+                f"claim:{claim.id}:{event}:email",
+                "email",
+                member.email,
+                event,
+                {
+                    "text": text,
+                    "subject": texts.mail_subject(event, claim.title),
+                    "in_reply_to": reply.get("message_id"),
+                    "references": reply.get("references"),
+                },
+            )
+        if claim.channel == "email" and member.telegram_user_id is not None and event != "receipt":
+            enqueue(
+                session,
+                f"claim:{claim.id}:{event}:telegram",
+                "telegram",
+                str(member.telegram_user_id),
+                "message",
+                {"text": text},
+            )
+
+    def _update_card(self, session: Session, claim: models.Claim, text: str) -> None:
+        if self.secretary_chat_id is None:
+            return
+        enqueue(
+            session,
+            f"claim:{claim.id}:card-final",
+            "telegram",
+            str(self.secretary_chat_id),
+            "card_update",
+            {"claim_id": claim.id, "text": text},
+        )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _date_or(value: Any, default: dt.date) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return default
+    return default
+
+
+def _title_from(text: str) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= 60 else words[:57].rsplit(" ", 1)[0] + "..."
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

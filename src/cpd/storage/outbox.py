@@ -1,0 +1,105 @@
+"""The outbox: notifications written with their cause, delivered later with retry and backoff."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlmodel import Session
+
+from cpd.storage.models import OutboxMessage, utcnow
+
+MAX_BACKOFF = dt.timedelta(minutes=10)
+
+
+def enqueue(
+    session: Session,
+    dedup_key: str,
+    channel: str,
+    recipient: str,
+    template: str,
+    payload: dict[str, Any],
+) -> None:
+    """Add a notification in the caller's transaction; a repeated dedup_key adds nothing."""
+    exists = session.exec(  # type: ignore[call-overload]
+        select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)
+    ).first()
+    if exists is None:
+        session.add(
+            OutboxMessage(
+                dedup_key=dedup_key,
+                channel=channel,
+                recipient=recipient,
+                template=template,
+                payload=payload,
+            )
+        )
+
+
+def due(
+    engine: Engine, channel: str, limit: int = 50, now: dt.datetime | None = None
+) -> list[OutboxMessage]:
+    """Pending notifications for ``channel`` whose next attempt is due, oldest first."""
+    now = now or utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        return list(
+            session.exec(  # type: ignore[call-overload]
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            ).scalars()
+        )
+
+
+def mark_sent(engine: Engine, message_id: int) -> None:
+    """Record a delivery (only a pending row changes, so a second call does nothing)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .values(status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+        )
+
+
+def mark_failed(
+    engine: Engine,
+    message_id: int,
+    error: str,
+    attempts: int,
+    retry_after: float | None = None,
+    give_up: bool = False,
+) -> dt.datetime:
+    """Record a failed attempt and when to try again (exponential backoff, capped)."""
+    delay = (
+        dt.timedelta(seconds=retry_after)
+        if retry_after
+        else min(MAX_BACKOFF, dt.timedelta(seconds=2 ** min(attempts, 10)))
+    )
+    next_at = utcnow() + delay
+    with engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .values(
+                attempts=attempts + 1,
+                last_error=error[:500],
+                next_attempt_at=next_at,
+                status="dead" if give_up else "pending",
+            )
+        )
+    return next_at
+
+
+def pending_count(engine: Engine, channel: str | None = None) -> int:
+    """How many notifications wait for delivery."""
+    query = select(OutboxMessage.id).where(OutboxMessage.status == "pending")
+    if channel:
+        query = query.where(OutboxMessage.channel == channel)
+    with engine.connect() as connection:
+        return len(connection.execute(query).all())
