@@ -27,6 +27,7 @@ from cpd.claims.intake import (
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
     MAX_TEXT_CHARS,
+    Attachment,
     ClaimError,
     ClaimView,
     Decision,
@@ -253,23 +254,9 @@ class ClaimsService:
         session.add(claim)
         session.flush()
         for attachment in attachments:
-            if len(attachment.data) > MAX_ATTACHMENT_BYTES:
-                claim.extracted = {
-                    **claim.extracted,
-                    "flags": sorted({*claim.extracted["flags"], "attachment_too_big"}),
-                }
-                continue
-            stored = store_bytes(self.evidence_dir, attachment.data)
-            session.add(
-                models.EvidenceFile(
-                    claim_id=claim.id,  # type: ignore[arg-type]
-                    original_name=safe_display_name(attachment.name),
-                    content_type=attachment.content_type[:127],
-                    size=stored.size,
-                    sha256=stored.sha256,
-                    stored_path=str(stored.path),
-                )
-            )
+            if not self._add_evidence(session, claim, attachment):
+                flags = {*claim.extracted["flags"], "attachment_too_big"}
+                claim.extracted = {**claim.extracted, "flags": sorted(flags)}
         self._refresh_proposal(session, member, claim)
         add_audit(
             session,
@@ -507,6 +494,24 @@ class ClaimsService:
             if claim is not None:
                 claim.card_chat_id, claim.card_message_id = chat_id, message_id
 
+    def card_location(self, claim_id: int) -> tuple[int, int] | None:
+        """Where the secretary's card for a claim was posted, if it was."""
+        with Session(self.engine) as session:
+            claim = session.get(models.Claim, claim_id)
+            if claim is None or claim.card_message_id is None or claim.card_chat_id is None:
+                return None
+            return claim.card_chat_id, claim.card_message_id
+
+    def attach(self, source_key: str, sender: Sender, attachment: Attachment) -> ClaimView:
+        """Add a file to the draft a message started (the further photos of an album)."""
+        with transaction(self.engine) as session:
+            member = self._require_member(session, sender)
+            claim = self._claim_by_source(session, source_key)
+            if claim is None or claim.member_id != member.id:
+                raise NotAllowed("There is no claim to add that file to.")
+            self._add_evidence(session, claim, attachment)
+            return self._view(session, claim)
+
     def pending(self) -> list[ClaimView]:
         """Claims waiting for a decision, oldest first."""
         with Session(self.engine, expire_on_commit=False) as session:
@@ -557,6 +562,31 @@ class ClaimsService:
             return member, rules.load_scheme(member.scheme), evaluation
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _add_evidence(self, session: Session, claim: models.Claim, attachment: Attachment) -> bool:
+        """Store a file for the claim (once per content); False when it is too big to keep."""
+        if len(attachment.data) > MAX_ATTACHMENT_BYTES:
+            return False
+        stored = store_bytes(self.evidence_dir, attachment.data)
+        known = session.exec(  # type: ignore[call-overload]
+            select(models.EvidenceFile.id).where(
+                models.EvidenceFile.claim_id == claim.id,
+                models.EvidenceFile.sha256 == stored.sha256,
+            )
+        ).first()
+        if known is None:
+            session.add(
+                models.EvidenceFile(
+                    claim_id=claim.id,  # type: ignore[arg-type]
+                    original_name=safe_display_name(attachment.name),
+                    content_type=attachment.content_type[:127],
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    stored_path=str(stored.path),
+                )
+            )
+            session.flush()
+        return True
 
     def _own_claim(self, session: Session, claim_id: int, member: models.Member) -> models.Claim:
         claim = session.get(models.Claim, claim_id)

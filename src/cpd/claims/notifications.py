@@ -1,0 +1,147 @@
+"""Notifications for the channels' senders: what is due in the outbox, and the weekly nudges.
+
+Senders (the bot, the mail sender) never read the database: they ask this module for due
+notifications, deliver them, and report back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from cpd import rules
+from cpd.claims.standing import all_standings
+from cpd.claims.texts import amount, long_date
+from cpd.rules.values import number
+from cpd.storage import models, transaction
+from cpd.storage import outbox as store
+
+MAX_ATTEMPTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One message to deliver."""
+
+    id: int
+    channel: str
+    recipient: str
+    template: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def due(engine: Engine, channel: str, limit: int = 50) -> list[Notification]:
+    """Notifications for ``channel`` that are due now, oldest first."""
+    return [
+        Notification(m.id, m.channel, m.recipient, m.template, dict(m.payload), m.attempts)  # type: ignore[arg-type]
+        for m in store.due(engine, channel, limit)
+    ]
+
+
+def delivered(engine: Engine, notification: Notification) -> None:
+    """Record a delivery."""
+    store.mark_sent(engine, notification.id)
+
+
+def failed(
+    engine: Engine,
+    notification: Notification,
+    error: str,
+    retry_after: float | None = None,
+    permanent: bool = False,
+) -> dt.datetime:
+    """Record a failed attempt; the notification is retried later unless ``permanent``."""
+    give_up = permanent or notification.attempts + 1 >= MAX_ATTEMPTS
+    return store.mark_failed(
+        engine, notification.id, error, notification.attempts, retry_after, give_up
+    )
+
+
+def waiting(engine: Engine, channel: str | None = None) -> int:
+    """How many notifications are still waiting."""
+    return store.pending_count(engine, channel)
+
+
+def pace(remaining: float, deadline: dt.date, today: dt.date, unit: str) -> str:
+    """ "about one every 3 weeks" / "about 2 a week" for what is left before the deadline."""
+    weeks = max((deadline - today).days, 1) / 7
+    if remaining <= 0:
+        return ""
+    per_week = remaining / weeks
+    singular = amount(1, unit).split(" ", 1)[1]
+    if per_week < 1:
+        every = max(1, round(1 / per_week))
+        return f"about one {singular} every {every} week{'s' if every > 1 else ''}"
+    return f"about {math.ceil(per_week)} a week"
+
+
+def nudge_text(
+    scheme: rules.Scheme, evaluation: rules.Evaluation, today: dt.date, claims_this_period: int
+) -> str:
+    """The weekly progress message for one member."""
+    deadline = evaluation.period_end
+    days_left = (deadline - today).days
+    if scheme.diploma is not None and evaluation.diploma is not None:
+        d = evaluation.diploma
+        return (
+            f"CPD diploma: {d['counted']} of {number(evaluation.target)} reflected "
+            f"activities over {len(d['categories'])} of {scheme.diploma.min_categories} "
+            "categories. Keep adding activities with a reflection."
+        )
+    remaining = amount(evaluation.remaining, scheme.unit)
+    text = (
+        f"CPD progress: {amount(evaluation.total, scheme.unit)} of "
+        f"{number(evaluation.target)}. {remaining} to go by {long_date(deadline)} "
+        f"({days_left} days): {pace(evaluation.remaining, deadline, today, scheme.unit)}."
+    )
+    if claims_this_period == 0:
+        text += (
+            f" You have made no claim this period: it is your duty as a member to reach "
+            f"the target by {long_date(deadline)}."
+        )
+    return text
+
+
+def queue_nudges(engine: Engine, today: dt.date) -> int:
+    """Queue this week's nudge for every linked member who is behind (idempotent per day).
+
+    Skipped: members at target, muted, exempt by grade, with a dispensation, or not linked to
+    Telegram. Returns how many were queued.
+    """
+    with Session(engine) as session:
+        linked = {
+            m.id: m
+            for m in session.exec(  # type: ignore[call-overload]
+                select(models.Member).where(models.Member.telegram_user_id.is_not(None))  # type: ignore[union-attr]
+            ).scalars()
+        }
+    queued = 0
+    batch: list[tuple[models.Member, str]] = []
+    for standing in all_standings(engine, today):
+        member = linked.get(standing.member_id)
+        ev = standing.evaluation
+        if member is None or member.nudges_muted or ev.met or not ev.compulsory:
+            continue
+        if ev.dispensation:
+            continue
+        scheme = rules.load_scheme(standing.scheme)
+        in_period = sum(1 for r in ev.claims if r.note and not r.note.startswith("outside"))
+        batch.append((member, nudge_text(scheme, ev, today, in_period)))
+    with transaction(engine) as session:
+        for member, text in batch:
+            store.enqueue(
+                session,
+                f"nudge:{member.id}:{today.isoformat()}",
+                "telegram",
+                str(member.telegram_user_id),
+                "message",
+                {"text": text},
+            )
+            queued += 1
+    return queued
