@@ -83,23 +83,27 @@ def rules_evaluate(
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"{input}: malformed JSON at line {exc.lineno} column {exc.colno}: "
-                        f"{exc.msg}") from None
+        raise UserError(
+            f"{input}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     typer.echo(json.dumps(rules.evaluate_document(document), indent=2))
 
 
 @members_app.command("import")
 def members_import(
-    file: Annotated[Path, typer.Argument(help="CSV: membership_no,name,email,scheme,grade,"
-                                              "joined,role")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV: membership_no,name,email,scheme,grade,joined,role")
+    ],
 ) -> None:
     """Create or update members from a CSV file (idempotent on membership_no)."""
     settings = _settings()
     text = _read_input(str(file))
     rows = member_admin.parse_members_csv(text, settings.scheme, source=file.name)
     report = member_admin.import_members(_engine(settings), rows)
-    typer.echo(f"{len(report.created)} created, {len(report.updated)} updated, "
-               f"{len(report.unchanged)} unchanged")
+    typer.echo(
+        f"{len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged"
+    )
 
 
 @members_app.command("invite")
@@ -126,11 +130,15 @@ def members_show(
     result = standing(_engine(settings), membership_no, day)
     member, scheme, ev = result.member, result.scheme, result.evaluation
     typer.echo(f"{member.membership_no}  {member.name}  <{member.email or 'no email'}>")
-    typer.echo(f"{scheme.short_name} ({scheme.name}), grade {member.grade or '-'}, "
-               f"joined {member.joined}, role {member.role}")
-    typer.echo(f"Period {ev.period_start} to {ev.period_end}: target "
-               f"{amount(ev.target, scheme.unit)}, carried in {number(ev.carried_in)}, "
-               f"earned {number(ev.earned)}, total {number(ev.total)}")
+    typer.echo(
+        f"{scheme.short_name} ({scheme.name}), grade {member.grade or '-'}, "
+        f"joined {member.joined}, role {member.role}"
+    )
+    typer.echo(
+        f"Period {ev.period_start} to {ev.period_end}: target "
+        f"{amount(ev.target, scheme.unit)}, carried in {number(ev.carried_in)}, "
+        f"earned {number(ev.earned)}, total {number(ev.total)}"
+    )
     typer.echo(balance_sentence(scheme, ev))
     if ev.carry_out:
         typer.echo(f"Would carry {amount(ev.carry_out, scheme.unit)} into the next period.")
@@ -142,8 +150,10 @@ def members_show(
     for res in ev.claims:
         claim = by_id[res.id]
         mark = "+" if res.counted else " "
-        typer.echo(f" {mark} {claim.start_date}  {claim.status:<9} {number(res.points):>5}  "
-                   f"{(claim.title or claim.kind)[:40]:<40}  {res.note}")
+        typer.echo(
+            f" {mark} {claim.start_date}  {claim.status:<9} {number(res.points):>5}  "
+            f"{(claim.title or claim.kind)[:40]:<40}  {res.note}"
+        )
 
 
 @schemes_app.command("list")
@@ -151,8 +161,10 @@ def schemes_list() -> None:
     """List the schemes with a file."""
     for scheme_id in rules.scheme_ids():
         scheme = rules.load_scheme(scheme_id)
-        typer.echo(f"{scheme.id:<6} {scheme.short_name:<6} {scheme.name} "
-                   f"(target {number(scheme.target)} {scheme.unit}, {scheme.period.kind})")
+        typer.echo(
+            f"{scheme.id:<6} {scheme.short_name:<6} {scheme.name} "
+            f"(target {number(scheme.target)} {scheme.unit}, {scheme.period.kind})"
+        )
 
 
 @schemes_app.command("show")
@@ -168,9 +180,13 @@ def _not_built(part: str, issue: int) -> NoReturn:
 @app.command("run")
 def run() -> None:
     """Run the bot, mail listener, IMAP poller, outbound mail and nudges in one process."""
-    settings = _settings()
-    _engine(settings)  # the database is ready even before the channels exist
-    _not_built("`cpd run` (the Telegram bot and the mail channels)", 4)
+    from cpd.app.run import NothingToRun
+    from cpd.app.run import run as run_everything
+
+    try:
+        run_everything(_settings())
+    except NothingToRun as exc:
+        fail(str(exc))
 
 
 @app.command("classify")
@@ -202,6 +218,7 @@ def main() -> None:
         app(standalone_mode=True)
     except (UserError, SettingsError, rules.InputError, rules.SchemeError, MemberNotFound) as exc:
         message = str(exc.args[0]) if exc.args else str(exc)
-        typer.echo(f"cpd: error: {message.splitlines()[0] if message else type(exc).__name__}",
-                   err=True)
+        typer.echo(
+            f"cpd: error: {message.splitlines()[0] if message else type(exc).__name__}", err=True
+        )
         sys.exit(2)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from cpd import rules
-from cpd.claims import texts
+from cpd.claims import notifications, texts
 from cpd.claims.intake import (
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
@@ -511,6 +511,37 @@ class ClaimsService:
                 raise NotAllowed("There is no claim to add that file to.")
             self._add_evidence(session, claim, attachment)
             return self._view(session, claim)
+
+    def categories(self, claim_id: int) -> list[tuple[str, str]]:
+        """The (id, name) categories a member may choose from for a claim's scheme."""
+        with Session(self.engine) as session:
+            claim = session.get(models.Claim, claim_id)
+            member = session.get(models.Member, claim.member_id) if claim else None
+            if member is None:
+                return []
+            return [(c.id, c.name) for c in rules.load_scheme(member.scheme).categories]
+
+    def due_notifications(self, channel: str, limit: int = 50) -> list[notifications.Notification]:
+        """Notifications waiting for ``channel`` that are due now."""
+        return notifications.due(self.engine, channel, limit)
+
+    def delivered(self, notification: notifications.Notification) -> None:
+        """Record a delivery."""
+        notifications.delivered(self.engine, notification)
+
+    def delivery_failed(
+        self,
+        notification: notifications.Notification,
+        error: str,
+        retry_after: float | None = None,
+        permanent: bool = False,
+    ) -> dt.datetime:
+        """Record a failed delivery; it is retried later with backoff unless ``permanent``."""
+        return notifications.failed(self.engine, notification, error, retry_after, permanent)
+
+    def queue_nudges(self, today: dt.date | None = None) -> int:
+        """Queue the weekly nudges (idempotent per day); how many were queued."""
+        return notifications.queue_nudges(self.engine, today or self.today())
 
     def pending(self) -> list[ClaimView]:
         """Claims waiting for a decision, oldest first."""

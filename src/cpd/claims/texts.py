@@ -185,7 +185,7 @@ def card_outcome(view: ClaimView, outcome: str) -> str:
     if view.status == "accepted":
         points = f": {amount(view.awarded_points or 0, view.unit)}"
     reason = f"\nReason: {view.decision_reason}" if view.decision_reason else ""
-    return f"{secretary_card(view)}\n\n{outcome.capitalize()}{when}{points}{reason}"
+    return f"{secretary_card(view)}\n\n{outcome[:1].upper()}{outcome[1:]}{when}{points}{reason}"
 
 
 def already_decided(view: ClaimView) -> str:

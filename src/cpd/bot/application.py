@@ -1,0 +1,107 @@
+"""Builds the python-telegram-bot application: handlers, rate limiter, outbox and nudge jobs."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.triggers.cron import CronTrigger
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from cpd.bot import member, secretary
+from cpd.bot.config import BotConfig
+from cpd.bot.nudges import queue_weekly_nudges
+from cpd.bot.sender import deliver_due
+from cpd.claims.service import ClaimsService
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    BotCommand("progress", "Where you stand and what is still needed"),
+    BotCommand("history", "Your latest claims"),
+    BotCommand("withdraw", "Withdraw a claim waiting for a decision"),
+    BotCommand("mute", "Stop weekly reminders"),
+    BotCommand("unmute", "Weekly reminders again"),
+    BotCommand("help", "How to claim"),
+]
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("error while handling an update: %s", context.error, exc_info=context.error)
+
+
+def build_application(service: ClaimsService, config: BotConfig) -> Application:
+    """The bot, wired to the claims service; run it with ``run_polling``."""
+
+    async def post_init(application: Application) -> None:
+        await application.bot.set_my_commands(COMMANDS)
+
+    application = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.api_url)
+        .base_file_url(config.file_url)
+        .rate_limiter(AIORateLimiter(max_retries=config.max_retries))
+        .concurrent_updates(config.concurrent_updates)
+        .post_init(post_init)
+        .build()
+    )
+    application.bot_data["service"] = service
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", member.start))
+    application.add_handler(CommandHandler("help", member.help_command))
+    application.add_handler(CommandHandler("progress", member.progress, filters=private))
+    application.add_handler(CommandHandler("history", member.history, filters=private))
+    application.add_handler(CommandHandler("withdraw", member.withdraw, filters=private))
+    application.add_handler(CommandHandler("mute", member.mute, filters=private))
+    application.add_handler(CommandHandler("unmute", member.unmute, filters=private))
+    application.add_handler(CommandHandler("pending", secretary.pending))
+    application.add_handler(CallbackQueryHandler(secretary.on_decision_button, pattern=r"^s:"))
+    application.add_handler(CallbackQueryHandler(member.on_draft_button, pattern=r"^[dkcw]:"))
+    application.add_handler(
+        MessageHandler(
+            private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND,
+            member.on_message,
+        )
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
+            secretary.on_group_message,
+        )
+    )
+    application.add_error_handler(_on_error)
+    jobs = application.job_queue
+    assert jobs is not None, "python-telegram-bot[job-queue] is required"
+    jobs.run_repeating(
+        deliver_due,
+        interval=config.outbox_interval,
+        first=0.2,
+        name="outbox",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    jobs.run_custom(
+        queue_weekly_nudges,
+        job_kwargs={
+            "trigger": CronTrigger.from_crontab(config.nudge_cron, timezone=config.timezone),
+            "max_instances": 1,
+            "coalesce": True,
+        },
+        name="weekly-nudges",
+    )
+    return application
+
+
+def run(service: ClaimsService, config: BotConfig) -> None:
+    """Long-poll until SIGINT/SIGTERM, then stop cleanly."""
+    application = build_application(service, config)
+    application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)

@@ -1,0 +1,63 @@
+"""The progress chart sent with /progress: a PNG drawn with matplotlib (no display needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def progress_png(
+    title: str,
+    unit: str,
+    target: float,
+    carried_in: float,
+    earned: float,
+    period_start: dt.date,
+    period_end: dt.date,
+    today: dt.date,
+    diploma: dict[str, Any] | None = None,
+) -> bytes:
+    """A horizontal bar of carried-in and earned against the target, with time elapsed."""
+    figure, axis = plt.subplots(figsize=(6, 2.2), dpi=100)
+    try:
+        if diploma is not None:
+            counted = float(diploma.get("counted", earned))
+            axis.barh([0], [counted], color="#2a9d8f", label="reflected activities")
+            axis.axvline(target, color="#264653", linestyle="--", label=f"target {target:g}")
+            axis.set_xlim(0, max(target, counted) * 1.1 or 1)
+            cats = ", ".join(diploma.get("categories") or []) or "none yet"
+            axis.set_title(f"{title}: {counted:g} of {target:g} activities ({cats})", fontsize=9)
+        else:
+            axis.barh([0], [carried_in], color="#e9c46a", label="carried in")
+            axis.barh([0], [earned], left=[carried_in], color="#2a9d8f", label="earned")
+            if target:
+                axis.axvline(target, color="#264653", linestyle="--", label=f"target {target:g}")
+            total = carried_in + earned
+            axis.set_xlim(0, max(target, total) * 1.1 or 1)
+            span = max((period_end - period_start).days, 1)
+            elapsed = min(max((today - period_start).days, 0), span) / span
+            if target:
+                axis.axvline(
+                    target * elapsed,
+                    color="#e76f51",
+                    linewidth=1,
+                    label=f"on pace today ({elapsed:.0%} of the period)",
+                )
+            axis.set_title(
+                f"{title}: {total:g} of {target:g} {unit} by {period_end:%d %b %Y}", fontsize=9
+            )
+        axis.set_yticks([])
+        axis.set_xlabel(unit)
+        axis.legend(loc="lower right", fontsize=7)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)

@@ -1,0 +1,21 @@
+"""What the bot needs from the settings, as plain values (settings are built once in ``app``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """The bot's configuration."""
+
+    token: str
+    api_url: str
+    file_url: str
+    secretary_chat_id: int | None
+    nudge_cron: str
+    timezone: ZoneInfo
+    outbox_interval: float = 1.0
+    max_retries: int = 10
+    concurrent_updates: int = 8

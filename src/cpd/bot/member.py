@@ -1,0 +1,414 @@
+"""The member's side of the bot: linking, claiming, correcting, submitting, progress.
+
+Each handler turns a Telegram update into a call on the claims service (run in a worker
+thread, since the service does blocking database work) and renders what comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from cpd.bot import keyboards, texts
+from cpd.bot.callbacks import CATEGORY, KIND, WITHDRAW, decode
+from cpd.bot.chart import progress_png
+from cpd.claims.intake import Attachment, ClaimError, ClaimView, Intake, Sender
+from cpd.claims.service import ClaimsService
+from cpd.claims.texts import NOT_LINKED, draft_card
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+AWAITING = "awaiting"
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+
+
+def service_of(context: ContextTypes.DEFAULT_TYPE) -> ClaimsService:
+    """The claims service the application was built with."""
+    return context.application.bot_data["service"]
+
+
+async def call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking service call off the event loop."""
+    return await asyncio.to_thread(func, *args, **kwargs)
+
+
+def sender_of(update: Update) -> Sender:
+    """The Telegram user behind an update."""
+    assert update.effective_user is not None
+    return Sender(telegram_user_id=update.effective_user.id)
+
+
+def is_private(update: Update) -> bool:
+    """Whether the update comes from a private chat with the bot."""
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
+    """Answer in the chat the update came from."""
+    if update.effective_message is None:
+        return None
+    return await update.effective_message.reply_text(text, **kwargs)
+
+
+async def show_draft(update: Update, view: ClaimView, edit: bool = False) -> None:
+    """Show a draft with its buttons (editing the card when the update is a button press)."""
+    text = draft_card(view)
+    markup = keyboards.draft(view)
+    if edit and update.callback_query is not None:
+        try:
+            await update.callback_query.edit_message_text(text, reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+    await reply(update, text, reply_markup=markup)
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start TOKEN links the Telegram user to a member; /start alone explains how."""
+    if not is_private(update):
+        return
+    service = service_of(context)
+    if not context.args:
+        member = await call(service.member_for, sender_of(update))
+        if member is None:
+            await reply(update, NOT_LINKED)
+        else:
+            await reply(update, texts.welcome(member.name))
+        return
+    try:
+        member = await call(
+            service.link_telegram, context.args[0], sender_of(update).telegram_user_id
+        )
+    except ClaimError as exc:
+        await reply(update, str(exc))
+        return
+    await reply(update, texts.welcome(member.name))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help."""
+    await reply(update, texts.HELP)
+
+
+async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/progress: balance, what is needed, days left, carry forward, and a chart."""
+    service = service_of(context)
+    try:
+        member, scheme, ev = await call(service.progress, sender_of(update))
+    except ClaimError as exc:
+        await reply(update, str(exc))
+        return
+    today = service.today()
+    await reply(update, texts.progress(scheme, ev, today))
+    png = await call(
+        progress_png,
+        scheme.short_name,
+        scheme.unit,
+        ev.target,
+        ev.carried_in,
+        ev.earned,
+        ev.period_start,
+        ev.period_end,
+        today,
+        ev.diploma,
+    )
+    if update.effective_message is not None:
+        await update.effective_message.reply_photo(png, filename="progress.png")
+
+
+async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/history: the latest claims and what became of them."""
+    try:
+        views = await call(service_of(context).history, sender_of(update))
+    except ClaimError as exc:
+        await reply(update, str(exc))
+        return
+    await reply(update, texts.history(views))
+
+
+async def withdraw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/withdraw: pick a pending claim to withdraw."""
+    try:
+        views = await call(service_of(context).own_pending, sender_of(update))
+    except ClaimError as exc:
+        await reply(update, str(exc))
+        return
+    if not views:
+        await reply(update, "You have no claim waiting for a decision.")
+        return
+    await reply(
+        update, "Which claim do you want to withdraw?", reply_markup=keyboards.withdraw(views)
+    )
+
+
+async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/mute: no more weekly nudges."""
+    await _set_muted(update, context, True)
+
+
+async def unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unmute: weekly nudges again."""
+    await _set_muted(update, context, False)
+
+
+async def _set_muted(update: Update, context: ContextTypes.DEFAULT_TYPE, muted: bool) -> None:
+    try:
+        await call(service_of(context).set_nudges_muted, sender_of(update), muted)
+    except ClaimError as exc:
+        await reply(update, str(exc))
+        return
+    await reply(update, texts.MUTED if muted else texts.UNMUTED)
+
+
+# -- messages that start claims ---------------------------------------------------------------
+
+
+def _source_key(update: Update) -> str:
+    message = update.effective_message
+    assert message is not None
+    if message.media_group_id:
+        return f"telegram:album:{message.chat_id}:{message.media_group_id}"
+    return f"telegram:message:{message.chat_id}:{message.message_id}"
+
+
+async def _download(
+    context: ContextTypes.DEFAULT_TYPE, file_id: str, size: int | None
+) -> bytes | None:
+    if size is not None and size > MAX_DOWNLOAD_BYTES:
+        return None
+    telegram_file = await context.bot.get_file(file_id)
+    return bytes(await telegram_file.download_as_bytearray())
+
+
+async def _attachments(update: Update, context: ContextTypes.DEFAULT_TYPE) -> list[Attachment]:
+    message = update.effective_message
+    assert message is not None
+    found: list[Attachment] = []
+    if message.photo:
+        largest = message.photo[-1]
+        data = await _download(context, largest.file_id, largest.file_size)
+        if data is not None:
+            found.append(Attachment(data, "image/jpeg", f"photo-{message.message_id}.jpg"))
+    if message.document:
+        doc = message.document
+        data = await _download(context, doc.file_id, doc.file_size)
+        if data is not None:
+            found.append(
+                Attachment(data, doc.mime_type or "application/octet-stream", doc.file_name)
+            )
+    return found
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A text, photo or document: an answer the bot waits for, or a new claim."""
+    if not is_private(update) or update.effective_message is None:
+        return
+    message = update.effective_message
+    awaiting = context.user_data.get(AWAITING) if context.user_data is not None else None
+    if awaiting and message.text and not message.photo and not message.document:
+        await answer_awaited(update, context, awaiting)
+        return
+    service = service_of(context)
+    sender = sender_of(update)
+    text = message.text or message.caption or ""
+    attachments = await _attachments(update, context)
+    key = _source_key(update)
+    received = message.date or dt.datetime.now(dt.UTC)
+    intake = Intake("telegram", key, sender, text, received, tuple(attachments))
+    try:
+        result = await call(service.start_claim, intake)
+    except ClaimError as exc:
+        await reply(update, str(exc))
+        return
+    if result.duplicate:
+        if message.media_group_id and attachments:
+            for attachment in attachments:
+                await call(service.attach, key, sender, attachment)
+        return  # the first delivery already answered
+    await show_draft(update, result.claim)
+    if "kind" in result.claim.needs:
+        await reply(
+            update, "What kind of activity was it?", reply_markup=keyboards.kinds(result.claim.id)
+        )
+
+
+# -- draft buttons and the answers they ask for ------------------------------------------------
+
+QUESTIONS = {
+    "hours": "How many hours did it take? (e.g. 2.5 or 1h30)",
+    "date": "When was it? (e.g. 2026-03-12, 12/03, today or yesterday)",
+    "reflect": "What new knowledge and skills did you gain? Write a sentence or two.",
+    "behaviour": "How has it changed your behaviour and approach at work?",
+    "impact": "What impact and results has it had in the workplace?",
+}
+REFLECTION_FIELD = {"reflect": "new_knowledge", "behaviour": "behaviour", "impact": "impact"}
+
+
+async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Submit, Change kind/hours/date, reflections, test, category, Cancel."""
+    query = update.callback_query
+    assert query is not None
+    pressed = decode(query.data)
+    if pressed is None:
+        await query.answer("That button is no longer valid.")
+        return
+    service = service_of(context)
+    sender = sender_of(update)
+    try:
+        if pressed.prefix == KIND:
+            kind = keyboards.KIND_ORDER[int(pressed.arg)]
+            view = await call(service.update_draft, pressed.claim_id, sender, kind=kind)
+            await query.answer("Kind changed")
+            await show_draft(update, view, edit=True)
+            return
+        if pressed.prefix == CATEGORY:
+            view = await call(service.update_draft, pressed.claim_id, sender, category=pressed.arg)
+            await query.answer("Category set")
+            await show_draft(update, view, edit=True)
+            return
+        if pressed.prefix == WITHDRAW:
+            view = await call(service.withdraw, pressed.claim_id, sender)
+            await query.answer("Withdrawn")
+            await query.edit_message_text(f"Claim #{view.id} ({view.title}) withdrawn.")
+            return
+        await _draft_action(update, context, pressed.claim_id, pressed.arg)
+    except (ClaimError, ValueError, IndexError) as exc:
+        await query.answer(str(exc)[:190] or "Not possible", show_alert=True)
+
+
+async def _draft_action(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, claim_id: int, action: str
+) -> None:
+    query = update.callback_query
+    assert query is not None
+    service = service_of(context)
+    sender = sender_of(update)
+    if action == "submit":
+        view = await call(service.submit, claim_id, sender)
+        await query.answer("Submitted")
+        await query.edit_message_text(
+            draft_card(view).replace(
+                "Tap Submit when it is right.", "Submitted: it will be verified soon."
+            )
+        )
+    elif action == "cancel":
+        await call(service.withdraw, claim_id, sender)
+        await query.answer("Cancelled")
+        await query.edit_message_text(f"Claim #{claim_id} cancelled.")
+    elif action == "kind":
+        await query.answer()
+        await reply(update, "What kind of activity was it?", reply_markup=keyboards.kinds(claim_id))
+    elif action == "category":
+        await query.answer()
+        options = await call(service.categories, claim_id)
+        await reply(
+            update,
+            "Which category fits best?",
+            reply_markup=keyboards.categories(claim_id, options),
+        )
+    elif action == "test":
+        current = await call(service.claim, claim_id)
+        view = await call(
+            service.update_draft, claim_id, sender, has_test=not (current and current.has_test)
+        )
+        await query.answer()
+        await show_draft(update, view, edit=True)
+    elif action in QUESTIONS:
+        await query.answer()
+        context.user_data[AWAITING] = {"claim_id": claim_id, "field": action}
+        await reply(update, QUESTIONS[action])
+    else:
+        await query.answer("That button is no longer valid.")
+
+
+_HOURS = re.compile(
+    r"^\s*(\d+(?:[.,]\d+)?)\s*(?:h|hr|hrs|hours?)?\s*(?:(\d{1,2})\s*(?:m|min|mins)?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_hours(text: str) -> float:
+    """``2.5``, ``2,5``, ``3h``, ``1h30``, ``1 h 30 min``; ValueError otherwise."""
+    cleaned = text.strip().lower()
+    if cleaned.startswith("-"):
+        raise ClaimError("Hours can't be negative. How many hours did it take?")
+    match = _HOURS.match(cleaned)
+    if not match:
+        raise ClaimError("Please send the hours as a number, e.g. 2.5 or 1h30.")
+    hours = float(match.group(1).replace(",", "."))
+    if match.group(2):
+        hours += int(match.group(2)) / 60
+    return round(hours, 2)
+
+
+def parse_date(text: str, today: dt.date) -> dt.date:
+    """``2026-03-12``, ``12/03``, ``12/03/2026``, ``today``, ``yesterday`` (UK day first)."""
+    cleaned = text.strip().lower()
+    if cleaned == "today":
+        return today
+    if cleaned == "yesterday":
+        return today - dt.timedelta(days=1)
+    try:
+        return dt.date.fromisoformat(cleaned)
+    except ValueError:
+        pass
+    match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?", cleaned)
+    if match:
+        day, month = int(match.group(1)), int(match.group(2))
+        year = int(match.group(3)) if match.group(3) else today.year
+        year += 2000 if year < 100 else 0
+        try:
+            found = dt.date(year, month, day)
+        except ValueError:
+            raise ClaimError("That is not a date I can read; try 12/03 or 2026-03-12.") from None
+        if match.group(3) is None and found > today:
+            found = found.replace(year=found.year - 1)
+        return found
+    raise ClaimError("That is not a date I can read; try 12/03 or 2026-03-12.")
+
+
+async def answer_awaited(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, awaiting: dict[str, Any]
+) -> None:
+    """The member's answer to a question the bot asked (hours, date, a reflection)."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    service = service_of(context)
+    field, claim_id = awaiting["field"], awaiting["claim_id"]
+    try:
+        if field == "hours":
+            view = await call(
+                service.update_draft, claim_id, sender_of(update), hours=parse_hours(message.text)
+            )
+        elif field == "date":
+            view = await call(
+                service.update_draft,
+                claim_id,
+                sender_of(update),
+                date=parse_date(message.text, service.today()),
+            )
+        else:
+            view = await call(
+                service.update_draft,
+                claim_id,
+                sender_of(update),
+                reflections={REFLECTION_FIELD[field]: message.text.strip()[:4000]},
+            )
+    except ClaimError as exc:
+        await reply(update, str(exc))
+        return
+    context.user_data.pop(AWAITING, None)
+    await show_draft(update, view)
