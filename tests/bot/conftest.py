@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cpd.claims.members import create_invite, import_members, parse_members_csv
+from cpd.claims.notifications import waiting
 from cpd.storage import make_engine, migrate
 from tests.support.telegram_api import Call, FakeTelegramServer
 
@@ -69,6 +70,18 @@ class BotWorld:
         finally:
             self.process = None
         return code
+
+    def wait_outbox_drained(self, timeout: float = 20) -> None:
+        """Wait until `cpd run` has recorded every notification as delivered."""
+        engine = make_engine(f"sqlite:///{self.data_dir / 'cpd.sqlite3'}")
+        deadline = time.monotonic() + timeout
+        try:
+            while waiting(engine, "telegram"):
+                if time.monotonic() > deadline:
+                    raise AssertionError("the outbox was not drained")
+                time.sleep(0.05)
+        finally:
+            engine.dispose()
 
     def link(self, number: str) -> None:
         """The member sends /start with their invite token."""

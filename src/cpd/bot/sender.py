@@ -54,6 +54,7 @@ async def deliver_one(bot: Bot, service: ClaimsService, notification: Notificati
 
 
 async def _send(bot: Bot, service: ClaimsService, notification: Notification) -> None:
+    """Deliver one notification (recording it, where the send has a result to keep)."""
     chat_id = int(notification.recipient)
     payload = notification.payload
     text = str(payload.get("text", ""))[:4000]
@@ -73,7 +74,8 @@ async def _send(bot: Bot, service: ClaimsService, notification: Notification) ->
                     chat_id, path.read_bytes(), caption=caption, filename=evidence.original_name
                 )
         message = await bot.send_message(chat_id, text, reply_markup=keyboards.decision(claim_id))
-        await call(service.card_posted, claim_id, message.chat_id, message.message_id)
+        await call(service.card_posted, claim_id, message.chat_id, message.message_id, notification)
+        return
     elif notification.template == "card_update":
         location = await call(service.card_location, int(payload["claim_id"]))
         if location is None:

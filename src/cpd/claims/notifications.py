@@ -49,6 +49,11 @@ def delivered(engine: Engine, notification: Notification) -> None:
     store.mark_sent(engine, notification.id)
 
 
+def delivered_in(session: Session, notification: Notification) -> None:
+    """Record a delivery inside the caller's transaction."""
+    store.mark_sent_in(session, notification.id)
+
+
 def failed(
     engine: Engine,
     notification: Notification,

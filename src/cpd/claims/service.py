@@ -487,12 +487,21 @@ class ClaimsService:
                 details={"claim_id": claim_id, "action": action, "why": "not a secretary"},
             )
 
-    def card_posted(self, claim_id: int, chat_id: int, message_id: int) -> None:
-        """Remember where the secretary's card for a claim was posted (to edit it later)."""
+    def card_posted(
+        self,
+        claim_id: int,
+        chat_id: int,
+        message_id: int,
+        notification: notifications.Notification | None = None,
+    ) -> None:
+        """Remember where the secretary's card was posted and, in the same transaction, that
+        its notification was delivered (so a crash cannot post it twice from here on)."""
         with transaction(self.engine) as session:
             claim = session.get(models.Claim, claim_id)
             if claim is not None:
                 claim.card_chat_id, claim.card_message_id = chat_id, message_id
+            if notification is not None:
+                notifications.delivered_in(session, notification)
 
     def card_location(self, claim_id: int) -> tuple[int, int] | None:
         """Where the secretary's card for a claim was posted, if it was."""

@@ -57,14 +57,23 @@ def due(
         )
 
 
+def _sent(message_id: int):  # type: ignore[no-untyped-def]
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+        .values(status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+    )
+
+
 def mark_sent(engine: Engine, message_id: int) -> None:
     """Record a delivery (only a pending row changes, so a second call does nothing)."""
     with engine.begin() as connection:
-        connection.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-            .values(status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
-        )
+        connection.execute(_sent(message_id))
+
+
+def mark_sent_in(session: Session, message_id: int) -> None:
+    """Record a delivery inside the caller's transaction."""
+    session.execute(_sent(message_id))
 
 
 def mark_failed(
