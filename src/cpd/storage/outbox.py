@@ -96,7 +96,7 @@ def mark_failed(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
             .values(
-                attempts=attempts + 1,
+                attempts=OutboxMessage.attempts + 1,
                 last_error=error[:500],
                 next_attempt_at=next_at,
                 status="dead" if give_up else "pending",

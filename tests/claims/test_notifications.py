@@ -1,0 +1,82 @@
+"""Weekly nudges and outbox bookkeeping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from cpd.claims.intake import Intake, Sender
+from cpd.claims.notifications import pace
+from cpd.claims.service import ClaimsService
+from cpd.storage import Dispensation, Member, OutboxMessage, transaction
+from cpd.storage.queries import member_by_number
+from tests.claims.conftest import NOW
+
+
+def test_pace_in_words() -> None:
+    dec31, today = dt.date(2026, 12, 31), dt.date(2026, 11, 23)
+    assert pace(4, dec31, today, "points") == "about one point every 1 week"
+    assert pace(2, dec31, today, "points") == "about one point every 3 weeks"
+    assert pace(20, dec31, today, "credits") == "about 4 a week"
+    assert pace(0, dec31, today, "points") == ""
+
+
+def nudges(engine: Engine) -> dict[str, str]:
+    with Session(engine) as session:
+        query = select(OutboxMessage).where(OutboxMessage.dedup_key.startswith("nudge:"))
+        rows = session.exec(query).all()
+        return {r.recipient: r.payload["text"] for r in rows}
+
+
+def test_nudges_go_to_linked_members_behind_target_only(
+    service: ClaimsService, engine: Engine
+) -> None:
+    # Jane (101) has no claim; Tom (301, IMI) is behind; Sam (201) has a dispensation;
+    # Sue (202) muted her nudges.
+    with transaction(engine) as session:
+        sam = member_by_number(session, "S1")
+        session.add(Dispensation(member_id=sam.id, period_key=2026, status="granted"))
+        member_by_number(session, "S2").nudges_muted = True
+    assert service.queue_nudges(NOW.date()) == 2
+    assert service.queue_nudges(NOW.date()) == 2  # idempotent: the same rows, not new ones
+    sent = nudges(engine)
+    assert sorted(sent) == ["101", "301"]
+    assert "0 points of 10. 10 points to go by 31 December 2026 (38 days)" in sent["101"]
+    assert "it is your duty as a member to reach the target" in sent["101"]
+    assert "of 90" in sent["301"]
+
+
+def test_a_member_at_target_gets_no_nudge(service: ClaimsService, engine: Engine) -> None:
+    jane = Sender(101)
+    for i in range(2):
+        view = service.start_claim(
+            Intake("telegram", f"k{i}", jane, "IIMS training day today", NOW)
+        ).claim
+        service.submit(view.id, jane)
+        service.decide(view.id, Sender(201), "accept")
+    assert service.progress(jane)[2].met
+    service.queue_nudges(NOW.date())
+    assert "101" not in nudges(engine)
+
+
+def test_muting_is_remembered(service: ClaimsService, engine: Engine) -> None:
+    service.set_nudges_muted(Sender(101), True)
+    with Session(engine) as session:
+        assert session.exec(select(Member).where(Member.telegram_user_id == 101)).one().nudges_muted
+    service.set_nudges_muted(Sender(101), False)
+    service.queue_nudges(NOW.date())
+    assert "101" in nudges(engine)
+
+
+def test_failed_delivery_backs_off_and_is_retried(service: ClaimsService, engine: Engine) -> None:
+    service.queue_nudges(NOW.date())
+    (first, *_) = service.due_notifications("telegram")
+    later = service.delivery_failed(first, "NetworkError: connection refused")
+    assert later > dt.datetime.now(dt.UTC)
+    assert first.id not in [n.id for n in service.due_notifications("telegram")]
+    service.delivery_failed(first, "gone", permanent=True)
+    with Session(engine) as session:
+        row = session.get(OutboxMessage, first.id)
+        assert row.status == "dead" and row.attempts == 2 and row.last_error == "gone"
