@@ -91,16 +91,20 @@ class BotWorld:
         self.expect(user, "Welcome", after=mark)
 
     def expect(self, chat_id: int, words: str, after: int = 0, timeout: float = 20) -> Call:
-        """The next message to ``chat_id`` containing ``words``."""
-        return self.server.wait_for(
-            lambda c: (
+        """The next message to ``chat_id`` containing ``words`` (the run log on a timeout)."""
+
+        def wanted(c: Call) -> bool:
+            return (
                 c.chat_id == chat_id
                 and c.method in ("sendMessage", "sendPhoto")
                 and words in (c.text or "")
-            ),
-            timeout=timeout,
-            after=after,
-        )
+            )
+
+        try:
+            return self.server.wait_for(wanted, timeout=timeout, after=after)
+        except TimeoutError as exc:
+            log = self.log.read_text()[-3000:] if self.log else ""
+            raise AssertionError(f"{exc}\n--- cpd run log ---\n{log}") from None
 
     def button(self, call: Call, label: str) -> str:
         """The callback data of the button labelled ``label`` on a sent message."""

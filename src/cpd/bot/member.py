@@ -235,8 +235,11 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     if result.duplicate:
         if message.media_group_id and attachments:
+            before = result.claim
             for attachment in attachments:
-                await call(service.attach, key, sender, attachment)
+                view = await call(service.attach, key, sender, attachment, text, received)
+            if "no_text" in before.flags and "no_text" not in view.flags:
+                await show_draft(update, view)  # the album's caption arrived after a photo
         return  # the first delivery already answered
     await show_draft(update, result.claim)
     if "kind" in result.claim.needs:

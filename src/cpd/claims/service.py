@@ -201,56 +201,17 @@ class ClaimsService:
     def _draft(self, session: Session, member: models.Member, intake: Intake) -> models.Claim:
         text = intake.text.strip()[:MAX_TEXT_CHARS]
         attachments = intake.attachments[:MAX_ATTACHMENTS]
-        has_words = any(ch.isalnum() for ch in text)
-        if not has_words and not attachments:
+        if not _has_words(text) and not attachments:
             raise ClaimError(texts.NOTHING_TO_CLAIM)
-        local_day = intake.received_at.astimezone(self.zone).date()
-        flags: list[str] = []
-        if has_words:
-            activity = self.extractor.extract(text, local_day)
-            extracted = activity.to_json()
-            flags.extend(activity.flags)
-        else:
-            extracted = {
-                "kind": "other",
-                "confidence": 0.0,
-                "hours": None,
-                "start_date": None,
-                "end_date": None,
-                "title": None,
-                "provider": None,
-                "has_test": False,
-                "co_authors": None,
-                "flags": ["no_text"],
-            }
-            flags.append("no_text")
-        start = _date_or(extracted.get("start_date"), local_day)
-        end = _date_or(extracted.get("end_date"), start)
-        if start > local_day:
-            start, end = local_day, local_day
-            flags.append("future_date")
-        hours = extracted.get("hours")
-        days = (end - start).days + 1
-        if hours is not None and (hours < 0 or hours > 24 * days):
-            flags.append("hours_out_of_range")
-            hours = None
         claim = models.Claim(
             member_id=member.id,  # type: ignore[arg-type]
             channel=intake.channel,
             source_key=intake.source_key,
-            raw_text=text,
-            kind=extracted.get("kind") or "other",
-            hours=hours,
-            start_date=start,
-            end_date=end,
-            title=(extracted.get("title") or _title_from(text) or "Evidence")[:300],
-            provider=extracted.get("provider"),
-            has_test=bool(extracted.get("has_test")),
-            co_authors=extracted.get("co_authors"),
-            confidence=extracted.get("confidence"),
-            extracted={**extracted, "flags": sorted(set(flags)), "reply": intake.reply_context},
+            kind="other",
+            start_date=intake.received_at.astimezone(self.zone).date(),
             status="draft",
         )
+        self._read_text(claim, text, intake.received_at, intake.reply_context)
         session.add(claim)
         session.flush()
         for attachment in attachments:
@@ -267,6 +228,56 @@ class ClaimsService:
             details={"channel": intake.channel, "source_key": intake.source_key},
         )
         return claim
+
+    def _read_text(
+        self,
+        claim: models.Claim,
+        text: str,
+        received_at: dt.datetime,
+        reply_context: dict[str, Any] | None = None,
+    ) -> None:
+        """Fill a claim's activity fields from the member's words (or mark that there were none)."""
+        local_day = received_at.astimezone(self.zone).date()
+        flags: list[str] = []
+        if _has_words(text):
+            activity = self.extractor.extract(text, local_day)
+            extracted = activity.to_json()
+            flags.extend(activity.flags)
+        else:
+            extracted = {
+                "kind": "other",
+                "confidence": 0.0,
+                "hours": None,
+                "title": None,
+                "provider": None,
+                "has_test": False,
+                "co_authors": None,
+            }
+            flags.append("no_text")
+        start = _date_or(extracted.get("start_date"), local_day)
+        end = _date_or(extracted.get("end_date"), start)
+        if start > local_day:
+            start, end = local_day, local_day
+            flags.append("future_date")
+        hours = extracted.get("hours")
+        if hours is not None and (hours < 0 or hours > 24 * ((end - start).days + 1)):
+            flags.append("hours_out_of_range")
+            hours = None
+        claim.raw_text = text
+        claim.kind = extracted.get("kind") or "other"
+        claim.hours = hours
+        claim.start_date, claim.end_date = start, end
+        claim.title = (extracted.get("title") or _title_from(text) or "Evidence")[:300]
+        claim.provider = extracted.get("provider")
+        claim.has_test = bool(extracted.get("has_test"))
+        claim.co_authors = extracted.get("co_authors")
+        claim.confidence = extracted.get("confidence")
+        previous = claim.extracted or {}
+        claim.extracted = {
+            **extracted,
+            "flags": sorted(set(flags)),
+            "reply": reply_context if reply_context is not None else previous.get("reply", {}),
+        }
 
     def update_draft(self, claim_id: int, sender: Sender, **changes: Any) -> ClaimView:
         """Correct a draft: ``kind``, ``hours``, ``date``, ``has_test``, ``category``,
@@ -511,14 +522,27 @@ class ClaimsService:
                 return None
             return claim.card_chat_id, claim.card_message_id
 
-    def attach(self, source_key: str, sender: Sender, attachment: Attachment) -> ClaimView:
-        """Add a file to the draft a message started (the further photos of an album)."""
+    def attach(
+        self,
+        source_key: str,
+        sender: Sender,
+        attachment: Attachment,
+        text: str = "",
+        received_at: dt.datetime | None = None,
+    ) -> ClaimView:
+        """Add a file to the draft a message started (the further photos of an album). When
+        the draft was started by a photo without words and this one has the caption, the
+        caption is read now."""
         with transaction(self.engine) as session:
             member = self._require_member(session, sender)
             claim = self._claim_by_source(session, source_key)
             if claim is None or claim.member_id != member.id:
                 raise NotAllowed("There is no claim to add that file to.")
             self._add_evidence(session, claim, attachment)
+            text = text.strip()[:MAX_TEXT_CHARS]
+            if claim.status == "draft" and _has_words(text) and not _has_words(claim.raw_text):
+                self._read_text(claim, text, received_at or self.clock())
+                self._refresh_proposal(session, member, claim)
             return self._view(session, claim)
 
     def categories(self, claim_id: int) -> list[tuple[str, str]]:
@@ -791,6 +815,10 @@ class ClaimsService:
             "card_update",
             {"claim_id": claim.id, "text": text},
         )
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
