@@ -53,7 +53,11 @@ class Sender:
 
 @dataclass(frozen=True, slots=True)
 class Intake:
-    """One inbound message that may start a claim."""
+    """One inbound message that may start a claim.
+
+    ``reply_context`` carries what a reply needs: for mail ``message_id``, ``references``,
+    ``subject`` and ``automatic`` (an auto-reply or bounce, which gets no answer).
+    """
 
     channel: str
     source_key: str
@@ -110,3 +114,13 @@ class Decision:
     claim: ClaimView
     applied: bool
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MailOutcome:
+    """What became of a mail: ``claimed`` (with the claim), ``unknown_sender`` or
+    ``nothing_to_claim``; ``duplicate`` when this message was handled before."""
+
+    outcome: str
+    claim: ClaimView | None
+    duplicate: bool = False

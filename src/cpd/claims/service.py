@@ -33,6 +33,7 @@ from cpd.claims.intake import (
     Decision,
     Intake,
     IntakeResult,
+    MailOutcome,
     NotAllowed,
     NotLinked,
     Sender,
@@ -41,7 +42,13 @@ from cpd.claims.members import token_digest
 from cpd.claims.standing import rules_claim, rules_member
 from cpd.storage import models, safe_display_name, store_bytes, transaction
 from cpd.storage.outbox import enqueue
-from cpd.storage.queries import add_audit, claims_of_member, granted_dispensations
+from cpd.storage.queries import (
+    add_audit,
+    add_processed,
+    claims_of_member,
+    granted_dispensations,
+    processed_outcome,
+)
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +195,109 @@ class ClaimsService:
                 if existing is None:
                     raise
                 return IntakeResult(self._view(session, existing), duplicate=True)
+
+    def receive_mail(self, intake: Intake, extra_keys: Sequence[str] = ()) -> MailOutcome:
+        """A claim by mail: straight to pending, with a receipt by mail; exactly once.
+
+        Idempotent on the intake's source key (the Message-ID) and on ``extra_keys`` (e.g. an
+        IMAP UIDVALIDITY/UID). A sender who is not a member's registered address gets one
+        polite reply a day explaining how to register, and no claim is made.
+        """
+        keys = [intake.source_key, *extra_keys]
+        with Session(self.engine, expire_on_commit=False) as session:
+            for key in keys:
+                done = processed_outcome(session, key)
+                if done is not None:
+                    view = (
+                        self._view(session, session.get(models.Claim, done.claim_id))
+                        if (done.claim_id)
+                        else None
+                    )
+                    return MailOutcome(done.outcome, view, duplicate=True)
+        try:
+            with transaction(self.engine) as session:
+                member = self._member(session, intake.sender)
+                if member is None:
+                    self._reply_to_stranger(session, intake)
+                    for key in keys:
+                        add_processed(session, key, intake.channel, "unknown_sender")
+                    return MailOutcome("unknown_sender", None)
+                try:
+                    claim = self._draft(session, member, intake)
+                except ClaimError as exc:
+                    self._reply_to_member(session, member, intake, str(exc))
+                    for key in keys:
+                        add_processed(session, key, intake.channel, "nothing_to_claim")
+                    return MailOutcome("nothing_to_claim", None)
+                claim.status = "pending"
+                claim.submitted_at = self.clock()
+                self._refresh_proposal(session, member, claim)
+                view = self._view(session, claim)
+                add_audit(
+                    session,
+                    intake.sender.key(),
+                    "claim.submitted",
+                    member_id=member.id,
+                    claim_id=claim.id,
+                    details={"channel": intake.channel, "proposed_points": claim.proposed_points},
+                )
+                self._notify_member(session, member, claim, "receipt", texts.mail_receipt(view))
+                if self.secretary_chat_id is not None:
+                    enqueue(
+                        session,
+                        f"claim:{claim.id}:card",
+                        "telegram",
+                        str(self.secretary_chat_id),
+                        "secretary_card",
+                        {"claim_id": claim.id, "text": texts.secretary_card(view)},
+                    )
+                for key in keys:
+                    add_processed(session, key, intake.channel, "claimed", claim.id)
+                return MailOutcome("claimed", view)
+        except IntegrityError:
+            with Session(self.engine, expire_on_commit=False) as session:
+                claim = self._claim_by_source(session, intake.source_key)
+                if claim is None:
+                    raise
+                return MailOutcome("claimed", self._view(session, claim), duplicate=True)
+
+    def _reply_to_stranger(self, session: Session, intake: Intake) -> None:
+        address = (intake.sender.email or "").lower()
+        if not address or _is_automatic(intake):
+            return
+        day = self.today().isoformat()
+        enqueue(
+            session,
+            f"stranger:{address}:{day}",
+            "email",
+            address,
+            "unknown_sender",
+            {
+                "text": texts.UNKNOWN_SENDER,
+                "subject": "Re: " + _subject(intake),
+                "in_reply_to": intake.reply_context.get("message_id"),
+                "references": intake.reply_context.get("references"),
+            },
+        )
+
+    def _reply_to_member(
+        self, session: Session, member: models.Member, intake: Intake, text: str
+    ) -> None:
+        if not member.email or _is_automatic(intake):
+            return
+        enqueue(
+            session,
+            f"refused:{intake.source_key}",
+            "email",
+            member.email,
+            "refused",
+            {
+                "text": text,
+                "subject": "Re: " + _subject(intake),
+                "in_reply_to": intake.reply_context.get("message_id"),
+                "references": intake.reply_context.get("references"),
+            },
+        )
 
     def _claim_by_source(self, session: Session, source_key: str) -> models.Claim | None:
         return (
@@ -753,7 +863,7 @@ class ClaimsService:
             category=claim.category_override or extracted.get("category"),
             reflections=dict(claim.reflections or {}),
             evidence_count=len(evidence),
-            needs=self._needs(member, claim) if claim.status == "draft" else (),
+            needs=self._needs(member, claim) if claim.status in ("draft", "pending") else (),
             flags=tuple(extracted.get("flags", ())),
             decided_by=decided_by,
             decided_at=claim.decided_at,
@@ -815,6 +925,15 @@ class ClaimsService:
             "card_update",
             {"claim_id": claim.id, "text": text},
         )
+
+
+def _subject(intake: Intake) -> str:
+    return str(intake.reply_context.get("subject") or "your CPD claim")[:150]
+
+
+def _is_automatic(intake: Intake) -> bool:
+    """Auto-replies and bounces get no answer (no mail loops)."""
+    return bool(intake.reply_context.get("automatic"))
 
 
 def _has_words(text: str) -> bool:

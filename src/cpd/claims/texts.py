@@ -222,3 +222,32 @@ def mail_subject(event: str, title: str) -> str:
     """Subject line of a claim email."""
     words = {"receipt": "received", "accepted": "accepted", "declined": "declined"}
     return f"Your CPD claim {words.get(event, event)}: {title}"[:200]
+
+
+UNKNOWN_SENDER = (
+    "Thank you for your message. This address takes CPD claims from members only, and your "
+    "address is not one we have on the register, so no claim was recorded.\n\n"
+    "If you are a member, please write from the address the membership secretary has for you, "
+    "or ask the secretary to add this one. Nothing else is needed: resend your claim once it "
+    "is registered."
+)
+
+
+def mail_receipt(view: ClaimView) -> str:
+    """The receipt for a claim by mail: what was understood and what it would earn."""
+    lines = [
+        f"Thank you: your claim #{view.id} was received and will be verified soon.",
+        "",
+        "Here is what we understood:",
+        describe(view),
+        "",
+        proposal(view),
+    ]
+    if "reflection" in view.needs:
+        lines += [
+            "",
+            "Your scheme asks for a reflection on what you learnt: reply to this "
+            "message with it, or add it in the Telegram bot.",
+        ]
+    lines += ["", "If anything is wrong, reply to this message and the secretary will correct it."]
+    return "\n".join(lines)

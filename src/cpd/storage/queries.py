@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from cpd.storage.models import AuditEntry, Claim, Dispensation, InviteToken, Member, utcnow
+from cpd.storage.models import (
+    AuditEntry,
+    Claim,
+    Dispensation,
+    InviteToken,
+    Member,
+    ProcessedMessage,
+    utcnow,
+)
 
 
 def member_by_number(session: Session, membership_no: str) -> Member | None:
@@ -179,3 +187,18 @@ def member_id_bounds(engine: Engine) -> tuple[int, int] | None:
 def touch(row: Member | Claim) -> None:
     """Mark a row as updated now."""
     row.updated_at = utcnow()
+
+
+def processed_outcome(session: Session, key: str) -> ProcessedMessage | None:
+    """The record of an inbound message already handled, if any."""
+    return session.get(ProcessedMessage, key)
+
+
+def add_processed(
+    session: Session, key: str, channel: str, outcome: str, claim_id: int | None = None
+) -> None:
+    """Record an inbound message as handled (in the caller's transaction)."""
+    if session.get(ProcessedMessage, key) is None:
+        session.add(
+            ProcessedMessage(key=key[:255], channel=channel, outcome=outcome, claim_id=claim_id)
+        )
