@@ -206,6 +206,60 @@ def test_schemes_list_and_show(tmp_path: Path) -> None:
     assert_one_line_error(cpd(tmp_path, "schemes", "show", "xyz"), "unknown scheme")
 
 
-@pytest.mark.parametrize("command", [["run"], ["export", "--member", "M1", "--format", "csv"]])
+@pytest.mark.parametrize("command", [["export", "--member", "M1", "--format", "csv"]])
 def test_parts_not_built_yet_say_so_and_exit_2(tmp_path: Path, command: list[str]) -> None:
     assert_one_line_error(cpd(tmp_path, *command), "not built yet")
+
+
+def test_classify_one_text(tmp_path: Path) -> None:
+    result = cpd(
+        tmp_path, "classify", "--today", "2026-11-23", "boat show southampton today 4hrs 📸"
+    )
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert set(output) >= {
+        "kind",
+        "hours",
+        "start_date",
+        "end_date",
+        "title",
+        "provider",
+        "has_test",
+        "co_authors",
+        "confidence",
+    }
+    assert (output["kind"], output["hours"], output["start_date"]) == (
+        "exhibition",
+        4.0,
+        "2026-11-23",
+    )
+
+
+def test_classify_jsonl_keeps_ids_and_per_line_dates(tmp_path: Path) -> None:
+    lines = [{"id": i, "text": "IIM webinar yesterday 10:00-12:30"} for i in range(300)]
+    lines.append({"id": "last", "text": "read a journal on the 3rd, 1 hour", "today": "2026-03-10"})
+    stdin = "\n".join(json.dumps(line) for line in lines) + "\n"
+    result = cpd(tmp_path, "classify", "--jsonl", "--today", "2026-11-23", stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    outputs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in outputs] == [*range(300), "last"]
+    assert outputs[0]["start_date"] == "2026-11-22" and outputs[0]["hours"] == 2.5
+    assert outputs[-1]["start_date"] == "2026-03-03"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "words"),
+    [
+        (["--jsonl"], "{bad\n", "malformed JSON"),
+        (["--jsonl"], '{"id": 1}\n', "expected"),
+        (["--today", "soon", "text"], None, "not a date"),
+        ([], None, "either TEXT or --jsonl"),
+    ],
+)
+def test_classify_bad_input(tmp_path: Path, args: list[str], stdin: str | None, words: str) -> None:
+    assert_one_line_error(cpd(tmp_path, "classify", *args, stdin=stdin), words)
+
+
+def test_run_with_nothing_configured_says_so(tmp_path: Path) -> None:
+    result = cpd(tmp_path, "run", CPD_SMTP_LISTEN="")
+    assert_one_line_error(result, "nothing to run")

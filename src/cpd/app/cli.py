@@ -196,7 +196,69 @@ def classify(
     today: Annotated[str | None, typer.Option("--today", help="YYYY-MM-DD")] = None,
 ) -> None:
     """Print the activity extracted from TEXT as JSON (or one JSON line per input line)."""
-    _not_built("`cpd classify` (the NLP pipeline)", 3)
+    default_day = _date_option(today, "--today")
+    if jsonl == (text is not None):
+        raise UserError("give either TEXT or --jsonl (JSON lines on stdin), not both")
+    from cpd.nlp import load_extractor
+
+    extractor = load_extractor()
+    if text is not None:
+        typer.echo(json.dumps(extractor.extract(text, default_day).to_json(), ensure_ascii=False))
+        return
+    _classify_lines(extractor, default_day)
+
+
+def _classify_lines(extractor, default_day: dt.date, batch: int = 256) -> None:  # type: ignore[no-untyped-def]
+    """Batch mode: read {"id", "text", "today"?} lines, write one result line per input."""
+    pending: list[tuple[object, str, dt.date]] = []
+
+    def flush() -> None:
+        results = extractor.extract_many([(t, d) for _, t, d in pending])
+        for (line_id, _, _), activity in zip(pending, results, strict=True):
+            sys.stdout.write(
+                json.dumps({"id": line_id, **activity.to_json()}, ensure_ascii=False) + "\n"
+            )
+        pending.clear()
+
+    for line_no, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"stdin line {line_no}: malformed JSON: {exc.msg}") from None
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise UserError(f'stdin line {line_no}: expected {{"id", "text", "today"?}}')
+        day = (
+            _date_option(item["today"], f"line {line_no} today")
+            if item.get("today")
+            else (default_day)
+        )
+        pending.append((item.get("id"), item["text"], day))
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+
+
+nlp_app = typer.Typer(help="The NLP pipeline.", no_args_is_help=True)
+app.add_typer(nlp_app, name="nlp")
+
+
+@nlp_app.command("train")
+def nlp_train(
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="where to save (default: the shipped model directory)"),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Rebuild the pipeline from the shipped corpus (fixed seed) and print its scores."""
+    from cpd.nlp.extract import DEFAULT_MODEL_DIR
+    from cpd.nlp.training import train
+
+    scores = train(output or DEFAULT_MODEL_DIR, seed=seed)
+    typer.echo(json.dumps(scores, indent=2))
 
 
 @app.command("export")
