@@ -202,6 +202,11 @@ def evaluate(scheme: Scheme, member: Member, claims: Sequence[Claim], as_of: dt.
     periods: dict[int, Period] = {current.key: current}
     states: dict[int, _PeriodState] = {}
     rolling = scheme.period.kind == "rolling_window"
+    # Earlier periods only matter through carry forward and repeat rules; skip scoring them
+    # otherwise (they are listed as outside the period either way).
+    history_matters = scheme.carry_forward is not None or any(
+        c.repeat for c in scheme.categories
+    )
     period_of_day: dict[dt.date, Period] = {}
 
     for claim in ordered:
@@ -214,6 +219,9 @@ def evaluate(scheme: Scheme, member: Member, claims: Sequence[Claim], as_of: dt.
                 notes[claim.id] = _outside(scheme, claim, current)
                 continue
             period = current
+        elif not history_matters and claim.date < current.start:
+            notes[claim.id] = _outside(scheme, claim, current)
+            continue
         else:
             period = period_of_day.get(claim.date)
             if period is None:
