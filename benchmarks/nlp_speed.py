@@ -63,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     from cpd.nlp import load_extractor
 
+    import_s = time.perf_counter() - start
+    start = time.perf_counter()
     extractor = load_extractor(args.model)
-    load_s = time.perf_counter() - start
+    model_s = time.perf_counter() - start
+    load_s = import_s + model_s
 
     messages = make_messages(args.n)
     extractor.extract_many(messages[:200])  # warm-up
@@ -81,12 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     figures = {"msg_per_s": rate, "load_s": load_s, "peak_rss_mb": peak_mb}
     print(f"messages: {len(acts)} in {elapsed:.2f} s (batch size {args.batch_size})")
     print(f"{'measure':<24} {'value':>10} {'bar':>10}")
-    rows = [("throughput (msg/s)", "msg_per_s", ">="), ("model load incl. import (s)",
-                                                       "load_s", "<"),
+    rows = [("throughput (msg/s)", "msg_per_s", ">="),
+            ("load incl. imports (s)", "load_s", "<"),
             ("peak RSS (MB)", "peak_rss_mb", "<")]
     for label, key, op in rows:
         ok = figures[key] >= BARS[key] if op == ">=" else figures[key] < BARS[key]
         print(f"{label:<28} {figures[key]:>8.2f} {op}{BARS[key]:>7.0f} {'ok' if ok else 'BELOW'}")
+    print(f"  of which imports {import_s:.2f} s, spacy.load of the model {model_s:.2f} s")
     print(f"one at a time (msg/s)        {single_rate:>8.2f}")
     return 0
 

@@ -206,9 +206,35 @@ def test_schemes_list_and_show(tmp_path: Path) -> None:
     assert_one_line_error(cpd(tmp_path, "schemes", "show", "xyz"), "unknown scheme")
 
 
-@pytest.mark.parametrize("command", [["export", "--member", "M1", "--format", "csv"]])
-def test_parts_not_built_yet_say_so_and_exit_2(tmp_path: Path, command: list[str]) -> None:
-    assert_one_line_error(cpd(tmp_path, *command), "not built yet")
+def test_export_csv_and_pdf(tmp_path: Path) -> None:
+    csv = tmp_path / "members.csv"
+    csv.write_text(MEMBERS_CSV)
+    cpd(tmp_path, "members", "import", str(csv))
+    result = cpd(tmp_path, "export", "--member", "M1", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("claim_id,start_date,end_date,kind,title")
+    pdf = tmp_path / "m1.pdf"
+    result = cpd(
+        tmp_path, "export", "--member", "M1", "--format", "pdf", "--period", "all", "-o", str(pdf)
+    )
+    assert result.returncode == 0, result.stderr
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--member", "NOPE"], "NOPE"),
+        (["--member", "M1", "--format", "docx"], "csv or pdf"),
+        (["--member", "M1", "--period", "ever"], "current or all"),
+        (["--member", "M1", "--format", "pdf"], "-o FILE"),
+    ],
+)
+def test_export_bad_input(tmp_path: Path, args: list[str], words: str) -> None:
+    csv = tmp_path / "members.csv"
+    csv.write_text(MEMBERS_CSV)
+    cpd(tmp_path, "members", "import", str(csv))
+    assert_one_line_error(cpd(tmp_path, "export", *args), words)
 
 
 def test_classify_one_text(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ def test_standing_uses_awarded_points_and_only_accepted_claims(engine: Engine) -
     ev = result.evaluation
     assert (ev.earned, ev.total, ev.remaining) == (5, 5, 5)
     assert [r.counted for r in ev.claims] == [True, True, False, False]
-    assert "secretary" in ev.claims[0].note
+    assert "awarded by the secretary" in ev.claims[0].note
     assert balance_sentence(result.scheme, ev) == (
         "5 points of 10; you need 5 more by 31 December 2026."
     )

@@ -125,3 +125,80 @@ def test_title_is_short() -> None:
     long = "workshop on " + "very " * 40 + "long topics"
     t = attributes.title(long, [])
     assert t is not None and len(t) <= attributes.MAX_TITLE
+
+
+MORE_CO_AUTHORS: list[tuple[str, str, int | None]] = [
+    ("article co-written w/ three others", "article", 4),
+    ("co-writing the handbook with my former supervisor", "book", 2),
+    ("me and a friend from the club are writing a guide book", "book", 2),
+    ("all my own work, 4 hours", "article", 1),
+    ("sole-authored piece for the newsletter", "article", 1),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "want"), MORE_CO_AUTHORS)
+def test_more_co_author_wordings(text: str, kind: str, want: int | None) -> None:
+    assert attributes.co_authors(clean(text), kind) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("built a revision quiz app for the apprentices", False),
+        ("mock exam preparation with the trainees", False),
+        ("read the CPD article and answered the questions, passed", True),
+    ],
+)
+def test_more_test_wordings(text: str, want: bool) -> None:
+    assert attributes.has_test(clean(text), None)[0] is want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("yacht show monaco, 5 hrs", "external"),
+        ("Glasgow boat show at the SEC", "external"),
+        ("delivered a workshop on behalf of Castrol", "external"),
+        ("session for the Institute mentoring scheme", "institute"),
+        ("article for The Report on osmosis", "institute"),
+        ("reviewed my HCPC portfolio with my mentor", None),
+        ("started a beginners Italian course", None),
+    ],
+)
+def test_more_provider_wordings(text: str, want: str | None) -> None:
+    assert attributes.provider(clean(text)) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("revised chapter 2 of the handbook (publisher Kogan Page)", "external"),
+        ("read BS 7671 section 722 on EV charging", "external"),
+        ("in-house ISO 9001 awareness briefing", None),
+        ("ASE technicians conference online", "external"),
+        ("TechSkills e-learning module on brakes", "external"),
+        ("visit to the Harbour Authority's maintenance yard", "external"),
+        ("EV safety course in the workshop", None),
+        ("MSc Records and Archives Management dissertation, 3 hrs", None),
+        ("for the Certificate of Proficiency marking", None),
+        ("talk at a conference on the Data Protection Act", None),
+    ],
+)
+def test_provider_names_and_non_names(text: str, want: str | None) -> None:
+    assert attributes.provider(clean(text)) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("read 'Practical Hull Surveys' by Tom Barr", "external"),
+        ("reading: 'Digital Records' (Hodges), 2 hrs", "external"),
+        ("ran our in-house 'Lab Safety Basics' session", None),
+    ],
+)
+def test_a_named_publication_is_external(text: str, want: str | None) -> None:
+    assert attributes.provider(clean(text)) == want
+
+
+def test_my_co_author_and_i() -> None:
+    assert attributes.co_authors(clean("my co-author and I finished chapter 3"), "book") == 2

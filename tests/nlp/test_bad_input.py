@@ -95,3 +95,9 @@ def test_non_string_input_is_treated_as_empty(extractor: Extractor) -> None:
     # None (a caller's slip) -> same as empty, no exception.
     a = extractor.extract(None, TODAY)  # type: ignore[arg-type]
     assert "no_text" in a.flags
+
+
+def test_a_datetime_as_today_is_taken_as_its_date(extractor: Extractor) -> None:
+    # today given as a datetime -> its date is used.
+    a = extractor.extract("webinar yesterday", dt.datetime(2026, 3, 12, 23, 59))
+    assert a.start_date == dt.date(2026, 3, 11)

@@ -26,6 +26,7 @@ CASES: list[tuple[str, dt.date, dt.date | None, dt.date | None]] = [
     ("seminar on Tuesday", THU, D(2026, 3, 10), D(2026, 3, 10)),
     ("mentoring call on tues", THU, D(2026, 3, 10), D(2026, 3, 10)),
     ("panel Wednesday 2-4pm", THU, D(2026, 3, 11), D(2026, 3, 11)),
+    ("this Monday", THU, D(2026, 3, 9), D(2026, 3, 9)),
     # ... or the latest one before the message when it has not come yet this week
     ("boat show on Saturday", THU, D(2026, 3, 7), D(2026, 3, 7)),
     ("reading on Sunday", MON, D(2026, 3, 8), D(2026, 3, 8)),
@@ -34,6 +35,11 @@ CASES: list[tuple[str, dt.date, dt.date | None, dt.date | None]] = [
     ("last Tuesday", THU, D(2026, 3, 3), D(2026, 3, 3)),
     ("last fri", THU, D(2026, 3, 6), D(2026, 3, 6)),
     ("last Monday", MON, D(2026, 3, 2), D(2026, 3, 2)),
+    ("a fortnight ago", THU, D(2026, 2, 26), D(2026, 2, 26)),
+    ("just finished the module", THU, THU, THU),
+    # weekday with the day of the month: the day of the month decides
+    ("on Mon 2nd March", THU, D(2026, 3, 2), D(2026, 3, 2)),
+    ("Tuesday 3rd", THU, D(2026, 3, 3), D(2026, 3, 3)),
     # weekday ranges
     ("course Monday to Wednesday", THU, D(2026, 3, 9), D(2026, 3, 11)),
     ("project work mon and tue", THU, D(2026, 3, 9), D(2026, 3, 10)),
@@ -81,7 +87,9 @@ def test_dates(text: str, today: dt.date, start: dt.date | None, end: dt.date | 
     assert (r.start, r.end) == (start, end)
 
 
-@pytest.mark.parametrize("text", ["course tomorrow", "conference next Tuesday", "on 20/03/2026"])
+@pytest.mark.parametrize(
+    "text", ["course tomorrow", "conference next Tuesday", "on 20/03/2026", "this Saturday"]
+)
 def test_future_dates_are_flagged_not_returned(text: str) -> None:
     # A stated future date gives no date and the flag "future_date".
     r = parse_dates(clean(text), THU)
@@ -94,3 +102,17 @@ def test_a_range_running_past_the_message_is_cut_at_the_message_date() -> None:
     r = parse_dates("course 10-14 March", THU)
     assert (r.start, r.end) == (D(2026, 3, 10), THU)
     assert "future_date" in r.flags
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("read it today? no, yesterday", D(2026, 3, 11)),
+        ("webinar on Monday - sorry, Tuesday", D(2026, 3, 10)),
+        ("seminar today, no breaks, 3 hrs", THU),
+        ("expo monday. no hours sorry", MON),
+        ("course tuesday? no wait it was sometime last month", None),
+    ],
+)
+def test_a_correction_wins_over_what_came_before(text: str, start: dt.date | None) -> None:
+    assert parse_dates(clean(text), THU).start == start

@@ -42,7 +42,11 @@ CASES: list[tuple[str, float | None]] = [
     ("session 0930-1230", 3),
     ("lab visit between 10am and 1pm", 3),
     ("the afternoon session, 2-5", 3),
+    ("from 2 till half 4", 2.5),
+    ("from half past nine until four", 6.5),
+    ("quarter to ten till noon", 2.25),
     # breaks subtracted from a time range
+    ("workshop 10:00-16:00 (lunch 45 mins)", 5.25),
     ("course 9am-5pm with an hour for lunch", 7),
     ("study day 9-4.30 with a 30 min break", 7),
     ("seminar 9:00-17:00, an hour's lunch and two 15-minute coffee breaks", 6.5),
@@ -58,6 +62,7 @@ CASES: list[tuple[str, float | None]] = [
     ("a day and a half of inspections", 11.25),
     ("both full days at the congress", 15),
     ("stated hours win: 2 days, 12 hours in total", 12),
+    ("two half-days at the yard", 7.5),
     # repeats
     ("three evenings of 2 hours on the article", 6),
     ("four sessions of 90 minutes", 6),
@@ -66,8 +71,13 @@ CASES: list[tuple[str, float | None]] = [
     ("3 x 1hr tutorials", 3),
     ("two 2-hour slots", 4),
     ("2 hours a day for 3 days", 6),
+    ("2 days, 8 hrs each day", 16),
+    ("7 hours each day", 7),
     ("3 hrs on Monday and 2 hrs on Tuesday", 5),
+    ("two podcast episodes of a records series, 40 mins each", 1.33),
     # totals and approximations
+    ("3+ hours", 3),
+    ("two hours fifteen", 2.25),
     ("roughly 5 hours altogether", 5),
     ("~2hrs", 2),
     ("approx. 3 hours", 3),
@@ -80,6 +90,7 @@ CASES: list[tuple[str, float | None]] = [
     ("the 2024-2025 guidance", None),
     ("3 days ago I read the bulletin", None),
     ("scored 8/10 on the quiz", None),
+    ("networking lunch with suppliers", None),
 ]
 
 

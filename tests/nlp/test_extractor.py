@@ -58,6 +58,14 @@ def test_to_json_has_exactly_the_contract_fields(extractor: Extractor) -> None:
         ("met with the Institute's standards working group", "committee"),
         ("wrote a technical note for the branch newsletter", "article"),
         ("toured the new paint plant at the dealership group's site", "site_visit"),
+        ("log my attendance at the Palma Superyacht Festival, meeting builders", "exhibition"),
+        ("two days at the Harrogate Classic Motor Fair talking to traders", "exhibition"),
+        ("attended the Northern Records Summit, mostly panels", "conference"),
+        ("presented a poster at the Leeds Pathology Congress", "teaching"),
+        ("volunteered on the RNLI stand at the Bristol Harbour Festival", "volunteering"),
+        ("writing up chapter 3 of my doctoral thesis, 4 hrs", "qualification"),
+        ("attended a train-the-trainer course so I can deliver inductions", "training"),
+        ("first aid refresher at the college, not a qualification, just attendance", "training"),
     ],
 )
 def test_strong_role_words_decide_the_kind(extractor: Extractor, text: str, kind: str) -> None:
@@ -96,3 +104,20 @@ def test_load_time_is_under_two_seconds() -> None:
     start = time.perf_counter()
     spacy.load(DEFAULT_MODEL_DIR)
     assert time.perf_counter() - start < 2.0
+
+
+def test_hours_each_day_times_the_date_range(extractor: Extractor) -> None:
+    # "6 hours each day" over 2-3 March -> 12 hours.
+    a = extractor.extract("hybrid systems congress 2-3 March, 6 hours each day", TODAY)
+    assert (a.start_date, a.end_date) == (dt.date(2026, 3, 2), dt.date(2026, 3, 3))
+    assert a.hours == 12
+
+
+def test_a_date_range_alone_gives_no_hours(extractor: Extractor) -> None:
+    a = extractor.extract("records conference 2-3 March", TODAY)
+    assert a.hours is None and a.start_date == dt.date(2026, 3, 2)
+
+
+def test_weekend_narrowed_to_the_day_named(extractor: Extractor) -> None:
+    a = extractor.extract("regatta safety boat volunteering last weekend (sunday), 5 hrs", TODAY)
+    assert a.start_date == a.end_date == dt.date(2026, 3, 8)

@@ -173,10 +173,6 @@ def schemes_show(scheme_id: str) -> None:
     typer.echo(json.dumps(rules.load_scheme(scheme_id).model_dump(mode="json"), indent=2))
 
 
-def _not_built(part: str, issue: int) -> NoReturn:
-    fail(f"{part} is not built yet (issue {issue}); nothing was done")
-
-
 @app.command("run")
 def run() -> None:
     """Run the bot, mail listener, IMAP poller, outbound mail and nudges in one process."""
@@ -263,13 +259,35 @@ def nlp_train(
 
 @app.command("export")
 def export(
-    member: Annotated[str, typer.Option("--member")],
-    format: Annotated[str, typer.Option("--format")] = "csv",
-    period: Annotated[str, typer.Option("--period")] = "current",
-    output: Annotated[Path | None, typer.Option("-o")] = None,
+    member: Annotated[str, typer.Option("--member", help="membership number")],
+    format: Annotated[str, typer.Option("--format", help="csv or pdf")] = "csv",
+    period: Annotated[str, typer.Option("--period", help="current or all")] = "current",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="file (default: stdout for csv)")
+    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
 ) -> None:
-    """Export a member's records as CSV or PDF."""
-    _not_built("`cpd export`", 6)
+    """Export a member's records (activities, points, reflections, decisions, evidence)."""
+    from cpd.claims.records import member_records, to_csv, to_pdf
+
+    if format not in ("csv", "pdf"):
+        raise UserError(f"--format must be csv or pdf, not {format!r}")
+    if period not in ("current", "all"):
+        raise UserError(f"--period must be current or all, not {period!r}")
+    if format == "pdf" and output is None:
+        raise UserError("a PDF needs -o FILE")
+    settings = _settings()
+    records = member_records(_engine(settings), member, period, _date_option(as_of, "--as-of"))
+    if format == "csv":
+        text = to_csv(records)
+        if output is None:
+            sys.stdout.write(text)
+            return
+        output.write_text(text, encoding="utf-8")
+    else:
+        assert output is not None
+        output.write_bytes(to_pdf(records))
+    typer.echo(f"wrote {output} ({len(records.rows)} activities)", err=True)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes
 
 from cpd.bot import keyboards, texts
 from cpd.bot.callbacks import CATEGORY, KIND, WITHDRAW, decode
-from cpd.bot.chart import progress_png
+from cpd.claims.chart import progress_png
 from cpd.claims.intake import Attachment, ClaimError, ClaimView, Intake, Sender
 from cpd.claims.service import ClaimsService
 from cpd.claims.texts import NOT_LINKED, draft_card

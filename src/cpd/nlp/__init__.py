@@ -3,19 +3,19 @@
 Pure: text and a date in, values out. Imports nothing from other ``cpd`` packages and does no
 IO beyond loading its own model and corpus.
 
->>> from cpd.nlp import load_extractor
->>> load_extractor().extract("IIMS webinar yesterday 2-4pm", datetime.date(2026, 3, 4)).hours
-2.0
+    >>> from cpd.nlp import load_extractor
+    >>> a = load_extractor().extract("IIMS webinar yesterday 2-4pm", datetime.date(2026, 3, 4))
+    >>> a.to_json()["hours"], a.to_json()["start_date"]
+    (2.0, '2026-03-03')
+
+Modules: ``normalise`` (clean-up), ``numbers``, ``durations`` (hours), ``dates``,
+``attributes`` (provider, test, co-authors, title), ``gazetteers``, ``hints`` (kind cues),
+``pipeline`` (spaCy components and classifier), ``extract`` (Activity, Extractor),
+``training`` (train and score).
 """
 
 from cpd.nlp.extract import LOW_CONFIDENCE, Activity, Extractor, load_extractor
 from cpd.nlp.kinds import KINDS
+from cpd.nlp.training import train
 
 __all__ = ["KINDS", "LOW_CONFIDENCE", "Activity", "Extractor", "load_extractor", "train"]
-
-
-def train(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """Lazy alias of :func:`cpd.nlp.training.train` (see there)."""
-    from cpd.nlp.training import train as _train
-
-    return _train(*args, **kwargs)

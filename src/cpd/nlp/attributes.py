@@ -49,16 +49,15 @@ _CAP_WORD = r"(?:[A-Z][\w'&.-]*|&)"
 _CAP_RUN = re.compile(rf"{_CAP_WORD}(?:\s+(?:of|for|and|the|de|&|on)?\s*{_CAP_WORD})*")
 _LOWER_HEADS = {"magazine", "journal", "academy", "university", "college", "newsletter",
                 "press", "podcast", "website", "blog", "bulletin"}
+_NAME = r"(?P<name>[A-Z][\w'&-]*(?:\s+(?:of\s+|&\s+|and\s+)?[A-Z][\w'&-]*)*)"
 _BY_CONTEXT = re.compile(
-    r"\b(?:on\s+behalf\s+of|(?:run|organi[sz]ed|hosted|provided|delivered|presented|published|arranged|sponsored|"
-    r"led|given|offered|accredited|certified|accepted|commissioned|funded|supported)\s+by)\s+"
-    r"(?:the\s+)?(?P<name>[A-Z][\w'&-]*(?:\s+"
-    r"(?:of\s+|&\s+|and\s+)?[A-Z][\w'&-]*)*)"
+    r"\b(?:on\s+behalf\s+of|(?:run|organi[sz]ed|hosted|provided|delivered|presented|published|"
+    r"arranged|sponsored|led|given|offered|accredited|certified|accepted|commissioned|funded|"
+    r"supported)\s+by)\s+(?:the\s+)?" + _NAME
 )
 _AT_CONTEXT = re.compile(
     r"\b(?:at|published\s+in|appeared\s+in|printed\s+in|featured\s+in|articles?\s+in|"
-    r"paper\s+in|piece\s+in|issue\s+of|for|in|into|with\s+the)\s+(?:the\s+|The\s+)?(?P<name>[A-Z][\w'&-]*(?:\s+(?:of\s+|&\s+|"
-    r"and\s+)?[A-Z][\w'&-]*)*)"
+    r"paper\s+in|piece\s+in|issue\s+of|for|in|into|with\s+the)\s+(?:the\s+|The\s+)?" + _NAME
 )
 _NOT_ORG_WORDS = gz.PLACES | gz.WEEKDAY_MONTH_WORDS | gz.NATIONALITIES | {
     "i", "i'm", "my", "our", "work", "home", "the", "a", "an", "it", "this", "that", "we", "me",
@@ -76,14 +75,14 @@ def _sentence_start(text: str, pos: int) -> bool:
 def _is_named_org(text: str) -> bool:
     """A capitalised name holding an organisation or event word ("Solent University")."""
     for m in _CAP_RUN.finditer(text):
-        words = re.findall(r"[\w'&.-]+", m.group(0))
+        words = [re.sub(r"'s$", "", w) for w in re.findall(r"[\w'&.-]+", m.group(0))]
         lowered = [w.lower().strip(".'") for w in words]
         nxt = re.match(r"\s+([a-z]+)", text[m.end():])
         if nxt and nxt.group(1) in _LOWER_HEADS:
             lowered.append(nxt.group(1))
             words.append(nxt.group(1))
         heads = [w for w in lowered if w in gz.ORG_HEADS]
-        if not heads:
+        if not heads or lowered[0] in _AWARD_WORDS:
             continue
         others = [w for w in lowered if w not in gz.ORG_HEADS and w not in {"of", "and", "&",
                                                                            "the", "for", "on"}]
@@ -108,7 +107,10 @@ def _context_org(text: str) -> bool:
                 continue
             words = [w.lower().strip("'.") for w in re.findall(r"[\w'&-]+", name)]
             words = [w[:-2] if w.endswith("'s") else w for w in words]
-            if not words or all(w in _NOT_ORG_WORDS or w in gz.INSTITUTE_ACRONYMS for w in words):
+            if not words or all(w in _NOT_ORG_WORDS or w in gz.GENERIC_NAME_WORDS
+                                or w.upper() in gz.INSTITUTE_ACRONYMS for w in words):
+                continue
+            if words[0] in _AWARD_WORDS:
                 continue
             if words[0] in {"i", "my", "our", "work"}:
                 continue
@@ -138,15 +140,50 @@ def provider(text: str) -> str | None:
         window = re.findall(r"[a-z-]+", text[m.end():].lower())[:4]
         if any(w in gz.BRAND_CONTEXT_AFTER or w in gz.EVENT_OR_SERVICE_NOUNS for w in window):
             return "external"
+    in_house = _IN_HOUSE.search(text) is not None
     if (_is_named_org(text) or _context_org(text) or _named_before_noun(text)
-            or _COLLEGE.search(text) or _place_event(text)):
+            or _COLLEGE.search(text) or _place_event(text) or _PUBLISHER.search(text)
+            or (_STANDARD.search(text) and not in_house) or _acronym_before_noun(text)
+            or _READ_TITLE.search(text)):
         return "external"
     return None
 
 
+_IN_HOUSE = re.compile(r"\b(?:in-house|in\s+house|internal|at\s+work)\b", re.IGNORECASE)
+_AWARD_WORDS = {"ma", "msc", "bsc", "ba", "beng", "meng", "phd", "mba", "pg", "pgcert", "pgdip",
+                "level", "nvq", "hnc", "hnd", "diploma", "certificate", "cert", "award", "degree",
+                "foundation", "module", "unit", "fellowship"}
+_READ_TITLE = re.compile(
+    r"\bread(?:ing)?\s*:?\s+(?:the\s+|a\s+)?(?:book\s+|textbook\s+|guide\s+)?"
+    r"['\"][^'\"]{3,80}['\"]"
+    r"|['\"][^'\"]{3,80}['\"]\s*(?:,\s*)?(?:by\s+[A-Z]|\([A-Z][a-z]+\))"
+)
+_PUBLISHER = re.compile(
+    r"\bpublisher\s*:?\s*[A-Za-z]|\bpublished\s+by\s+[A-Za-z]", re.IGNORECASE
+)
+_STANDARD = re.compile(r"\b(?:ISO|BS|BS\s+EN|EN|PAS|IEC)\s*\d{3,5}\b")
+_ACRONYM = re.compile(r"(?<![\w'-])(?P<name>[A-Z]{2,6}|[A-Z][a-z]+[A-Z][A-Za-z]*)(?![\w'-])")
+
+
+def _acronym_before_noun(text: str) -> bool:
+    """An unknown acronym or CamelCase name right before an event, course or publication noun
+    ("RORC safety conference", "LearnPro module"), wherever it stands."""
+    for m in _ACRONYM.finditer(text):
+        name = m.group("name")
+        if name.upper() in gz.TOPIC_ACRONYMS or name.upper() in gz.INSTITUTE_ACRONYMS:
+            continue
+        following = re.findall(r"[a-z][a-z-]*|&", text[m.end():m.end() + 50].lower())[:4]
+        for w in following:
+            if w in gz.EVENT_OR_SERVICE_NOUNS:
+                return True
+            if w in {"on", "in", "at", "for", "with", "about", "to", "from", "by", "of"}:
+                break
+    return False
+
+
 _COLLEGE = re.compile(
     r"\b(?:at|from|with|via|through)\s+(?:the\s+|a\s+|my\s+|our\s+local\s+|the\s+local\s+)?"
-    r"(?:college|university|uni)\b",
+    r"(?:[a-z]+\s+)?(?:college|university|uni)\b",
     re.IGNORECASE,
 )
 _EVENT_WORDS = r"(?:show|expo|exhibition|fair|festival|congress|regatta)"
@@ -155,8 +192,13 @@ _PLACE_EVENT = re.compile(
 )
 
 
+_EVENT_PLACE = re.compile(rf"\b{_EVENT_WORDS}\s+(?P<place>[a-z]+)\b", re.IGNORECASE)
+
+
 def _place_event(text: str) -> bool:
-    """A show named after a place ("Southampton boat show") is a named event."""
+    """A show named after a place ("Southampton boat show", "boat show southampton")."""
+    if any(m.group("place").lower() in gz.PLACES for m in _EVENT_PLACE.finditer(text)):
+        return True
     for m in _PLACE_EVENT.finditer(text):
         if m.group("place").lower() in gz.PLACES:
             between = m.group("rest").lower().split()
@@ -165,12 +207,15 @@ def _place_event(text: str) -> bool:
     return False
 
 
+_QUOTED = re.compile(r"(?<!\w)['\"][^'\"]{3,80}['\"](?!\w)")
 _NAME_RUN = re.compile(r"(?<![\w'])(?P<name>[A-Z][\w&-]*(?:\s+[A-Z][\w&-]*)*)(?P<poss>'s)?")
 
 
 def _named_before_noun(text: str) -> bool:
     """An unknown capitalised name right before an event, course or publication noun
     ("Hempel seminar", "RMI summit"), or in the possessive ("Autocar's test")."""
+    # a quoted title is not an organiser ("the in-house 'Lab Safety Basics' session")
+    text = _QUOTED.sub(lambda q: " " * len(q.group(0)), text)
     for m in _NAME_RUN.finditer(text):
         name = m.group("name")
         words = name.split()
@@ -207,6 +252,11 @@ _TEST_TAKEN = [
                r"end[- ]point)\s+(?:test|exam|assessment|quiz)\b"),
     re.compile(r"\bquiz(?:zes)?\b"),
 ]
+_QUESTIONS_DONE = re.compile(
+    r"\b(?:did|answered|completed|done)\s+(?:the|all\s+the)\s+(?:\w+\s+)?questions\b"
+    r"|\b(?:exam|test|quiz|assessment)\s+results?\s*(?:-|:|was|=)?\s*(?:a\s+)?pass(?:ed)?\b"
+    r"|\b\d{1,3}\s*/\s*\d{1,3}\s+(?:on|in)\s+(?:the\s+)?(?:quiz|questions|test|mcq)\b"
+)
 _TEST_NOT = [
     re.compile(r"\b(?:examiner|assessor|invigilat\w*|moderat\w*|second[- ]mark\w*|marking|"
                r"marked|exam\s+board|set\s+(?:the|an?|our)\s+(?:\w+\s+){0,3}?"
@@ -218,7 +268,9 @@ _FAILED = re.compile(r"\b(?:failed|didn'?t\s+pass|did\s+not\s+pass|not\s+passed)
 _NOT_A_TEST = re.compile(
     r"\b(?:risk|needs|self|training\s+needs|impact|site|competency\s+of|health\s+and\s+safety)"
     r"[- ]assessments?\b|\b(?:mot|blood|pressure|leak|emissions|road|drug|stress|load|battery|"
-    r"smoke|pat|unit|patch|penetration|pen|user|acceptance|ab)\s+tests?\b|\bquiz\s+night\b"
+    r"smoke|pat|unit|patch|penetration|pen|user|acceptance|ab)\s+tests?\b|"
+    r"\b(?:quiz|test|exam)\s+(?:night|app|apps|show|master|questions\s+for)\b|"
+    rf"\b{_TEST_NOUN}\s+(?:prep|preparation|revision|practice)\b"
 )
 
 
@@ -235,17 +287,21 @@ def has_test(text: str, kind: str | None = None) -> tuple[bool, list[str]]:
     passed = _TEST_TAKEN[0].search(s)
     if any(rx.search(s) for rx in _TEST_NOT[1:]) and not passed:
         return False, []
-    if passed and (mentions_test or kind in {"qualification", "training"}):
+    if passed and (mentions_test or kind in {"qualification", "training"}
+                   or re.search(r"\bquestions\b", s)):
         return True, []
     if mentions_test and any(rx.search(s) for rx in _TEST_TAKEN[1:]):
+        return True, []
+    if _QUESTIONS_DONE.search(s):
         return True, []
     return False, []
 
 
 # --- co-authors --------------------------------------------------------------------------
 
-_SOLO = re.compile(r"\b(?:solo|on\s+my\s+own|by\s+myself|sole\s+author|single[- ]authored|"
-                   r"wrote\s+it\s+alone|alone|just\s+me|no\s+co-?authors?)\b")
+_SOLO = re.compile(r"\b(?:solo|on\s+my\s+own|by\s+myself|sole[- ]author(?:ed)?|single[- ]authored|"
+                   r"wrote\s+it\s+(?:alone|myself)|alone|just\s+me|no\s+co-?authors?|"
+                   r"all\s+my\s+own\s+work|only\s+author)\b")
 _ONE_OF = re.compile(rf"\bone\s+of\s+(?:the\s+)?(?P<n>{COUNT_WORDS})\s+(?:co-?)?(?:authors|"
                      rf"writers|editors|contributors)\b")
 _WITH_N = re.compile(
@@ -256,6 +312,15 @@ _WITH_N = re.compile(
 )
 _N_AUTHORS = re.compile(rf"\b(?P<n>{COUNT_WORDS})\s+(?:of\s+us|authors|co-?authors\s+in\s+total|"
                         rf"names\s+on\s+it)\b")
+_COLLEAGUE = r"c[a-z]{3,7}gue"
+_WITH_SOMEONE = re.compile(
+    r"\b(?:co-?(?:wrote|written|authored|writing|authoring)|written|writing|wrote|joint|jointly|"
+    r"together)\b[^.;]{0,60}?\bwith\s+(?:a|an|my|our|another|one)\s+"
+    r"(?!(?:\w+\s+){0,2}(?:colleagues|others|co-?authors|people)\b)[a-z&'-]+"
+    r"|\b(?:me|i)\s+(?:and|\+|&)\s+(?:a|an|my|one)\s+[a-z-]+"
+    r"|\bwith\s+(?:a|my|one)\s+(?:" + _COLLEAGUE + r"|co-?author|co-?writer)\b"
+    r"|\b(?:my|our)\s+co-?(?:author|writer)\b(?!s)"
+)
 _WITH_ONE = re.compile(
     r"\b(?:with|and)\s+(?:a|my|our|one)\s+(?:co-?authors?|co-?writers?|colleague|friend|"
     r"manager|supervisor|boss|mentor|partner|peer|other\s+\w+)\b"
@@ -275,7 +340,7 @@ def co_authors(text: str, kind: str | None) -> int | None:
     """Number of authors including the member (articles and books only), when stated."""
     if kind not in {"article", "book"}:
         return None
-    s = text.lower()
+    s = re.sub(r"\bw/\s*", "with ", text.lower())
     m = _ONE_OF.search(s)
     if m:
         n = to_number(m.group("n"))
@@ -294,7 +359,7 @@ def co_authors(text: str, kind: str | None) -> int | None:
     if m:
         names = [p for p in re.split(r"\s*(?:,|\band\b|&)\s*", m.group("names")) if p.strip()]
         return len(names) + 1
-    if _WITH_ONE.search(text) or _WITH_ONE.search(s):
+    if _WITH_ONE.search(text) or _WITH_ONE.search(s) or _WITH_SOMEONE.search(s):
         return 2
     if _SOLO.search(s):
         return 1
@@ -370,4 +435,8 @@ def title(text: str, remove: list[tuple[int, int]]) -> str | None:
             break
         out = f"{out} {w}" if out else w
     out = out or s[:MAX_TITLE]
+    for _ in range(4):
+        out = _TRAILING.sub("", re.sub(r"\s+\d+$", "", out)).strip()
+    if not out:
+        return None
     return out[0].upper() + out[1:]

@@ -32,21 +32,26 @@ _DAYNUM = rf"(?:[12]\d|3[01]|0?[1-9]){_ORD}?"
 _YEAR = r"(?:,?\s*(?P<{n}>(?:19|20)\d\d))?"
 
 _TODAY = re.compile(
-    r"\b(today|tonight|this\s+(?:morning|afternoon|evening|lunchtime)|earlier\s+today|"
+    r"\b(today|tonight|tonite|this\s+(?:morning|afternoon|evening|lunchtime|aft|am|pm|eve)|"
+    r"earlier\s+today|(?<!\ba\s)(?<!\bthe\s)(?<!\bfor\s)2day(?!\s+(?:course|workshop|event|"
+    r"programme|seminar|conference|training|congress|show))|"
     r"just\s+(?:finished|completed|got\s+back|got\s+home|come\s+out))\b"
 )
 _YESTERDAY = re.compile(r"\b(yesterday|yday|yest|last\s+night)\b")
 _DAY_BEFORE = re.compile(r"\bthe\s+day\s+before\s+yesterday\b")
-_AGO = re.compile(r"\b(?P<n>\d+|two|three|four|five|six|a)\s+(?P<u>days?|weeks?)\s+ago\b")
+_AGO = re.compile(
+    r"\b(?P<n>\d+|two|three|four|five|six|a|one)\s+(?P<u>days?|weeks?|fortnights?)\s+ago\b"
+)
 _FUTURE_WORDS = re.compile(r"\b(tomorrow|next\s+(?:week|month|" + _WD + r")(?![a-z]))")
 _WEEKEND = re.compile(
-    r"\b(?P<mod>last|this|over\s+the|at\s+the|on\s+the|the)\s+(?:weekend|wknd|w/e)(?![a-z])"
+    r"\b(?P<mod>last|this|over\s+the|at\s+the|on\s+the|the)\s+(?:weekend|wkend|wknd|w/e)(?![a-z])"
 )
 _WEEKDAY = re.compile(
     rf"(?<![a-z])(?P<mod>last\s+|this\s+|on\s+|next\s+)?(?P<wd>{_WD})\.?(?![a-z])"
 )
 _WD_RANGE = re.compile(
-    rf"(?<![a-z])(?P<mod>last\s+|on\s+|this\s+)?(?P<a>{_WD})\.?\s*(?P<conn>-|to|till|until|and|&|\+|/)\s*"
+    rf"(?<![a-z])(?P<mod>last\s+|on\s+|this\s+)?(?P<a>{_WD})\.?\s*"
+    rf"(?P<conn>-|to|till|until|and|&|\+|/)\s*"
     rf"(?P<b>{_WD})\.?(?![a-z])"
 )
 _SLASH = re.compile(
@@ -56,7 +61,8 @@ _SLASH = re.compile(
 )
 _ISO = re.compile(r"\b(?P<y>20\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")
 _DAY_MONTH_RANGE = re.compile(
-    rf"(?<![\d£$.])(?P<d1>{_DAYNUM})(?:\s+(?:of\s+)?(?P<m1>{_MON})\.?)?\s*(?:-|to|till|until|and|&)"
+    rf"(?<![\d£$.])(?P<d1>{_DAYNUM})(?:\s+(?:of\s+)?(?P<m1>{_MON})\.?)?\s*"
+    rf"(?:-|to|till|until|and|&)"
     rf"\s*(?:the\s+)?(?P<d2>{_DAYNUM})\s+(?:of\s+)?(?P<m2>{_MON})(?![a-z])\.?" + _YEAR.format(n="y")
 )
 _MONTH_DAY_RANGE = re.compile(
@@ -68,7 +74,8 @@ _DAY_MONTH = re.compile(
     rf"(?<![\d£$.])(?P<d>{_DAYNUM})\s+(?:of\s+)?(?P<m>{_MON})(?![a-z])\.?" + _YEAR.format(n="y")
 )
 _MONTH_DAY = re.compile(
-    rf"(?<![a-z])(?P<m>{_MON})\.?\s+(?P<d>{_DAYNUM})(?![\d:]|\.\d|\s*(?:hours?|hrs?|mins?|x|am|pm)\b)"
+    rf"(?<![a-z])(?P<m>{_MON})\.?\s+(?P<d>{_DAYNUM})"
+    rf"(?!\d|[:.]\d|\s*(?:hours?|hrs?|mins?|x|am|pm)\b)"
     + _YEAR.format(n="y")
 )
 _DAYNUM_ORD = rf"(?:[12]\d|3[01]|0?[1-9]){_ORD}"
@@ -88,8 +95,17 @@ _SCORE_BEFORE = re.compile(
     r"\b(?:got|scored|score|scoring|marks?|result|rated|passed\s+with)\s*:?\s*$"
 )
 _SCORE_AFTER = re.compile(r"^\s*(?:on|in|for)\s+(?:the\s+|my\s+)?(?:\w+\s+)?"
-                          r"(?:quiz|test|exam|assessment)"
+                          r"(?:quiz|test|exam|assessment|questions|mcq)"
                           r"|^\s*(?:correct|marks|points|score)")
+_CORRECTION = re.compile(
+    r"[?!.,;-]\s*(?:no|nope|sorry|oops|correction|actually)\b[,!.\s]*(?:wait\b[,!.\s]*)?"
+    r"(?:(?:it\s+)?was\s+)?"
+    rf"(?=(?:yesterday|yday|today|tonight|last|this|on|the\s+\d|\d|earlier|sometime|"
+    rf"{_WD}|{_MON})\b)"
+)
+_WD_ORDINAL = re.compile(
+    rf"[\s,]*(?:the\s+)?(?P<d>(?:[12]\d|3[01]|0?[1-9]){_ORD})(?P<rest>\s+(?:of\s+)?(?:{_MON})\b)?"
+)
 _ABBREV_BAD_PREV = {"the", "a", "in", "under", "of", "i", "we", "he", "she", "they", "you",
                     "who", "had", "have", "was", "were", "then", "just", "also"}
 
@@ -173,6 +189,11 @@ def _abbrev_ok(s: str, m: re.Match[str]) -> bool:
     next_w = nxt.group(1) if nxt else ""
     if prev_w in _ABBREV_BAD_PREV:
         return False
+    before = s[: m.start()].rstrip()
+    after = s[m.end():].lstrip(" .")
+    if before and before[-1] in ",;-(/|" and (not after or after[0] in ",;-)/|!" or
+                                               after[0].isdigit()):
+        return True
     if prev_w in _ABBREV_OK_PREV:
         return True
     return next_w in _ABBREV_OK_NEXT or next_w.isdigit()
@@ -186,6 +207,7 @@ class _Collector:
         self.flags: list[str] = []
         self.spans: list[tuple[int, int]] = []
         self.weekend: tuple[dt.date, dt.date] | None = None
+        self.found_at: list[int] = []
 
     def add(self, span: tuple[int, int], start: dt.date | None, end: dt.date | None = None,
             clip: bool = False) -> None:
@@ -205,12 +227,14 @@ class _Collector:
                 return
             end = self.today
         self.found.append((start, end))
+        self.found_at.append(span[0])
 
 
 def parse_dates(text: str, today: dt.date) -> DateResult:
     """Resolve the dates in ``text`` (already cleaned) against the message date ``today``."""
     c = _Collector(text, today)
     t = today
+    low = text.lower()  # unmasked, for the words around an abbreviated weekday
 
     for m in list(_ISO.finditer(c.s)):
         c.add(m.span(), _safe(int(m["y"]), int(m["m"]), int(m["d"])))
@@ -255,7 +279,8 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
     for rx in (_DAY_MONTH, _MONTH_DAY):
         for m in list(rx.finditer(c.s)):
             if (rx is _MONTH_DAY and m["m"] == "may" and not re.search(_ORD, m["d"])
-                    and not re.match(r"\s*(?:$|[,.;)!]|\d{4})", c.s[m.end():])):
+                    and not re.match(r"\s*(?:$|[,.;)!]|\d{4})", c.s[m.end():])
+                    and not re.search(r"\b(?:on|from|since)\s+$", c.s[: m.start()])):
                 continue
             if rx is _MONTH_DAY and m["m"] in {"mar", "sat", "sun"} and not re.search(_ORD, m["d"]):
                 continue
@@ -283,9 +308,9 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
             continue
         c.add(m.span(), t)
     for m in list(_AGO.finditer(c.s)):
-        n = 1 if m["n"] == "a" else int(m["n"]) if m["n"].isdigit() else {
+        n = 1 if m["n"] in {"a", "one"} else int(m["n"]) if m["n"].isdigit() else {
             "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}[m["n"]]
-        unit = 7 if m["u"].startswith("week") else 1
+        unit = {"w": 7, "f": 14}.get(m["u"][0], 1)
         c.add(m.span(), t - dt.timedelta(days=n * unit))
     for m in list(_FUTURE_WORDS.finditer(c.s)):
         c.add(m.span(), t + dt.timedelta(days=1))
@@ -298,6 +323,9 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
         if _RECURRING.search(c.s[: m.start()]):
             c.add(m.span(), None)
             continue
+        if len(m["b"]) <= 4 and not re.match(r"\s*(?:$|[,.;)!/|(-]|\d|(?:morning|afternoon|evening|"
+                                             r"am|pm|this|last|week)\b)", c.s[m.end():]):
+            continue
         a, b = WEEKDAYS[m["a"]], WEEKDAYS[m["b"]]
         mod = (m["mod"] or "").strip()
         if mod == "last":
@@ -308,21 +336,38 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
         c.add(m.span(), start, end)
     for m in list(_WEEKDAY.finditer(c.s)):
         capitalised = text[m.start("wd")].isupper() and not _at_sentence_start(text, m.start("wd"))
-        if not (capitalised or _abbrev_ok(c.s, m)):
+        if not (capitalised or _abbrev_ok(low, m)):
             continue
         if _RECURRING.search(c.s[: m.start()]):
             c.add(m.span(), None)
             continue
         mod = (m["mod"] or "").strip()
         wd = WEEKDAYS[m["wd"]]
+        ordinal = _WD_ORDINAL.match(low, m.end())
+        if ordinal and mod != "last":
+            # "Tuesday 3rd", "Mon 2nd March": the day of the month decides
+            if not ordinal["rest"]:
+                c.add((m.start(), ordinal.end()), _latest_day_of_month(t, _day(ordinal["d"])))
+            else:
+                c.add(m.span(), None)
+            continue
         if mod == "next":
             c.add(m.span(), t + dt.timedelta(days=1))
         elif mod == "last":
             c.add(m.span(), _last_week_weekday(t, wd))
+        elif mod == "this":
+            c.add(m.span(), _monday(t) + dt.timedelta(days=wd))  # later this week: flagged
         else:
             c.add(m.span(), _latest_weekday(t, wd))
 
-    if c.weekend is not None:
+    # "today? no, yesterday": a correction drops what was said before it
+    corrections = [m.end() for m in _CORRECTION.finditer(low)]
+    if corrections:
+        last = corrections[-1]
+        kept = [(f, at) for f, at in zip(c.found, c.found_at, strict=True) if at >= last]
+        c.found = [f for f, _ in kept]
+        c.found_at = [at for _, at in kept]
+    if c.weekend is not None and c.weekend in c.found:
         inside = [f for f in c.found if f[0] == f[1] and c.weekend[0] <= f[0] <= c.weekend[1]]
         if inside:
             c.found.remove(c.weekend)
@@ -332,19 +377,3 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
     start = min(a for a, _ in c.found)
     end = max(b for _, b in c.found)
     return DateResult(start, end, flags, sorted(c.spans))
-
-
-class _FakeMatch:
-    """Adapter so a weekday-range match can be checked like a single weekday."""
-
-    def __init__(self, m: re.Match[str], group: str) -> None:
-        self._m, self._g = m, group
-
-    def group(self, name: str) -> str | None:
-        return self._m.group(self._g) if name == "wd" else self._m.group(name)
-
-    def start(self) -> int:
-        return self._m.start()
-
-    def end(self) -> int:
-        return self._m.end(self._g)

@@ -30,7 +30,9 @@ _HOURS = (
     rf"(?P<hn>{NUM})(?:\s+and\s+(?:a\s+)?(?P<hf1>{_FRAC}))?\s*-?\s*{_H_UNIT}"
     rf"(?:\s+and\s+(?:a\s+)?(?P<hf2>{_FRAC}))?"
     rf"(?:\s*(?:and\s+)?(?:(?P<hm>[0-5]?\d)\s*{_M_UNIT}|(?P<hm2>[0-5]\d)"
-    rf"(?!\s*(?:\d|[.:/]\d|am\b|pm\b|x\b|[a-z]+s\b))))?"
+    rf"(?!\s*(?:\d|[.:/]\d|am\b|pm\b|x\b|[a-z]+s\b|(?:st|nd|rd|th)\b|(?:of\s+)?(?:jan|feb|mar|"
+    rf"apr|may|jun|jul|aug|sep|oct|nov|dec)))|(?P<hm3>fifteen|thirty|forty[- ]five|twenty|"
+    rf"forty|fifty|ten)(?!\s*(?:[a-z]+s|to|-)\b)))?"
 )
 # "half an hour", "a quarter of an hour", "three quarters of an hour", "half-hour"
 _PART_HOUR = rf"(?:a\s+)?(?P<pf>{_FRAC})(?:\s+of)?(?:\s+an|\s+a)?[\s-]+hour(?![a-z])"
@@ -49,9 +51,12 @@ _BREAKS = [
         rf"(?:for\s+|of\s+)?{_BREAK_WORD}"
     ),
     # "lunch (1 hr)", "break of 30 mins", "lunch break 45 mins"
-    re.compile(rf"{_BREAK_WORD}\s*(?:break\s*)?(?:of\s+|was\s+|:\s*)?\(?(?P<dur>{_DUR_NOGROUP})"),
+    re.compile(rf"{_BREAK_WORD}\s*(?:(?:of|was|:|\()\s*)(?P<dur>{_DUR_NOGROUP})"),
 ]
 
+_HAS_TIMES = re.compile(r"[x×*]\s*\d|\d\s*[x×*]")
+_LUNCH_AT = re.compile(r"(?:lunch|break)\s*(?:was\s+|from\s+)?(?=\d)")
+_BARE_BREAK = re.compile(rf"{_BREAK_WORD}\s+(?P<dur>{_DUR_NOGROUP})")
 _TIME = (
     r"(?P<{n}h>\d{{1,2}})(?:[:.]?(?P<{n}m>[0-5]\d))?(?:\s*(?P<{n}s>[ap])\.?m\.?)?(?![\w/])"
 )
@@ -69,7 +74,8 @@ _RANGE_OK_NEXT = {
     "sat", "sun", "for", "via", "online", "am", "pm", "approx", "roughly", "ish", "or",
 }
 _RANGE_BAD_PREV = re.compile(
-    r"(?<![a-z])(chapters?|pages?|pp|modules?|sections?|units?|weeks?|years?|levels?|aged?|ages|grades?|"
+    r"(?<![a-z])(chapters?|pages?|pp|modules?|sections?|units?|weeks?|years?|levels?|aged?|ages|"
+    r"grades?|"
     r"steps?|questions?|items?|nos?|no\.|parts?|lessons?|£|\$|scored?|between\s+the)\s*$"
 )
 _UNIT_AFTER = re.compile(r"\s*-?\s*(hours?|hrs?|h\b|mins?|minutes?|m\b|days?|x\b|%|people|yr)")
@@ -77,7 +83,8 @@ _UNIT_AFTER = re.compile(r"\s*-?\s*(hours?|hrs?|h\b|mins?|minutes?|m\b|days?|x\b
 _MULT_BEFORE = re.compile(rf"(?P<cnt>{COUNT_WORDS})\s*(?:x|×|\*)\s*(?P<dur>{_DUR_NOGROUP})")
 _MULT_AFTER = re.compile(rf"(?P<dur>{_DUR_NOGROUP})\s*(?:x|×|\*)\s*(?P<cnt>\d+)(?![\d.])")
 _MULT_OF = re.compile(
-    rf"(?P<cnt>{COUNT_WORDS})\s+(?:\w+\s+)?(?P<noun>[a-z]+s)\s+of\s+(?:about\s+|around\s+|approx\.?\s+)?"
+    rf"(?P<cnt>{COUNT_WORDS})\s+(?:\w+\s+)?(?P<noun>[a-z]+s)\s+of\s+"
+    rf"(?:about\s+|around\s+|approx\.?\s+)?"
     rf"(?P<dur>{_DUR_NOGROUP})"
 )
 _MULT_ADJ = re.compile(
@@ -103,9 +110,10 @@ _NOT_COUNT_NOUNS = {
 
 _DAYS_RE = re.compile(
     rf"(?P<dhalf>(?:a|one)\s+day\s+and\s+a\s+half)"
+    rf"|(?P<halves>{COUNT_WORDS})\s+half[\s-]+days(?![a-z])"
     rf"|(?P<half>half[\s-]+a[\s-]+day|(?:a\s+)?half[\s-]+day)"
-    rf"|(?P<full>(?:a|one)\s+(?:full|whole)\s+(?:[a-z]+\s+){{0,2}}?day|(?<![a-z])(?:full|whole)"
-    rf"[\s-]+(?:[a-z]+\s+){{0,2}}?day|all\s+day)(?![a-z])"
+    rf"|(?P<full>(?:a|one)\s+(?:full|whole)\s+(?:[a-z-]+\s+){{0,2}}?day|(?<![a-z])(?:full|whole)"
+    rf"[\s-]+(?:[a-z-]+\s+){{0,2}}?day|all\s+day)(?![a-z])"
     rf"|(?<![a-z])(?P<dn>{COUNT_WORDS})(?P<dnh>\s+and\s+a\s+half)?(?:\s+|-)(?:(?:full|whole)\s+)?"
     rf"days?(?![a-z])"
 )
@@ -150,6 +158,8 @@ def _value(m: re.Match[str]) -> float | None:
                 n += FRACTIONS.get(f.replace("-", " "), FRACTIONS.get(f, 0.0))
         if g.get("hm") or g.get("hm2"):
             n += int(g.get("hm") or g["hm2"]) / 60
+        elif g.get("hm3"):
+            n += (to_number(g["hm3"].replace(" ", "-")) or 0) / 60
         return n
     if g.get("mn") is not None:
         n = to_number(g["mn"])
@@ -161,6 +171,49 @@ def duration_value(text: str) -> float | None:
     """Hours of a short duration phrase ("90 mins", "an hour and a half"); None if none."""
     m = _DURATION_RE.search(text.lower())
     return _value(m) if m else None
+
+
+_CLOCK_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+_CW = "|".join(_CLOCK_WORDS)
+_WORD_TIME = re.compile(
+    rf"\b(?:(?P<half>half|quarter)\s+past\s+(?P<hp>{_CW}|\d{{1,2}})"
+    rf"|quarter\s+to\s+(?P<qt>{_CW}|\d{{1,2}})"
+    rf"|(?P<oc>{_CW}|\d{{1,2}})\s*o'?\s?clock|(?P<noon>noon|midday)"
+    rf"|(?<=from\s)(?P<fr>{_CW})(?=\s+(?:until|till|til|to|-))"
+    rf"|(?:(?<=until\s)|(?<=till\s)|(?<=\sto\s)|(?<=from\s)|(?<=-)|(?<=-\s))"
+    rf"half\s+(?P<hh>{_CW}|\d{{1,2}})"
+    rf"(?![\d:.]|\s*(?:hours?|hrs?|days?|an?\b))"
+    rf"|(?:(?<=until\s)|(?<=till\s))(?P<un>{_CW})\b"
+    rf"(?!\s+(?:hours?|days?|mins?|minutes|sessions?)\b))"
+)
+
+
+def _word_times(s: str) -> str:
+    """Clock times in words ("half past nine", "noon", "from nine until four") as digits,
+    padded to the same length so character positions do not move."""
+    def digits(m: re.Match[str]) -> str:
+        g = m.groupdict()
+        if g["hp"]:
+            h = _CLOCK_WORDS.get(g["hp"]) or int(g["hp"])
+            out = f"{h}:{30 if g['half'] == 'half' else 15:02d}"
+        elif g["qt"]:
+            h = (_CLOCK_WORDS.get(g["qt"]) or int(g["qt"])) - 1
+            out = f"{h or 12}:45"
+        elif g["oc"]:
+            out = f"{_CLOCK_WORDS.get(g['oc']) or int(g['oc'])}:00"
+        elif g["noon"]:
+            out = "12:00"
+        elif g["hh"]:
+            out = f"{_CLOCK_WORDS.get(g['hh']) or int(g['hh'])}:30"
+        else:
+            out = str(_CLOCK_WORDS[g["fr"] or g["un"]])
+        return out.ljust(len(m.group(0)))
+
+    if not any(w in s for w in ("past", "quarter", "clock", "noon", "midday", "half", "until",
+                                "till")):
+        return s  # cheap guard: most texts have no clock words
+    return _WORD_TIME.sub(digits, s)
 
 
 def _mask(s: str, start: int, end: int) -> str:
@@ -231,7 +284,7 @@ def _round(x: float) -> float:
 
 def parse_hours(text: str) -> DurationResult:
     """Find the hours stated in ``text`` (already cleaned); see the module docstring."""
-    s = text.lower()
+    s = _word_times(text.lower())
     flags: list[str] = []
     spans: list[tuple[int, int]] = []
 
@@ -242,7 +295,8 @@ def parse_hours(text: str) -> DurationResult:
     # 1. breaks: remembered, then masked.
     breaks = 0.0
     including_breaks = 0.0
-    for rx in _BREAKS:
+    has_break = "lunch" in s or "break" in s
+    for rx in _BREAKS if has_break else ():
         for m in list(rx.finditer(s)):
             v = duration_value(m.group("dur"))
             if v is None:
@@ -255,8 +309,16 @@ def parse_hours(text: str) -> DurationResult:
                 breaks += v * cnt
             spans.append(m.span())
             s = _mask(s, *m.span())
+    # "(lunch 45 mins)" next to a time range: a break, not the activity's length
+    if has_break and any(_range_hours(r, s) for r in _RANGE_RE.finditer(s)):
+        for m in list(_BARE_BREAK.finditer(s)):
+            v = duration_value(m.group("dur"))
+            if v is not None:
+                breaks += v
+                spans.append(m.span())
+                s = _mask(s, *m.span())
     # lunch given as a time range: "lunch 12-1"
-    for m in list(re.finditer(r"(?:lunch|break)\s*(?:was\s+|from\s+)?(?=\d)", s)):
+    for m in list(_LUNCH_AT.finditer(s)) if has_break else ():
         r = _RANGE_RE.match(s, m.end())
         if r:
             v = _range_hours(r, s)
@@ -270,7 +332,12 @@ def parse_hours(text: str) -> DurationResult:
     per_day_hours: float | None = None
 
     # 2. repeats: "2 x 90 min", "three evenings of 2 hours", "2 hrs each" with "two portfolios"
-    for rx in (_MULT_BEFORE, _MULT_AFTER, _MULT_OF, _MULT_ADJ):
+    repeats = [_MULT_ADJ]
+    if _HAS_TIMES.search(s):
+        repeats[:0] = [_MULT_BEFORE, _MULT_AFTER]
+    if " of " in s:
+        repeats.insert(-1, _MULT_OF)
+    for rx in repeats:
         for m in list(rx.finditer(s)):
             v = duration_value(m.group("dur"))
             cnt = to_number(m.group("cnt"))
@@ -307,10 +374,11 @@ def parse_hours(text: str) -> DurationResult:
         rate = _RATE_AFTER.match(after)
         per_day = _PER_DAY_AFTER.match(after)
         if per_day and not rate:
-            per_day_hours = v
+            per_day_hours = v  # multiplied by the day count below (or by the caller)
             spans.append((m.start(), m.end() + per_day.end()))
             s = _mask(s, m.start(), m.end() + per_day.end())
-        elif rate:
+            continue
+        if rate:
             cnt = to_number(rate.group("cnt")) or 1
             v *= cnt
             spans.append((m.start(), m.end() + rate.end()))
@@ -318,8 +386,9 @@ def parse_hours(text: str) -> DurationResult:
         elif _EACH_AFTER.match(after):
             count = None
             for c in _COUNT_NOUN.finditer(before[-100:]):
-                if c.group("noun") not in _NOT_COUNT_NOUNS:
-                    count = to_number(c.group("cnt"))
+                n = to_number(c.group("cnt"))
+                if c.group("noun") not in _NOT_COUNT_NOUNS and n is not None and n >= 2:
+                    count = n
             if count is None:
                 c2 = _COUNT_NOUN.search(after[:100])
                 if c2 and c2.group("noun") not in _NOT_COUNT_NOUNS:
@@ -353,9 +422,11 @@ def parse_hours(text: str) -> DurationResult:
 
     # 6. days
     days = 0.0
-    for m in list(_DAYS_RE.finditer(s)):
+    for m in list(_DAYS_RE.finditer(s)) if "day" in s else ():
         before, after = s[: m.start()], s[m.end():]
-        if m.group("dhalf"):
+        if m.group("halves"):
+            days = max(days, (to_number(m.group("halves")) or 1) * 0.5)
+        elif m.group("dhalf"):
             days = max(days, 1.5)
         elif m.group("half"):
             days = max(days, 0.5)
@@ -375,12 +446,11 @@ def parse_hours(text: str) -> DurationResult:
             days = max(days, n)
         spans.append(m.span())
 
+    per_day_pending: float | None = None
     if per_day_hours is not None:
-        n_days = days if days >= 1 else 1
-        explicit.append(per_day_hours * n_days)
-        per_day_pending = per_day_hours if days < 1 else None
-    else:
-        per_day_pending = None
+        explicit.append(per_day_hours * max(days, 1.0))
+        if days < 1:
+            per_day_pending = per_day_hours
     if total is not None:
         hours: float | None = total
     elif explicit:

@@ -99,8 +99,10 @@ class Extractor:
         elif not looks_english(cleaned):
             flags.append("not_english")
         doc = self.nlp.make_doc(cleaned if usable else "")
+        if isinstance(today, dt.datetime):
+            today = today.date()
         doc._.cpd_today = today
-        doc._.cpd_text = doc.text
+        doc._.cpd_text = cleaned if usable else ""
         return doc, flags, usable
 
     def _assemble(self, doc: Doc, flags: list[str], usable: bool) -> Activity:

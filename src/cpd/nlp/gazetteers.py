@@ -34,7 +34,9 @@ INSTITUTE_NAMES: tuple[str, ...] = (
 ORGANISATIONS: tuple[str, ...] = (
     # health and science
     "NHS", "RCPath", "Royal College of Pathologists", "HCPC", "UKAS", "NEQAS", "UK NEQAS",
-    "MHRA", "NICE", "Public Health England", "UKHSA", "WHO", "BSH", "BSI",
+    "MHRA", "NICE", "Public Health England", "UKHSA", "WHO", "BSH", "BSI", "ACB", "ACSLM",
+    "NHSBT", "NCSC", "e-LfH", "The Lancet", "Lancet", "BMJ", "Nature", "The Pathologist",
+    "Environment Agency", "National Archives",
     "Health Education England", "NHS England", "Royal Society of Biology",
     # information management
     "The National Archives", "TNA", "ICO", "ARA", "IRMS", "ARMA", "AIIM", "CILIP",
@@ -42,14 +44,19 @@ ORGANISATIONS: tuple[str, ...] = (
     "DPC", "IAPP", "BCS",
     # motor industry
     "City & Guilds", "City and Guilds", "Motor Ombudsman", "DVSA", "SMMT", "RAC", "Thatcham",
-    "Euro NCAP",
+    "Euro NCAP", "Autocar", "Garage Wire", "AM-online", "Professional Motor Mechanic", "Haynes",
+    "Remit", "Autotech", "Automechanika", "MECS", "Autosport International",
     # marine
     "RYA", "MCA", "RNLI", "Lloyd's Register", "Lloyds Register", "DNV", "Bureau Veritas",
     "RINA", "YDSA", "IMO", "British Marine", "UKHO", "MAIB", "ABYC", "Yachting Monthly",
-    "Practical Boat Owner", "PBO", "Motor Boat & Yachting", "YBW",
+    "Practical Boat Owner", "PBO", "Motor Boat & Yachting", "YBW", "Yachting World",
+    "Classic Boat", "Sailing Today", "METSTRADE", "Seawork", "IBEX", "RORC", "IMarEST", "GWO",
+    "Medica", "MEDLAB", "Lab Innovations", "Infosecurity Europe", "InfoSec Europe",
+    "Big Data LDN",
     # publishers, platforms, colleges, charities
-    "Routledge", "Wiley", "Elsevier", "Springer", "Facet Publishing", "Kogan Page",
-    "Taylor & Francis", "Coursera", "Udemy", "FutureLearn", "LinkedIn Learning",
+    "Routledge", "Wiley", "Elsevier", "Springer", "Facet Publishing", "Kogan Page", "Bloomsbury",
+    "Adlard Coles", "UCL", "LSE", "KCL", "UWE", "UEA", "UCLan",
+    "Taylor & Francis", "Coursera", "Udemy", "FutureLearn", "LinkedIn Learning", "LinkedIn",
     "Open University", "OU", "edX", "Pearson", "BTEC", "Age UK", "Red Cross",
     "St John Ambulance", "Scouts", "Girlguiding", "Citizens Advice", "Samaritans", "Oxfam",
     "Rotary", "Lions Club", "Prince's Trust", "STEM Ambassadors", "STEM Learning", "BBC", "CIPD",
@@ -64,7 +71,7 @@ TOPIC_ACRONYMS: frozenset[str] = frozenset(
         MSC BSC PHD MA BA AGM CPD GRP LPG DPF ECU OBD ABS SRS TPMS BMS PCR ELISA QA QC UK US
         EU FOI DPIA SOP SOPS HR IG IM RM ICT CRM ERP API AWD 4X4 DSG CVT HGV PSV LGV MIG TIG
         NDT UT MPI VHF GPS AIS GMDSS DC AC LED ISO BS EN PAS ECDL IOSH RYA EPA DBMS MRI CT
-        ICU A&E ED ID COVID
+        ICU A&E ED ID COVID POCT AMR EQA IQC MALDI FBC HBA1C CRP TOF QMS UKCA CE OEM ADR KPI
         """
     )
 )
@@ -77,7 +84,7 @@ EVENT_OR_SERVICE_NOUNS: frozenset[str] = frozenset(
         programme program academy workshop workshops conference congress symposium summit
         expo exhibition show fair festival paper papers article articles journal magazine
         rules guidance guide report bulletin newsletter group forum meeting event events
-        centre center podcast series session sessions e-learning section column feature
+        centre center podcast series session sessions e-learning column feature
         website blog review textbook book handbook standard standards
         """
     )
@@ -85,7 +92,7 @@ EVENT_OR_SERVICE_NOUNS: frozenset[str] = frozenset(
 """Nouns that, right after an unknown capitalised name, make that name the organiser."""
 
 CASED_NAMES: frozenset[str] = frozenset({"Scouts", "Rotary", "Samaritans", "Pearson", "Springer",
-                                        "Wiley", "Routledge", "Girlguiding"})
+                                        "Nature", "Lancet", "Medica", "Remit", "Haynes"})
 """Organisation names that are also ordinary words: matched only as capitalised."""
 
 BRANDS: tuple[str, ...] = (
@@ -122,7 +129,7 @@ ORG_HEADS: frozenset[str] = frozenset(
         weekly news review times gazette show expo exhibition festival fair conference
         congress symposium summit forum awards club partnership met uni group bank motors
         boatyard shipyard garage dealership laboratories labs hospital hospitals infirmary
-        clinic ministry department
+        clinic ministry department yachts boats
         """
     )
 )

@@ -36,7 +36,9 @@ _RAW_CUES: list[tuple[str, str, float]] = [
      r"learners|portfolios)\b", "examining", STRONG),
     # teaching: the member delivers
     (r"\b(?:delivered|delivering|deliver|gave|giving|presented|presenting|ran|running|led|"
-     r"leading|hosted|facilitated|taught|teaching)\s+(?:\w+\s+){0,4}?(?:talk|session|webinar|"
+     r"leading|hosted|facilitated|taught|teaching)\s+(?:\w+\s+){0,4}?"
+     r"(?:talk|session|webinar|poster|"
+     r"findings|results|paper|keynote|"
      r"course|lecture|workshop|presentation|training|seminar|class|toolbox\s+talk|cpd|"
      r"demonstration|demo|briefing|lunch\s*(?:and|&)\s*learn)s?\b", "teaching", STRONG),
     (r"\b(?:lectured|lecturing|guest\s+lecture|tutor(?:ed|ing)?|tutorials?|guest\s+speaker|"
@@ -55,13 +57,15 @@ _RAW_CUES: list[tuple[str, str, float]] = [
      r"board\s+meeting|agm|consultation|panel\s+meeting|trustee\s+meeting|branch\s+meeting)\b",
      "committee", STRONG),
     # volunteering
-    (r"\b(?:volunteer\w*|voluntary|unpaid(?!\s+overtime)|fundrais\w*|charity|charitable|community\s+(?:group|event|day)|"
+    (r"\b(?:volunteer\w*|voluntary|unpaid(?!\s+overtime)|fundrais\w*|charity|charitable|"
+     r"community\s+(?:group|event|day)|"
      r"school\s+governor|special\s+constable|scouts?|cadets?|lifeboat\s+crew)\b", "volunteering",
      STRONG),
     # qualification
     (r"\b(?:msc|bsc|ba|ma|mba|phd|dbms|doctorate|degree|nvq|hnc|hnd|btec|a-?levels?|"
      r"diploma|apprenticeship|end[- ]point\s+assessment|epa|dissertation|coursework|thesis|"
-     r"foundation\s+degree|postgrad\w*|pgcert|pg\s+cert|pgdip|qualification|level\s+[2-7]\b(?:\s+\w+)?\s+"
+     r"foundation\s+degree|postgrad\w*|pgcert|pg\s+cert|pgdip|qualification|"
+     r"level\s+[2-7]\b(?:\s+\w+)?\s+"
      r"(?:qualification|award|certificate|diploma))\b", "qualification", MEDIUM),
     (r"\b(?:studying|study(?:ing)?\s+for|revis(?:ing|ed|ion)\s+for|enrolled|module\s+\d+\s+"
      r"assignment|assignment\s+for\s+my)\b", "qualification", MEDIUM),
@@ -86,7 +90,10 @@ _RAW_CUES: list[tuple[str, str, float]] = [
     (r"\b(?:wr(?:o|i)te|writ(?:ing|ten)|drafted|drafting|published|submitted|co-?wr\w+|"
      r"co-?authored|authored)\b[^.]{0,40}?\b(?:article|paper|piece|technical\s+note|blog\s+post|"
      r"column|feature|case\s+report|review)\b", "article", STRONG),
-    (r"\b(?:article|paper|opinion\s+piece|technical\s+note)\b[^.]{0,60}?\b(?:published|"
+    (r"\b(?:my|our)\s+(?:[\w-]+\s+){0,5}?(?:was|got|has\s+been|is|been)\s+(?:finally\s+)?"
+     r"(?:published|accepted)\b", "article", MEDIUM),
+    (r"\b(?:article|paper|opinion\s+piece|technical\s+note|case\s+study|case\s+report|"
+     r"blog\s+post)\b[^.]{0,60}?\b(?:published|"
      r"accepted|in\s+(?:this|the)\s+\w+\s+issue|for\s+(?:the\s+)?\w+\s+(?:magazine|journal))\b",
      "article", STRONG),
     # books
@@ -94,8 +101,11 @@ _RAW_CUES: list[tuple[str, str, float]] = [
      r"\btextbook\b|\bhandbook\b|\bbook\s*:", "book", MEDIUM),
     (r"\b(?:wr(?:o|i)te|writ(?:ing|ten)|co-?wr\w+|edit(?:ed|ing)|authored)\b[^.]{0,40}?"
      r"\b(?:book|textbook|handbook|chapters?)\b", "book", STRONG),
+    (r"\b(?:thesis|dissertation|dissertations)\b", "qualification", STRONG),
     # training
-    (r"\b(?:course|webi?n[ai]{0,2}r|workshop|seminar|training|e-?learning|module|masterclass|academy|"
+    (r"\btrain[- ]the[- ]trainer\b", "training", STRONG),
+    (r"\b(?:course|webi?n[ai]{0,2}r|workshop|seminar|training|e-?learning|module|masterclass|"
+     r"academy|"
      r"programme|refresher|cpd\s+session|online\s+learning|toolbox\s+talk)\b", "training", WEAK),
     # work projects
     (r"\b(?:project|procedure|policy|policies|sop|consultancy|client\s+report|implemented|"
@@ -121,16 +131,33 @@ _SUPPRESS: dict[str, tuple[str, ...]] = {
     "article": ("reading",),
     "book": ("reading",),
     "site_visit": ("exhibition",),
+    "training": ("teaching",),  # only from "train-the-trainer", the one STRONG training cue
+    "qualification": ("book", "article"),  # writing up a thesis is study, not a book
 }
+_NEGATED = re.compile(r"\b(?:not|no|never)\s+(?:a|an|the|really\s+a|just\s+a)?\s*[\w-]+")
+
+
+# A capitalised event name says what the event is ("Genoa Boat Show", "RCPath Congress").
+_NAMED_EVENTS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:[A-Z][\w'&-]*\s+){1,4}(?:Show|Festival|Expo|Exhibition|Fair)\b"),
+     "exhibition"),
+    (re.compile(r"\b(?:[A-Z][\w'&-]*\s+){1,4}(?:Conference|Congress|Symposium|Summit)\b"),
+     "conference"),
+]
 
 
 def cue_weights(text: str) -> list[float]:
-    """Per-kind cue weights (in ``KINDS`` order) for a cleaned, lower-cased text."""
+    """Per-kind cue weights (in ``KINDS`` order) for a cleaned text (any case)."""
     weights = [0.0] * len(KINDS)
+    lower = _NEGATED.sub(" ", text.lower())  # "not a qualification" is no cue for one
     for rx, kind, w in CUES:
-        if rx.search(text):
+        if rx.search(lower):
             i = _KIND_INDEX[kind]
             weights[i] = max(weights[i], w)
+    for rx, kind in _NAMED_EVENTS:
+        if rx.search(text):
+            i = _KIND_INDEX[kind]
+            weights[i] = max(weights[i], STRONG)
     for role, quiet in _SUPPRESS.items():
         if weights[_KIND_INDEX[role]] >= STRONG:
             for k in quiet:

@@ -66,6 +66,10 @@ def clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+_NON_ASCII_LETTER = re.compile(r"[^\W\d_a-zA-Z]")
+
+
 def has_letters(text: str) -> bool:
     """True when the text holds at least one letter (emoji-only and empty input do not)."""
     return any(ch.isalpha() for ch in text)
@@ -99,9 +103,8 @@ def looks_english(text: str) -> bool:
     words = re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", text.lower())
     if not words:
         return False
-    non_ascii = sum(1 for ch in text if ch.isalpha() and not ch.isascii())
-    letters = sum(1 for ch in text if ch.isalpha()) or 1
-    if non_ascii / letters > 0.3:
+    letters = len(_LETTER.findall(text)) or 1
+    if len(_NON_ASCII_LETTER.findall(text)) / letters > 0.3:
         return False
     english = sum(1 for w in words if w in _EN_WORDS)
     foreign = sum(1 for w in words if w in _FOREIGN_WORDS)

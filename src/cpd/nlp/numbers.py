@@ -26,7 +26,7 @@ _LONG_WORDS_ALT = "|".join(
             and w not in {"half", "both", "single"}), key=len, reverse=True)
 )
 NUM = (
-    rf"(?:\d+(?:\.\d+)?\s*½?|½|(?<![a-z])(?:{_LONG_WORDS_ALT})(?=hrs?\b|hours?\b|mins?\b)"
+    rf"(?:\d+(?:\.\d+)?\+?\s*½?|½|(?<![a-z])(?:{_LONG_WORDS_ALT})(?=hrs?\b|hours?\b|mins?\b)"
     rf"|(?<![a-z])(?:{_WORDS_ALT})(?![a-z]))"
 )
 """Regex alternative for one number, numeral or word (no capture groups)."""
@@ -37,7 +37,7 @@ COUNT_WORDS = rf"(?:\d+|(?<![a-z])(?:{_WORDS_ALT})(?![a-z]))"
 
 def to_number(token: str) -> float | None:
     """Value of a number as written ("2", "1.5", "two", "1½", "a couple of"); None if unknown."""
-    t = " ".join(token.strip().lower().split())
+    t = " ".join(token.strip().lower().rstrip("+").split())
     if not t:
         return None
     half = 0.0

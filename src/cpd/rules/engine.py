@@ -143,7 +143,7 @@ class _Scorer:
         cat = _category_of(self.scheme, claim)
         cat_id = cat.id if cat else None
         if claim.points is not None:
-            points, note = claim.points, f"value set by the secretary: {number(claim.points)}"
+            points, note = claim.points, f"{number(claim.points)} as awarded by the secretary"
         elif cat is None:
             return _Score(None, 0.0, self.scheme.unmatched_note)
         else:
@@ -204,9 +204,7 @@ def evaluate(scheme: Scheme, member: Member, claims: Sequence[Claim], as_of: dt.
     rolling = scheme.period.kind == "rolling_window"
     # Earlier periods only matter through carry forward and repeat rules; skip scoring them
     # otherwise (they are listed as outside the period either way).
-    history_matters = scheme.carry_forward is not None or any(
-        c.repeat for c in scheme.categories
-    )
+    history_matters = scheme.carry_forward is not None or any(c.repeat for c in scheme.categories)
     period_of_day: dict[dt.date, Period] = {}
 
     for claim in ordered:

@@ -1,4 +1,4 @@
-"""The progress chart sent with /progress: a PNG drawn with matplotlib (no display needed)."""
+"""The progress chart (bot /progress, PDF exports): a PNG drawn with matplotlib, no display."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def progress_png(
     diploma: dict[str, Any] | None = None,
 ) -> bytes:
     """A horizontal bar of carried-in and earned against the target, with time elapsed."""
-    figure, axis = plt.subplots(figsize=(6, 2.2), dpi=100)
+    figure, axis = plt.subplots(figsize=(7, 1.9), dpi=100)
     try:
         if diploma is not None:
             counted = float(diploma.get("counted", earned))
@@ -54,7 +54,7 @@ def progress_png(
             )
         axis.set_yticks([])
         axis.set_xlabel(unit)
-        axis.legend(loc="lower right", fontsize=7)
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
