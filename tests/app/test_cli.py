@@ -289,3 +289,24 @@ def test_classify_bad_input(tmp_path: Path, args: list[str], stdin: str | None, 
 def test_run_with_nothing_configured_says_so(tmp_path: Path) -> None:
     result = cpd(tmp_path, "run", CPD_SMTP_LISTEN="")
     assert_one_line_error(result, "nothing to run")
+
+
+def test_standings_period_end_and_audit_commands(tmp_path: Path) -> None:
+    csv = tmp_path / "members.csv"
+    csv.write_text(MEMBERS_CSV)
+    cpd(tmp_path, "members", "import", str(csv))
+    standings = cpd(tmp_path, "standings", "--scheme", "iims", "--as-of", "2026-11-23")
+    assert standings.returncode == 0, standings.stderr
+    lines = standings.stdout.splitlines()
+    assert lines[0].startswith("membership_no,scheme,period_start") and len(lines) == 3
+    first = cpd(tmp_path, "period-end", "--now", "2027-01-01T00:05")
+    second = cpd(tmp_path, "period-end", "--now", "2027-01-01T00:05")
+    assert first.stdout == second.stdout == ("periods closing on 2026-12-31: 3 member(s) told\n")
+    sample = cpd(tmp_path, "audit", "sample", "--scheme", "imi", "--cycle", "2025", "--seed", "5")
+    assert json.loads(sample.stdout)["seed"] == 5
+    assert_one_line_error(
+        cpd(tmp_path, "audit", "sample", "--scheme", "imi", "--cycle", "2025", "--fraction", "0"),
+        "--fraction",
+    )
+    assert_one_line_error(cpd(tmp_path, "period-end", "--now", "new year"), "--now")
+    assert_one_line_error(cpd(tmp_path, "standings", "--scheme", "xyz"), "unknown scheme")

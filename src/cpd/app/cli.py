@@ -290,6 +290,92 @@ def export(
     typer.echo(f"wrote {output} ({len(records.rows)} activities)", err=True)
 
 
+audit_app = typer.Typer(help="CPD audits.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("sample")
+def audit_sample_command(
+    scheme: Annotated[str, typer.Option("--scheme")],
+    cycle: Annotated[int, typer.Option("--cycle", help="the year the cycle started")],
+    fraction: Annotated[float | None, typer.Option("--fraction", help="share to select")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="redraw a logged sample")] = None,
+) -> None:
+    """Select members at random for the CPD audit of a cycle and email them the instructions."""
+    from cpd.claims.period_end import audit_sample
+
+    settings = _settings()
+    chosen = rules.load_scheme(scheme)
+    share = (
+        fraction
+        if fraction is not None
+        else (chosen.audit.default_fraction if chosen.audit else None)
+    )
+    if share is None or not 0 < share <= 1:
+        raise UserError("--fraction must be above 0 and at most 1")
+    sample = audit_sample(_engine(settings), scheme, cycle, share, seed)
+    typer.echo(
+        json.dumps(
+            {
+                "scheme": sample.scheme,
+                "cycle": sample.cycle,
+                "seed": sample.seed,
+                "fraction": sample.fraction,
+                "eligible": sample.eligible,
+                "selected": sample.selected,
+            },
+            indent=2,
+        )
+    )
+
+
+@app.command("period-end")
+def period_end(
+    now: Annotated[str | None, typer.Option("--now", help="ISO date-time (default: now)")] = None,
+) -> None:
+    """Tell members whose period ended yesterday where they finished; draw IMI audits.
+
+    `cpd run` does this every night; running it again changes nothing."""
+    from cpd.claims.period_end import close_periods
+
+    settings = _settings()
+    moment = dt.datetime.now(dt.UTC)
+    if now is not None:
+        try:
+            moment = dt.datetime.fromisoformat(now)
+        except ValueError:
+            raise UserError(f"--now: {now!r} is not an ISO date-time") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=settings.zone)
+    report = close_periods(_engine(settings), moment, settings.zone)
+    typer.echo(
+        f"periods closing on {report.closing_day}: {len(report.told)} member(s) told"
+        + "".join(
+            f"; audit {a.scheme} {a.cycle}: {len(a.selected)} selected (seed {a.seed})"
+            for a in report.audits
+        )
+    )
+
+
+@app.command("standings")
+def standings(
+    scheme: Annotated[str | None, typer.Option("--scheme", help="only this scheme")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """CSV of every member's standing (for the secretary)."""
+    from cpd.claims.records import standings_csv
+
+    if scheme is not None:
+        rules.load_scheme(scheme)
+    settings = _settings()
+    text = standings_csv(_engine(settings), _date_option(as_of, "--as-of"), scheme)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     """Entry point of the ``cpd`` console script."""
     from cpd.claims.members import MemberNotFound

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from cpd import rules
 from cpd.claims.chart import progress_png
-from cpd.claims.standing import Standing, standing
+from cpd.claims.standing import Standing, all_standings, standing
 from cpd.claims.texts import KIND_LABELS, amount, balance_sentence, fmt, long_date
 from cpd.storage import models
 
@@ -271,3 +271,49 @@ def _activity(pdf: FPDF, row: RecordRow, unit: str) -> None:
     for line in lines:
         pdf.multi_cell(0, 4.5, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1.5)
+
+
+STANDING_COLUMNS = (
+    "membership_no",
+    "scheme",
+    "period_start",
+    "period_end",
+    "target",
+    "carried_in",
+    "earned",
+    "total",
+    "remaining",
+    "met",
+    "compulsory",
+    "dispensation",
+    "diploma_ready",
+)
+
+
+def standings_csv(engine: Engine, as_of: dt.date, scheme: str | None = None) -> str:
+    """Every member's standing on ``as_of`` as CSV (optionally one scheme only)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(STANDING_COLUMNS)
+    for s in all_standings(engine, as_of):
+        if scheme is not None and s.scheme != scheme:
+            continue
+        ev = s.evaluation
+        writer.writerow(
+            [
+                s.membership_no,
+                s.scheme,
+                ev.period_start,
+                ev.period_end,
+                fmt(ev.target),
+                fmt(ev.carried_in),
+                fmt(ev.earned),
+                fmt(ev.total),
+                fmt(ev.remaining),
+                ev.met,
+                ev.compulsory,
+                ev.dispensation,
+                (ev.diploma or {}).get("ready", ""),
+            ]
+        )
+    return buffer.getvalue()
