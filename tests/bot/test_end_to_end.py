@@ -106,6 +106,13 @@ def test_imi_asks_for_the_reflection_and_the_test_credit(world: BotWorld) -> Non
     tom = USERS["T1"]
     card = _claim(world, tom, "IMI EV high voltage course at Bosch yesterday, 3 hours")
     assert "add your reflection" in card.text
+    if "What kind of activity" in card.text:  # the model was unsure: the card asks first
+        mark = len(world.server.sent)
+        world.server.press_button(tom, card.message_id,
+                                  world.button(card, "Course, workshop or webinar"))
+        card = world.server.wait_for(
+            lambda c: c.method == "editMessageText" and c.chat_id == tom, after=mark)
+        card.result = {"message_id": card.params["message_id"]}
     mark = len(world.server.sent)
     world.server.press_button(tom, card.message_id, world.button(card, "Submit"))
     world.server.wait_for(

@@ -55,12 +55,15 @@ def draft(view: ClaimView) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def kinds(claim_id: int) -> InlineKeyboardMarkup:
-    """One button per kind of activity."""
+def kinds(claim_id: int, cancel: bool = False) -> InlineKeyboardMarkup:
+    """One button per kind of activity (and Cancel, when it stands in for the draft's)."""
     buttons = [
         _button(KIND_LABELS[k], encode(KIND, claim_id, str(i))) for i, k in enumerate(KIND_ORDER)
     ]
-    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if cancel:
+        rows.append([_button("Cancel", encode(DRAFT, claim_id, "cancel"))])
+    return InlineKeyboardMarkup(rows)
 
 
 def categories(claim_id: int, options: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:

@@ -62,7 +62,10 @@ async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
 async def show_draft(update: Update, view: ClaimView, edit: bool = False) -> None:
     """Show a draft with its buttons (editing the card when the update is a button press)."""
     text = draft_card(view)
-    markup = keyboards.draft(view)
+    # Unsure of the kind: the card itself asks (one message, not two).
+    markup = (
+        keyboards.kinds(view.id, cancel=True) if "kind" in view.needs else (keyboards.draft(view))
+    )
     if edit and update.callback_query is not None:
         try:
             await update.callback_query.edit_message_text(text, reply_markup=markup)
@@ -275,7 +278,13 @@ async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             kind = keyboards.KIND_ORDER[int(pressed.arg)]
             view = await call(service.update_draft, pressed.claim_id, sender, kind=kind)
             await query.answer("Kind changed")
-            await show_draft(update, view, edit=True)
+            if query.message is not None and "here is what I understood" in (
+                getattr(query.message, "text", None) or ""
+            ):
+                await show_draft(update, view, edit=True)
+            else:  # the separate "What kind" question: answer with the corrected card
+                await query.edit_message_text(f"Kind: {keyboards.KIND_LABELS[kind]}")
+                await show_draft(update, view)
             return
         if pressed.prefix == CATEGORY:
             view = await call(service.update_draft, pressed.claim_id, sender, category=pressed.arg)

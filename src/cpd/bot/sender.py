@@ -20,10 +20,13 @@ log = logging.getLogger(__name__)
 
 
 async def deliver_due(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: deliver what is due in the outbox (one batch per run)."""
+    """Job: deliver everything that is due in the outbox."""
     service = service_of(context)
-    for notification in await call(service.due_notifications, "telegram", 100):
-        await deliver_one(context.bot, service, notification)
+    # Empty the outbox rather than one batch per tick: every outcome either records the
+    # message or moves its next attempt into the future, so this loop ends.
+    while batch := await call(service.due_notifications, "telegram", 100):
+        for notification in batch:
+            await deliver_one(context.bot, service, notification)
 
 
 async def deliver_one(bot: Bot, service: ClaimsService, notification: Notification) -> bool:

@@ -134,7 +134,7 @@ def draft_card(view: ClaimView) -> str:
     if "future_date" in view.flags:
         lines.append("The date in your message is in the future, so I used today.")
     if "kind" in view.needs:
-        lines.append("I'm not sure what kind of activity this was: please pick one.")
+        lines.append("What kind of activity was it? Please pick one below.")
     if "reflection" in view.needs:
         lines.append("Before you submit, add your reflection: what did you learn?")
     lines.append("Tap Submit when it is right.")
