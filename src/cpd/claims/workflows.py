@@ -1,0 +1,359 @@
+"""Scheme workflows beyond single claims: dispensations, the IIM annual declaration, the IBMS
+diploma (ready, submitted, validated), and a member's records and evidence on request.
+
+Like the claims service, every change is one transaction with its audit row and its
+notifications in the outbox.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from cpd import rules
+from cpd.claims.intake import ClaimError, NotAllowed, Sender
+from cpd.claims.records import member_records, to_csv, to_pdf
+from cpd.claims.service import ClaimsService
+from cpd.claims.standing import rules_claim, rules_member
+from cpd.claims.texts import long_date
+from cpd.storage import models, transaction
+from cpd.storage.outbox import enqueue
+from cpd.storage.queries import add_audit, claims_of_member, granted_dispensations
+
+
+class Workflows:
+    """Dispensations, declarations, diplomas and exports, on top of the claims service."""
+
+    def __init__(self, service: ClaimsService) -> None:
+        self.service = service
+        self.engine = service.engine
+
+    # -- dispensations ---------------------------------------------------------------------
+
+    def request_dispensation(self, sender: Sender, reason: str) -> models.Dispensation:
+        """Ask for relief from this period's target; the secretary decides with buttons."""
+        reason = reason.strip()
+        if len(reason) < 5:
+            raise ClaimError("Please give the reason for your request (e.g. retired since June).")
+        with transaction(self.engine) as session:
+            member = self.service._require_member(session, sender)
+            scheme = rules.load_scheme(member.scheme)
+            if not scheme.dispensations:
+                raise ClaimError(f"The {scheme.short_name} scheme has no dispensations.")
+            key = self._period_key(session, member)
+            existing = (
+                session.exec(  # type: ignore[call-overload]
+                    select(models.Dispensation).where(
+                        models.Dispensation.member_id == member.id,
+                        models.Dispensation.period_key == key,
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            if existing is not None and existing.status != "refused":
+                raise ClaimError(f"Your request for {key} is already {existing.status}.")
+            if existing is None:
+                existing = models.Dispensation(member_id=member.id, period_key=key)  # type: ignore[arg-type]
+                session.add(existing)
+            existing.status, existing.reason = "requested", reason[:1000]
+            existing.decided_by = existing.decided_at = None
+            session.flush()
+            add_audit(
+                session,
+                sender.key(),
+                "dispensation.requested",
+                member_id=member.id,
+                details={"period": key, "reason": reason[:1000]},
+            )
+            if self.service.secretary_chat_id is not None:
+                enqueue(
+                    session,
+                    f"dispensation:{existing.id}:card:{existing.created_at:%s}",
+                    "telegram",
+                    str(self.service.secretary_chat_id),
+                    "dispensation_card",
+                    {
+                        "dispensation_id": existing.id,
+                        "text": f"Dispensation request from {member.name} "
+                        f"({member.membership_no}, {scheme.short_name}) for {key}:\n"
+                        f"{reason[:1000]}",
+                    },
+                )
+            return existing
+
+    def decide_dispensation(self, dispensation_id: int, sender: Sender, grant: bool) -> str:
+        """Grant or refuse a request (secretaries only); the member is told."""
+        with transaction(self.engine) as session:
+            secretary = self.service._member(session, sender)
+            if secretary is None or secretary.role != "secretary":
+                raise NotAllowed("Only the membership secretary can decide dispensations.")
+            request = session.get(models.Dispensation, dispensation_id)
+            if request is None:
+                raise ClaimError(f"There is no dispensation request #{dispensation_id}.")
+            if request.status != "requested":
+                return f"Request #{dispensation_id} was already {request.status}."
+            member = session.get(models.Member, request.member_id)
+            assert member is not None
+            request.status = "granted" if grant else "refused"
+            request.decided_by, request.decided_at = secretary.id, self.service.clock()
+            add_audit(
+                session,
+                sender.key(),
+                f"dispensation.{request.status}",
+                member_id=member.id,
+                details={"period": request.period_key},
+            )
+            text = (
+                f"Your dispensation for {request.period_key} was granted: there is no target "
+                "and there are no reminders for that period."
+                if grant
+                else f"Your dispensation request for {request.period_key} was refused by the "
+                "membership secretary."
+            )
+            self._tell(session, member, f"dispensation:{request.id}:{request.status}", text)
+            return f"Dispensation #{dispensation_id} {request.status}."
+
+    # -- IIM annual declaration ---------------------------------------------------------------
+
+    def declare(self, sender: Sender) -> str:
+        """Record the member's annual CPD declaration (once a year, idempotent)."""
+        with transaction(self.engine) as session:
+            member = self.service._require_member(session, sender)
+            scheme = rules.load_scheme(member.scheme)
+            if scheme.declaration != "annual":
+                raise ClaimError(f"The {scheme.short_name} scheme has no annual declaration.")
+            year = self.service.today().year
+            if year in self._declared_years(session, member.id):  # type: ignore[arg-type]
+                return f"You have already made your CPD declaration for {year}. Thank you."
+            add_audit(
+                session,
+                sender.key(),
+                "member.declared",
+                member_id=member.id,
+                details={"year": year},
+            )
+            return (
+                f"Thank you: your CPD declaration for {year} is recorded (you confirm that "
+                "you keep your skills and knowledge up to date)."
+            )
+
+    def _declared_years(self, session: Session, member_id: int) -> set[int]:
+        rows = session.exec(  # type: ignore[call-overload]
+            select(models.AuditEntry.details).where(
+                models.AuditEntry.member_id == member_id,
+                models.AuditEntry.action == "member.declared",
+            )
+        ).scalars()
+        return {d.get("year") for d in rows}
+
+    def missing_declarations(self, year: int) -> list[str]:
+        """Membership numbers of members of annual-declaration schemes who have not declared."""
+        with Session(self.engine) as session:
+            members = session.exec(select(models.Member)).scalars().all()  # type: ignore[call-overload]
+            return [
+                m.membership_no
+                for m in members
+                if rules.load_scheme(m.scheme).declaration == "annual"
+                and not rules.load_scheme(m.scheme).is_exempt(m.grade)
+                and year not in self._declared_years(session, m.id)
+            ]  # type: ignore[arg-type]
+
+    # -- IBMS diploma -------------------------------------------------------------------------
+
+    def diploma_status(self, sender: Sender) -> dict[str, object]:
+        """The member's current diploma (``cpd rules evaluate``'s ``diploma`` object)."""
+        _, scheme, evaluation = self.service.progress(sender)
+        if scheme.diploma is None or evaluation.diploma is None:
+            raise ClaimError(f"The {scheme.short_name} scheme has no diploma.")
+        return evaluation.diploma
+
+    def notify_if_diploma_ready(self, member_no: str) -> bool:
+        """Tell the member once when their diploma has become ready to submit."""
+        with transaction(self.engine) as session:
+            member = (
+                session.exec(
+                    select(models.Member).where(  # type: ignore[call-overload]
+                        models.Member.membership_no == member_no
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            if member is None:
+                return False
+            evaluation = self._evaluate(session, member)
+            if not (evaluation.diploma or {}).get("ready"):
+                return False
+            start = member.diploma_start or member.joined
+            self._tell(
+                session,
+                member,
+                f"diploma-ready:{member.id}:{start}",
+                "Your CPD diploma is ready: it holds 24 reflected activities over at "
+                "least 3 categories. Send /submit to send it for validation.",
+            )
+            return True
+
+    def submit_diploma(self, sender: Sender) -> str:
+        """Send a ready diploma for validation (the secretary validates it)."""
+        with transaction(self.engine) as session:
+            member = self.service._require_member(session, sender)
+            evaluation = self._evaluate(session, member)
+            diploma = evaluation.diploma
+            if diploma is None:
+                raise ClaimError("Your scheme has no diploma to submit.")
+            if not diploma["ready"]:
+                raise ClaimError(
+                    f"Not ready yet: {diploma['counted']} of 24 reflected activities over "
+                    f"{len(diploma['categories'])} of 3 categories."
+                )
+            add_audit(
+                session, sender.key(), "diploma.submitted", member_id=member.id, details=diploma
+            )
+            if self.service.secretary_chat_id is not None:
+                enqueue(
+                    session,
+                    f"diploma:{member.id}:{diploma['start']}:card",
+                    "telegram",
+                    str(self.service.secretary_chat_id),
+                    "diploma_card",
+                    {
+                        "membership_no": member.membership_no,
+                        "text": f"CPD diploma submitted by {member.name} "
+                        f"({member.membership_no}): {diploma['counted']} reflected "
+                        f"activities in {', '.join(diploma['categories'])}, since "
+                        f"{diploma['start']}.",
+                    },
+                )
+            return "Your diploma was sent for validation. You will hear when it is issued."
+
+    def validate_diploma(self, membership_no: str, sender: Sender) -> str:
+        """Issue the diploma: a new one starts today; earlier activities no longer count."""
+        with transaction(self.engine) as session:
+            secretary = self.service._member(session, sender)
+            if secretary is None or secretary.role != "secretary":
+                raise NotAllowed("Only the membership secretary can validate diplomas.")
+            member = (
+                session.exec(
+                    select(models.Member).where(  # type: ignore[call-overload]
+                        models.Member.membership_no == membership_no
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            if member is None:
+                raise ClaimError(f"No member {membership_no}.")
+            evaluation = self._evaluate(session, member)
+            if not (evaluation.diploma or {}).get("ready"):
+                return f"{member.name}'s diploma is not ready; nothing was issued."
+            today = self.service.today()
+            previous = member.diploma_start
+            member.diploma_start = today
+            add_audit(
+                session,
+                sender.key(),
+                "diploma.validated",
+                member_id=member.id,
+                details={
+                    "previous_start": str(previous),
+                    "new_start": str(today),
+                    "diploma": evaluation.diploma,
+                },
+            )
+            self._tell(
+                session,
+                member,
+                f"diploma-issued:{member.id}:{today}",
+                f"Your CPD diploma was validated and issued on {long_date(today)}. A new "
+                "diploma starts today: activities dated before it are kept but no "
+                "longer count.",
+            )
+            return f"Diploma issued to {member.name}; a new one starts {today}."
+
+    # -- records on request ---------------------------------------------------------------------
+
+    def export(self, sender: Sender, format: str = "pdf", period: str = "current") -> bytes:
+        """The member's own records as PDF or CSV bytes."""
+        member = self.service.member_for(sender)
+        if member is None:
+            raise ClaimError("I don't know you yet: link your account first.")
+        records = member_records(self.engine, member.membership_no, period, self.service.today())
+        return to_pdf(records) if format == "pdf" else to_csv(records).encode("utf-8")
+
+    def evidence_zip(self, sender: Sender) -> bytes:
+        """A zip of the member's evidence files (named by claim and original name)."""
+        with Session(self.engine) as session:
+            member = self.service._require_member(session, sender)
+            claims = claims_of_member(session, member.id)  # type: ignore[arg-type]
+            files = (
+                session.exec(
+                    select(models.EvidenceFile).where(  # type: ignore[call-overload]
+                        models.EvidenceFile.claim_id.in_([c.id for c in claims])
+                    )  # type: ignore[attr-defined]
+                )
+                .scalars()
+                .all()
+                if claims
+                else []
+            )
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for n, file in enumerate(files, start=1):
+                path = Path(file.stored_path)
+                if path.is_file():
+                    archive.write(path, f"claim-{file.claim_id}/{n:03d}-{file.original_name}")
+            archive.writestr(
+                "README.txt",
+                f"Evidence of {member.name} ({member.membership_no}), {len(files)} file(s).\n",
+            )
+        return buffer.getvalue()
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _period_key(self, session: Session, member: models.Member) -> int:
+        scheme = rules.load_scheme(member.scheme)
+        return rules.period_for(
+            scheme,
+            rules_member(member.joined, member.grade, (), member.diploma_start),
+            self.service.today(),
+        ).key
+
+    def _evaluate(self, session: Session, member: models.Member) -> rules.Evaluation:
+        claims = [rules_claim(c) for c in claims_of_member(session, member.id)]  # type: ignore[arg-type]
+        return rules.evaluate(
+            rules.load_scheme(member.scheme),
+            rules_member(
+                member.joined,
+                member.grade,
+                granted_dispensations(session, member.id),  # type: ignore[arg-type]
+                member.diploma_start,
+            ),
+            claims,
+            self.service.today(),
+        )
+
+    def _tell(self, session: Session, member: models.Member, key: str, text: str) -> None:
+        if member.telegram_user_id is not None:
+            enqueue(
+                session,
+                f"{key}:telegram",
+                "telegram",
+                str(member.telegram_user_id),
+                "message",
+                {"text": text},
+            )
+        elif member.email:
+            enqueue(
+                session,
+                f"{key}:email",
+                "email",
+                member.email,
+                "notice",
+                {"text": text, "subject": "Your CPD record"},
+            )
