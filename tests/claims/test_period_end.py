@@ -92,8 +92,7 @@ def test_utc_midnight_is_not_london_midnight_in_summer(register: Engine) -> None
     report = close_periods(register, utc, LONDON, audit_seed=7)
     assert report.closing_day == dt.date(2027, 3, 31)
     assert sorted(report.told) == ["R1", "T1", "T2"]
-    assert [(a.scheme, a.cycle, a.seed, a.eligible) for a in report.audits] == [
-        ("imi", 2024, 7, 2)]
+    assert [(a.scheme, a.cycle, a.seed, a.eligible) for a in report.audits] == [("imi", 2024, 7, 2)]
     assert "20 credits of 90" in messages(register)["tom@example.com"]
     assert close_periods(register, utc - dt.timedelta(hours=1), LONDON).told == []
 
