@@ -91,3 +91,20 @@ def withdraw(views: Sequence[ClaimView]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[_button(f"Withdraw #{v.id}: {v.title[:40]}", encode(WITHDRAW, v.id, "x"))] for v in views]
     )
+
+
+def dispensation(request_id: int) -> InlineKeyboardMarkup:
+    """Grant / Refuse on a dispensation request card."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button("Grant", encode("g", request_id, "grant")),
+                _button("Refuse", encode("g", request_id, "refuse")),
+            ]
+        ]
+    )
+
+
+def diploma(member_id: int) -> InlineKeyboardMarkup:
+    """Validate on a submitted diploma card."""
+    return InlineKeyboardMarkup([[_button("Validate and issue", encode("v", member_id, "ok"))]])

@@ -79,6 +79,14 @@ async def _send(bot: Bot, service: ClaimsService, notification: Notification) ->
         message = await bot.send_message(chat_id, text, reply_markup=keyboards.decision(claim_id))
         await call(service.card_posted, claim_id, message.chat_id, message.message_id, notification)
         return
+    elif notification.template == "dispensation_card":
+        await bot.send_message(
+            chat_id, text, reply_markup=keyboards.dispensation(int(payload["dispensation_id"]))
+        )
+    elif notification.template == "diploma_card":
+        await bot.send_message(
+            chat_id, text, reply_markup=keyboards.diploma(int(payload["member_id"]))
+        )
     elif notification.template == "card_update":
         location = await call(service.card_location, int(payload["claim_id"]))
         if location is None:
