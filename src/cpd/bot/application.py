@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from apscheduler.triggers.cron import CronTrigger
 from telegram import BotCommand, Update
@@ -39,11 +40,30 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
 
 
-def build_application(service: ClaimsService, config: BotConfig) -> Application:
-    """The bot, wired to the claims service; run it with ``run_polling``."""
+Hook = Callable[[], Awaitable[None]]
+"""An async callable run on the bot's event loop (to start or stop other parts with it)."""
+
+
+def build_application(
+    service: ClaimsService,
+    config: BotConfig,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> Application:
+    """The bot, wired to the claims service; run it with ``run_polling``.
+
+    ``on_start`` runs on the bot's loop before it starts polling (before the commands are
+    set); ``on_stop`` runs after the bot has shut down, also on its loop.
+    """
 
     async def post_init(application: Application) -> None:
+        if on_start is not None:
+            await on_start()
         await application.bot.set_my_commands(COMMANDS)
+
+    async def post_shutdown(application: Application) -> None:
+        if on_stop is not None:
+            await on_stop()
 
     application = (
         ApplicationBuilder()
@@ -53,6 +73,7 @@ def build_application(service: ClaimsService, config: BotConfig) -> Application:
         .rate_limiter(AIORateLimiter(max_retries=config.max_retries))
         .concurrent_updates(config.concurrent_updates)
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
         .build()
     )
     application.bot_data["service"] = service
@@ -101,7 +122,13 @@ def build_application(service: ClaimsService, config: BotConfig) -> Application:
     return application
 
 
-def run(service: ClaimsService, config: BotConfig) -> None:
-    """Long-poll until SIGINT/SIGTERM, then stop cleanly."""
-    application = build_application(service, config)
+def run(
+    service: ClaimsService,
+    config: BotConfig,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> None:
+    """Long-poll until SIGINT/SIGTERM, then stop cleanly; ``on_start``/``on_stop`` run on the
+    bot's event loop around it (see :func:`build_application`)."""
+    application = build_application(service, config, on_start, on_stop)
     application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)

@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes
 
 from cpd.bot import keyboards, texts
 from cpd.bot.callbacks import CATEGORY, KIND, WITHDRAW, decode
-from cpd.claims.chart import progress_png
+from cpd.claims.chart import evaluation_png
 from cpd.claims.intake import Attachment, ClaimError, ClaimView, Intake, Sender
 from cpd.claims.service import ClaimsService
 from cpd.claims.texts import NOT_LINKED, draft_card
@@ -116,18 +116,7 @@ async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     today = service.today()
     await reply(update, texts.progress(scheme, ev, today))
-    png = await call(
-        progress_png,
-        scheme.short_name,
-        scheme.unit,
-        ev.target,
-        ev.carried_in,
-        ev.earned,
-        ev.period_start,
-        ev.period_end,
-        today,
-        ev.diploma,
-    )
+    png = await call(evaluation_png, scheme.short_name, scheme.unit, ev, today)
     if update.effective_message is not None:
         await update.effective_message.reply_photo(png, filename="progress.png")
 

@@ -61,3 +61,18 @@ def progress_png(
         return buffer.getvalue()
     finally:
         plt.close(figure)
+
+
+def evaluation_png(title: str, unit: str, evaluation: Any, today: dt.date) -> bytes:
+    """The chart of a ``rules.Evaluation``, as the bot and the PDF export show it."""
+    return progress_png(
+        title,
+        unit,
+        evaluation.target,
+        evaluation.carried_in,
+        evaluation.earned,
+        evaluation.period_start,
+        evaluation.period_end,
+        today,
+        evaluation.diploma,
+    )

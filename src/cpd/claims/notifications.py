@@ -49,6 +49,38 @@ def delivered(engine: Engine, notification: Notification) -> None:
     store.mark_sent(engine, notification.id)
 
 
+def tell(
+    session: Session,
+    member: models.Member,
+    key: str,
+    text: str,
+    subject: str = "Your CPD record",
+    template: str = "notice",
+) -> bool:
+    """Queue a message to a member: in Telegram when linked, else by mail. False if neither."""
+    if member.telegram_user_id is not None:
+        store.enqueue(
+            session,
+            f"{key}:telegram",
+            "telegram",
+            str(member.telegram_user_id),
+            "message",
+            {"text": text},
+        )
+        return True
+    if member.email:
+        store.enqueue(
+            session,
+            f"{key}:email",
+            "email",
+            member.email,
+            template,
+            {"text": text, "subject": subject},
+        )
+        return True
+    return False
+
+
 def delivered_in(session: Session, notification: Notification) -> None:
     """Record a delivery inside the caller's transaction."""
     store.mark_sent_in(session, notification.id)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from cpd import rules
+from cpd.claims.notifications import tell
 from cpd.claims.standing import MemberStanding, all_standings
 from cpd.claims.texts import amount, long_date
 from cpd.rules.values import number
@@ -80,32 +81,6 @@ def finish_text(scheme: rules.Scheme, ev: rules.Evaluation) -> str:
     return head + tail
 
 
-def _tell(
-    session: Session, member: models.Member, key: str, template: str, text: str, subject: str
-) -> bool:
-    if member.telegram_user_id is not None:
-        enqueue(
-            session,
-            f"{key}:telegram",
-            "telegram",
-            str(member.telegram_user_id),
-            "message",
-            {"text": text},
-        )
-        return True
-    if member.email:
-        enqueue(
-            session,
-            f"{key}:email",
-            "email",
-            member.email,
-            template,
-            {"text": text, "subject": subject},
-        )
-        return True
-    return False
-
-
 def close_periods(
     engine: Engine, now: dt.datetime, zone: ZoneInfo, audit_seed: int | None = None
 ) -> PeriodEndReport:
@@ -126,14 +101,8 @@ def close_periods(
             scheme = rules.load_scheme(standing.scheme)
             ev = standing.evaluation
             key = f"period-end:{member.id}:{scheme.id}:{ev.period_key}"
-            if _tell(
-                session,
-                member,
-                key,
-                "period_end",
-                finish_text(scheme, ev),
-                f"Your {scheme.short_name} CPD period has closed",
-            ):
+            subject = f"Your {scheme.short_name} CPD period has closed"
+            if tell(session, member, key, finish_text(scheme, ev), subject, "period_end"):
                 report.told.append(member.membership_no)
     for scheme_id in sorted({s.scheme for s in closing}):
         scheme = rules.load_scheme(scheme_id)

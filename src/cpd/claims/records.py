@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from cpd import rules
-from cpd.claims.chart import progress_png
+from cpd.claims.chart import evaluation_png
 from cpd.claims.standing import Standing, all_standings, standing
 from cpd.claims.texts import KIND_LABELS, amount, balance_sentence, fmt, long_date
 from cpd.storage import models
@@ -192,17 +192,7 @@ def to_pdf(records: Records) -> bytes:
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    chart = progress_png(
-        scheme.short_name,
-        scheme.unit,
-        ev.target,
-        ev.carried_in,
-        ev.earned,
-        ev.period_start,
-        ev.period_end,
-        records.as_of,
-        ev.diploma,
-    )
+    chart = evaluation_png(scheme.short_name, scheme.unit, ev, records.as_of)
     pdf.image(io.BytesIO(chart), w=170)
     pdf.ln(2)
     pdf.set_font("DejaVu", "B", 12)

@@ -242,15 +242,7 @@ class ClaimsService:
                     details={"channel": intake.channel, "proposed_points": claim.proposed_points},
                 )
                 self._notify_member(session, member, claim, "receipt", texts.mail_receipt(view))
-                if self.secretary_chat_id is not None:
-                    enqueue(
-                        session,
-                        f"claim:{claim.id}:card",
-                        "telegram",
-                        str(self.secretary_chat_id),
-                        "secretary_card",
-                        {"claim_id": claim.id, "text": texts.secretary_card(view)},
-                    )
+                self._post_card(session, claim, view)
                 for key in keys:
                     add_processed(session, key, intake.channel, "claimed", claim.id)
                 return MailOutcome("claimed", view)
@@ -482,15 +474,7 @@ class ClaimsService:
                 details={"proposed_points": claim.proposed_points},
             )
             self._notify_member(session, member, claim, "receipt", texts.receipt(view))
-            if self.secretary_chat_id is not None:
-                enqueue(
-                    session,
-                    f"claim:{claim.id}:card",
-                    "telegram",
-                    str(self.secretary_chat_id),
-                    "secretary_card",
-                    {"claim_id": claim.id, "text": texts.secretary_card(view)},
-                )
+            self._post_card(session, claim, view)
             return view
 
     def withdraw(self, claim_id: int, sender: Sender) -> ClaimView:
@@ -913,6 +897,19 @@ class ClaimsService:
                 "message",
                 {"text": text},
             )
+
+    def _post_card(self, session: Session, claim: models.Claim, view: ClaimView) -> None:
+        """Queue the claim's card for the secretary chat (once per claim)."""
+        if self.secretary_chat_id is None:
+            return
+        enqueue(
+            session,
+            f"claim:{claim.id}:card",
+            "telegram",
+            str(self.secretary_chat_id),
+            "secretary_card",
+            {"claim_id": claim.id, "text": texts.secretary_card(view)},
+        )
 
     def _update_card(self, session: Session, claim: models.Claim, text: str) -> None:
         if self.secretary_chat_id is None:

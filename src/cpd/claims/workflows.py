@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from cpd import rules
 from cpd.claims.intake import ClaimError, NotAllowed, Sender
+from cpd.claims.notifications import tell
 from cpd.claims.records import member_records, to_csv, to_pdf
 from cpd.claims.service import ClaimsService
 from cpd.claims.standing import rules_claim, rules_member
@@ -115,7 +116,7 @@ class Workflows:
                 else f"Your dispensation request for {request.period_key} was refused by the "
                 "membership secretary."
             )
-            self._tell(session, member, f"dispensation:{request.id}:{request.status}", text)
+            tell(session, member, f"dispensation:{request.id}:{request.status}", text)
             return f"Dispensation #{dispensation_id} {request.status}."
 
     # -- IIM annual declaration ---------------------------------------------------------------
@@ -190,7 +191,7 @@ class Workflows:
             if not (evaluation.diploma or {}).get("ready"):
                 return False
             start = member.diploma_start or member.joined
-            self._tell(
+            tell(
                 session,
                 member,
                 f"diploma-ready:{member.id}:{start}",
@@ -266,7 +267,7 @@ class Workflows:
                     "diploma": evaluation.diploma,
                 },
             )
-            self._tell(
+            tell(
                 session,
                 member,
                 f"diploma-issued:{member.id}:{today}",
@@ -337,23 +338,3 @@ class Workflows:
             claims,
             self.service.today(),
         )
-
-    def _tell(self, session: Session, member: models.Member, key: str, text: str) -> None:
-        if member.telegram_user_id is not None:
-            enqueue(
-                session,
-                f"{key}:telegram",
-                "telegram",
-                str(member.telegram_user_id),
-                "message",
-                {"text": text},
-            )
-        elif member.email:
-            enqueue(
-                session,
-                f"{key}:email",
-                "email",
-                member.email,
-                "notice",
-                {"text": text, "subject": "Your CPD record"},
-            )

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cpd.nlp.kinds import KINDS as ALL_KINDS
+
 __all__ = [
     "HANDWRITTEN_PATH",
     "KINDS",
@@ -45,23 +47,7 @@ __all__ = [
 
 HANDWRITTEN_PATH = Path(__file__).parent / "corpus" / "handwritten.jsonl"
 
-KINDS: tuple[str, ...] = (
-    "training",
-    "conference",
-    "exhibition",
-    "reading",
-    "article",
-    "book",
-    "teaching",
-    "examining",
-    "work_project",
-    "mentoring",
-    "committee",
-    "volunteering",
-    "qualification",
-    "site_visit",
-    "other",
-)
+KINDS = ALL_KINDS  # the one list, from cpd.nlp.kinds
 
 PROFESSIONS = ("marine", "info", "motor", "biomed")
 
