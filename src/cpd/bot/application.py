@@ -18,11 +18,12 @@ from telegram.ext import (
     filters,
 )
 
-from cpd.bot import member, secretary
+from cpd.bot import member, secretary, workflows
 from cpd.bot.config import BotConfig
 from cpd.bot.nudges import queue_weekly_nudges
 from cpd.bot.sender import deliver_due
 from cpd.claims.service import ClaimsService
+from cpd.claims.workflows import Workflows
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ COMMANDS = [
     BotCommand("withdraw", "Withdraw a claim waiting for a decision"),
     BotCommand("mute", "Stop weekly reminders"),
     BotCommand("unmute", "Weekly reminders again"),
+    BotCommand("export", "Your CPD record as a PDF"),
+    BotCommand("evidence", "Your evidence files as a zip"),
+    BotCommand("dispensation", "Ask for a dispensation (with a reason)"),
     BotCommand("help", "How to claim"),
 ]
 
@@ -70,13 +74,25 @@ def build_application(
         .token(config.token)
         .base_url(config.api_url)
         .base_file_url(config.file_url)
-        .rate_limiter(AIORateLimiter(max_retries=config.max_retries))
+        .rate_limiter(
+            # One message at a time, 28 a second: no one-second window ever holds more than
+            # Telegram's 30 (the default lets 30 burst at once after a pause, and the 31st
+            # gets a 429); groups one per 3.2 s against their 20 a minute.
+            AIORateLimiter(
+                overall_max_rate=1,
+                overall_time_period=1 / 28,
+                group_max_rate=1,
+                group_time_period=3.2,
+                max_retries=config.max_retries,
+            )
+        )
         .concurrent_updates(config.concurrent_updates)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
     )
     application.bot_data["service"] = service
+    application.bot_data["workflows"] = Workflows(service)
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", member.start))
     application.add_handler(CommandHandler("help", member.help_command))
@@ -86,6 +102,16 @@ def build_application(
     application.add_handler(CommandHandler("mute", member.mute, filters=private))
     application.add_handler(CommandHandler("unmute", member.unmute, filters=private))
     application.add_handler(CommandHandler("pending", secretary.pending))
+    for name, handler in (
+        ("dispensation", workflows.dispensation),
+        ("declare", workflows.declare),
+        ("diploma", workflows.diploma),
+        ("submit", workflows.submit_diploma),
+        ("export", workflows.export),
+        ("evidence", workflows.evidence),
+    ):
+        application.add_handler(CommandHandler(name, handler, filters=private))
+    application.add_handler(CallbackQueryHandler(workflows.on_secretary_button, pattern=r"^[gv]:"))
     application.add_handler(CallbackQueryHandler(secretary.on_decision_button, pattern=r"^s:"))
     application.add_handler(CallbackQueryHandler(member.on_draft_button, pattern=r"^[dkcw]:"))
     application.add_handler(

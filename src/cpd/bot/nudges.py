@@ -1,5 +1,6 @@
-"""The weekly nudge: on ``CPD_NUDGE_CRON`` in the body's time zone, queue each member's
-progress message; the outbox sender delivers them under the rate limiter."""
+"""Scheduled jobs: the weekly nudge (on ``CPD_NUDGE_CRON`` in the body's time zone, each
+member's progress message, delivered by the outbox sender under the rate limiter) and the
+nightly period end."""
 
 from __future__ import annotations
 
@@ -16,3 +17,14 @@ async def queue_weekly_nudges(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Job: queue this week's nudges (idempotent per day), then let the sender deliver them."""
     count = await call(service_of(context).queue_nudges)
     log.info("queued %d weekly nudges", count)
+
+
+async def close_periods(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job (nightly, after midnight in the body's time zone): period ends and audits."""
+    report = await call(context.application.bot_data["workflows"].close_periods)
+    log.info(
+        "period end %s: %d member(s) told, %d audit sample(s)",
+        report.closing_day,
+        len(report.told),
+        len(report.audits),
+    )

@@ -62,6 +62,10 @@ async def _decide(
         await _tell(update, str(exc), alert=True)
         return
     view = decision.claim
+    if decision.applied and view.status == "accepted" and view.scheme == "ibms":
+        await call(
+            context.application.bot_data["workflows"].notify_if_diploma_ready, view.member_no
+        )
     if decision.applied:
         summary = f"Claim #{view.id} {view.status}" + (
             f": {amount(view.awarded_points or 0, view.unit)}" if view.status == "accepted" else ""

@@ -20,6 +20,11 @@ earn; tap Submit and the secretary decides.
 /history - your latest claims
 /withdraw - withdraw a claim that waits for a decision
 /mute, /unmute - weekly reminders off / on
+/export - your CPD record as a PDF (/export csv all for everything as CSV)
+/evidence - your evidence files as a zip, for an audit
+/dispensation REASON - ask for relief from this period's target (IIMS, IIM, IMI)
+/declare - the IIM annual CPD declaration
+/diploma, /submit - the IBMS CPD diploma: where it stands, and send it for validation
 /help - this message"""
 
 SECRETARY_HELP = "/pending - claims waiting for your decision"

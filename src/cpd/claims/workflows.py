@@ -7,6 +7,7 @@ notifications in the outbox.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlmodel import Session
 from cpd import rules
 from cpd.claims.intake import ClaimError, NotAllowed, Sender
 from cpd.claims.notifications import tell
+from cpd.claims.period_end import PeriodEndReport, close_periods
 from cpd.claims.records import member_records, to_csv, to_pdf
 from cpd.claims.service import ClaimsService
 from cpd.claims.standing import rules_claim, rules_member
@@ -276,6 +278,12 @@ class Workflows:
                 "longer count.",
             )
             return f"Diploma issued to {member.name}; a new one starts {today}."
+
+    # -- period ends ------------------------------------------------------------------------------
+
+    def close_periods(self, now: dt.datetime | None = None) -> PeriodEndReport:
+        """Run the nightly period-end work (idempotent); see ``claims.period_end``."""
+        return close_periods(self.engine, now or self.service.clock(), self.service.zone)
 
     # -- records on request ---------------------------------------------------------------------
 
