@@ -108,10 +108,12 @@ def test_imi_asks_for_the_reflection_and_the_test_credit(world: BotWorld) -> Non
     assert "add your reflection" in card.text
     if "What kind of activity" in card.text:  # the model was unsure: the card asks first
         mark = len(world.server.sent)
-        world.server.press_button(tom, card.message_id,
-                                  world.button(card, "Course, workshop or webinar"))
+        world.server.press_button(
+            tom, card.message_id, world.button(card, "Course, workshop or webinar")
+        )
         card = world.server.wait_for(
-            lambda c: c.method == "editMessageText" and c.chat_id == tom, after=mark)
+            lambda c: c.method == "editMessageText" and c.chat_id == tom, after=mark
+        )
         card.result = {"message_id": card.params["message_id"]}
     mark = len(world.server.sent)
     world.server.press_button(tom, card.message_id, world.button(card, "Submit"))
