@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     telegram_bot_name: str | None = None
     secretary_chat_id: int | None = None
     smtp_listen: str = "127.0.0.1:8025"
+    smtp_recipients: str = ""
     smtp_relay: str | None = None
     mail_from: str = "cpd@localhost"
     imap_url: SecretStr | None = None

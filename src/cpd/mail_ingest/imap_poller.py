@@ -1,0 +1,340 @@
+"""Claims from an IMAP mailbox: fetch, hand to the claims service, then file away.
+
+One worker thread runs IMAPClient (a blocking library). For each message in the folder it
+downloads the message without marking it read (``BODY.PEEK[]``), calls
+``service.receive_mail(intake, ["imap:<uidvalidity>:<uid>"])``, and only after that returned
+(the claim or the reply is committed) adds ``\\Seen`` and moves the message to the processed
+folder. A crash in between leaves the message in place; the next pass hands it over again and
+the service recognises it by its Message-ID or its UIDVALIDITY/UID key: exactly one claim.
+
+Between passes it waits in IDLE when the server offers it (re-issued every few minutes),
+otherwise it polls. When the server goes away it reconnects with exponential backoff.
+The password is never logged: the account prints as ``imap://user@host:port/FOLDER``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from imapclient import IMAPClient
+
+from cpd.claims.intake import MailOutcome
+from cpd.claims.service import ClaimsService
+from cpd.mail_ingest.parse import MalformedMail, parse_mail, to_intake
+
+log = logging.getLogger(__name__)
+
+SEEN = b"\\Seen"
+FLAGGED = b"\\Flagged"
+DELETED = b"\\Deleted"
+FETCH_BODY = b"BODY[]"
+HEALTHY_SESSION = 60.0
+"""A session that lasted this long (seconds) resets the reconnect backoff."""
+
+
+class ImapUrlError(ValueError):
+    """``CPD_IMAP_URL`` is not ``imap[s]://user:pass@host[:port]/FOLDER``."""
+
+
+@dataclass(frozen=True)
+class ImapAccount:
+    """Where to fetch claim mail from. The password is kept out of ``repr`` and ``str``."""
+
+    host: str
+    username: str
+    password: str = field(repr=False)
+    port: int = 143
+    ssl: bool = False
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+
+    def __str__(self) -> str:
+        scheme = "imaps" if self.ssl else "imap"
+        return f"{scheme}://{self.username}@{self.host}:{self.port}/{self.folder}"
+
+
+def parse_imap_url(url: str) -> ImapAccount:
+    """``imap://user:pass@host:port/FOLDER`` (or ``imaps://``) as an account.
+
+    User and password may be percent-encoded (``claims%40example.org``); the folder defaults
+    to INBOX, the port to 143 (993 for imaps). ``?processed=NAME`` names the folder handled
+    mail is moved to (default ``Processed``). Error messages never contain the password.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise ImapUrlError("expected imap://user:pass@host:port/FOLDER") from None
+    if parts.scheme not in ("imap", "imaps"):
+        raise ImapUrlError(f"the scheme must be imap or imaps, not {parts.scheme or 'empty'!r}")
+    if not parts.hostname:
+        raise ImapUrlError("the URL has no host")
+    if not parts.username or parts.password is None:
+        raise ImapUrlError("the URL needs a user and a password: imap://user:pass@host/")
+    secure = parts.scheme == "imaps"
+    folder = unquote(parts.path.lstrip("/")) or "INBOX"
+    query = parse_qs(parts.query)
+    processed = query.get("processed", ["Processed"])[0] or "Processed"
+    if processed == folder:
+        raise ImapUrlError("the processed folder must differ from the folder polled")
+    return ImapAccount(
+        host=parts.hostname,
+        username=unquote(parts.username),
+        password=unquote(parts.password),
+        port=port or (993 if secure else 143),
+        ssl=secure,
+        folder=folder,
+        processed_folder=processed,
+    )
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ImapPoller:
+    """Polls one IMAP folder for claim mail; ``await run()`` until cancelled.
+
+    Waits in IDLE (renewed every ``idle_renew`` seconds) when the server offers it and
+    ``use_idle`` is set, else polls every ``poll_interval`` seconds. After a failure it
+    reconnects after ``backoff_initial`` seconds, doubling up to ``backoff_max``; the backoff
+    starts over once a session has lasted a minute.
+    """
+
+    def __init__(
+        self,
+        service: ClaimsService,
+        account: ImapAccount,
+        *,
+        poll_interval: float = 60.0,
+        idle_renew: float = 120.0,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 300.0,
+        timeout: float = 60.0,
+        stop_check: float = 0.5,
+        use_idle: bool = True,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.service = service
+        self.account = account
+        self.poll_interval = poll_interval
+        self.idle_renew = idle_renew
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.timeout = timeout
+        self.stop_check = stop_check
+        self.use_idle = use_idle
+        self.clock = clock
+        self._stopping = threading.Event()
+        self._done: set[tuple[int, int]] = set()
+        self._refused: set[tuple[int, int]] = set()
+        self.connections = 0
+        """How many times a session was established (for tests and logs)."""
+        self.handled = 0
+        """How many messages were handed to the service and filed away."""
+
+    # -- asyncio face ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Poll in a worker thread until cancelled; cancelling waits for the thread to finish
+        the message in hand, so nothing is half done."""
+        loop = asyncio.get_running_loop()
+        executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="imap-poller")
+        future = loop.run_in_executor(executor, self.run_blocking)
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            self.stop()
+            await asyncio.wait({future})
+            raise
+        finally:
+            executor.shutdown(wait=False)
+
+    def stop(self) -> None:
+        """Ask the worker to stop at the next safe point (within ``stop_check`` seconds)."""
+        self._stopping.set()
+
+    # -- the worker thread -----------------------------------------------------------------
+
+    def run_blocking(self) -> None:
+        """Sessions until stopped; after a failure, wait with exponential backoff (capped)."""
+        delay = self.backoff_initial
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            try:
+                self.session()
+            except Exception as exc:  # the server went away, refused us, or the database did
+                if self._stopping.is_set():
+                    break
+                if time.monotonic() - started >= HEALTHY_SESSION:
+                    delay = self.backoff_initial  # it worked for a while: start over
+                log.warning(
+                    "IMAP %s: %s: %s; retrying in %.1f s",
+                    self.account,
+                    type(exc).__name__,
+                    _redact(str(exc), self.account.password),
+                    delay,
+                )
+                self._stopping.wait(delay)
+                delay = min(delay * 2, self.backoff_max)
+
+    def session(self) -> None:
+        """One connection: log in, then handle new mail and wait for more until stopped."""
+        account = self.account
+        client = IMAPClient(account.host, port=account.port, ssl=account.ssl, timeout=self.timeout)
+        client.normalise_times = False
+        try:
+            client.login(account.username, account.password)
+            self.connections += 1
+            capabilities = set(client.capabilities())
+            can_idle = self.use_idle and b"IDLE" in capabilities
+            self._ensure_folder(client, account.processed_folder)
+            selected = client.select_folder(account.folder)
+            uidvalidity = int(selected[b"UIDVALIDITY"])
+            log.info(
+                "IMAP %s: connected (UIDVALIDITY %s, %s)",
+                account,
+                uidvalidity,
+                "IDLE" if can_idle else f"polling every {self.poll_interval:g} s",
+            )
+            while not self._stopping.is_set():
+                # Search again until a search finds nothing new: news of mail that arrived
+                # while we fetched and moved came with those commands' answers, not in IDLE.
+                while self.handle_new(client, uidvalidity, capabilities):
+                    pass
+                if self._stopping.is_set():
+                    break
+                if can_idle:
+                    self._idle(client)
+                else:
+                    self._stopping.wait(self.poll_interval)
+                    client.noop()
+        finally:
+            try:
+                client.logout()
+            except Exception:
+                with contextlib.suppress(Exception):
+                    client.shutdown()
+
+    def handle_new(self, client: IMAPClient, uidvalidity: int, capabilities: set[bytes]) -> int:
+        """Hand every message in the folder not handled yet to the service; how many."""
+        uids = sorted(client.search(["NOT", "DELETED"]))
+        present = {(uidvalidity, uid) for uid in uids}
+        self._done &= present  # what was filed away is gone: forget it
+        self._refused &= present
+        count = 0
+        for uid in uids:
+            if self._stopping.is_set():
+                break
+            key = (uidvalidity, uid)
+            if key in self._done or key in self._refused:
+                continue
+            if self.handle_one(client, uidvalidity, uid, capabilities):
+                count += 1
+        return count
+
+    def handle_one(
+        self, client: IMAPClient, uidvalidity: int, uid: int, capabilities: set[bytes]
+    ) -> bool:
+        """Fetch, store, then flag and file one message; False when it was not handled."""
+        fetched = client.fetch([uid], [b"BODY.PEEK[]", b"INTERNALDATE"]).get(uid)
+        if not fetched or FETCH_BODY not in fetched:
+            return False  # expunged meanwhile
+        raw = bytes(fetched[FETCH_BODY])
+        received_at = _aware(fetched.get(b"INTERNALDATE")) or self.clock()
+        try:
+            outcome = self.store(raw, received_at, f"imap:{uidvalidity}:{uid}")
+        except MalformedMail as exc:
+            log.warning(
+                "IMAP %s: message UID %s is not readable mail (%s); flagged and left in place",
+                self.account,
+                uid,
+                exc,
+            )
+            self._refused.add((uidvalidity, uid))
+            client.add_flags([uid], [FLAGGED])
+            return False
+        log.info(
+            "IMAP %s: UID %s: %s%s%s",
+            self.account,
+            uid,
+            outcome.outcome,
+            f" (claim #{outcome.claim.id})" if outcome.claim else "",
+            " (duplicate)" if outcome.duplicate else "",
+        )
+        self._file_away(client, uid, capabilities)
+        self._done.add((uidvalidity, uid))
+        self.handled += 1
+        return True
+
+    def store(self, raw: bytes, received_at: dt.datetime, key: str) -> MailOutcome:
+        """Parse ``raw`` and hand it to the claims service with its IMAP key."""
+        intake = to_intake(parse_mail(raw), raw, received_at)
+        return self.service.receive_mail(intake, [key])
+
+    def _file_away(self, client: IMAPClient, uid: int, capabilities: set[bytes]) -> None:
+        client.add_flags([uid], [SEEN])
+        target = self.account.processed_folder
+        if b"MOVE" in capabilities:
+            client.move([uid], target)
+            return
+        client.copy([uid], target)
+        client.add_flags([uid], [DELETED])
+        if b"UIDPLUS" in capabilities:
+            client.expunge([uid])
+        else:
+            client.expunge()
+
+    def _ensure_folder(self, client: IMAPClient, name: str) -> None:
+        if not client.folder_exists(name):
+            client.create_folder(name)
+            log.info("IMAP %s: created folder %s", self.account, name)
+
+    def _idle(self, client: IMAPClient) -> None:
+        """Wait in IDLE until the server reports something, the renewal is due, or we stop."""
+        client.idle()
+        deadline = time.monotonic() + self.idle_renew
+        empty_wakeups = 0
+        while not self._stopping.is_set() and time.monotonic() < deadline:
+            started = time.monotonic()
+            responses = client.idle_check(timeout=self.stop_check)
+            if any(_is_bye(r) for r in responses):
+                raise ConnectionError("the IMAP server closed the connection (BYE)")
+            if any(_is_news(r) for r in responses):
+                break
+            # idle_check returns at once with nothing when the socket is at EOF
+            quick = not responses and time.monotonic() - started < self.stop_check / 4
+            empty_wakeups = empty_wakeups + 1 if quick else 0
+            if empty_wakeups >= 3:
+                raise ConnectionError("the IMAP server closed the connection")
+        client.idle_done()
+
+
+def _is_news(response: Sequence[Any]) -> bool:
+    """An untagged response that may mean new mail (EXISTS / RECENT)."""
+    return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT")
+
+
+def _is_bye(response: Sequence[Any]) -> bool:
+    """An untagged BYE: the server is closing the connection."""
+    return len(response) >= 1 and response[0] == b"BYE"
+
+
+def _aware(moment: Any) -> dt.datetime | None:
+    if not isinstance(moment, dt.datetime):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _redact(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text

@@ -1,0 +1,633 @@
+"""Turn one raw mail into what the claims service needs: a cleaned body, evidence, reply headers.
+
+``parse_mail`` reads the bytes with the standard library (``email.policy.default``) and never
+trusts the sender: broken MIME is read as far as it goes, file names are display names only,
+PDF text is extracted with pypdf within fixed bounds. ``to_intake`` turns the result into a
+channel-neutral :class:`~cpd.claims.intake.Intake`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses
+from html.parser import HTMLParser
+
+from pypdf import PdfReader
+
+from cpd.claims.intake import MAX_TEXT_CHARS, Attachment, Intake, Sender
+
+log = logging.getLogger(__name__)
+
+MAX_SCAN_CHARS = 200_000
+"""Text parts are cut to this before cleaning (a 10 MB body costs no more than this)."""
+MAX_BODY_CHARS = MAX_TEXT_CHARS
+PDF_MAX_PAGES = 5
+PDF_MAX_CHARS = 20_000
+LOGO_MAX_BYTES = 10 * 1024
+"""An image with a Content-ID below this size is a signature logo."""
+REFERENCED_LOGO_MAX_BYTES = 100 * 1024
+"""An image referenced by ``cid:`` from the HTML part is decoration up to this size; larger
+ones are photos pasted into the mail and kept as evidence."""
+MAX_REFERENCES = 20
+MAX_HEADER_CHARS = 998
+
+EVIDENCE_TYPES = {
+    "image/jpeg": ".jpg",
+    "image/pjpeg": ".jpg",
+    "image/png": ".png",
+    "image/heic": ".heic",
+    "image/heif": ".heif",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.oasis.opendocument.text": ".odt",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+TYPES_BY_EXTENSION = {ext: kind for kind, ext in EVIDENCE_TYPES.items() if kind != "image/pjpeg"}
+TYPES_BY_EXTENSION[".jpeg"] = "image/jpeg"
+GENERIC_TYPES = {"application/octet-stream", "application/x-download", "binary/octet-stream"}
+
+
+class MalformedMail(ValueError):
+    """The bytes are not a mail we can answer: no usable From address, or nothing parses."""
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    """What a mail says, cleaned: see :func:`parse_mail`."""
+
+    message_id: str | None
+    sender: str | None
+    subject: str
+    body: str
+    attachments: tuple[Attachment, ...]
+    pdf_text: str
+    in_reply_to: str | None
+    references: str | None
+    automatic: bool
+
+
+# -- entry points -------------------------------------------------------------------------
+
+
+def parse_mail(raw: bytes) -> ParsedMail:
+    """Parse raw RFC 5322 bytes; raise :class:`MalformedMail` when there is no usable sender.
+
+    Defects (a broken boundary, bad base64, 8-bit garbage in headers) are tolerated: whatever
+    can be read is used.
+    """
+    message = _read(raw)
+    sender = _sender(message)
+    if sender is None:
+        raise MalformedMail("the mail has no usable From address")
+    parts = list(_leaves(message))
+    html_parts = [p for p in parts if _is_body(p, "text/html")]
+    html = "\n".join(_text_of(p) for p in html_parts)
+    plain = [_text_of(p) for p in parts if _is_body(p, "text/plain")]
+    text = "\n\n".join(t for t in plain if t.strip()) or html_to_text(html)
+    attachments = tuple(_evidence(parts, html))
+    return ParsedMail(
+        message_id=_message_id(message),
+        sender=sender,
+        subject=_header(message, "Subject"),
+        body=clean_body(text),
+        attachments=attachments,
+        pdf_text=_pdfs_text(attachments),
+        in_reply_to=_message_id(message, "In-Reply-To"),
+        references=_references(message),
+        automatic=is_automatic(message, sender),
+    )
+
+
+def to_intake(parsed: ParsedMail, raw: bytes, received_at: dt.datetime) -> Intake:
+    """The claims service's intake for a parsed mail (``received_at`` must be timezone-aware)."""
+    if received_at.tzinfo is None or received_at.utcoffset() is None:
+        raise ValueError("received_at must be timezone-aware")
+    text = parsed.subject + "\n" + parsed.body
+    if parsed.pdf_text and not any(ch.isdigit() for ch in parsed.body):
+        text += "\n" + parsed.pdf_text
+    return Intake(
+        channel="email",
+        source_key=source_key(parsed.message_id, raw),
+        sender=Sender(email=parsed.sender),
+        text=text,
+        received_at=received_at,
+        attachments=parsed.attachments,
+        reply_context={
+            "message_id": parsed.message_id,
+            "references": _thread(parsed),
+            "subject": parsed.subject,
+            "automatic": parsed.automatic,
+        },
+    )
+
+
+def source_key(message_id: str | None, raw: bytes) -> str:
+    """``email:<Message-ID>``, or ``email:sha256:<hex of the raw bytes>`` without one.
+
+    A Message-ID too long for the 255-character key column is hashed instead
+    (``email:mid-sha256:<hex>``), which is as stable across deliveries as the ID itself.
+    """
+    if not message_id:
+        return "email:sha256:" + hashlib.sha256(raw).hexdigest()
+    key = "email:" + message_id
+    if len(key) > 255:
+        return "email:mid-sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+    return key
+
+
+# -- headers ------------------------------------------------------------------------------
+
+
+def _read(raw: bytes) -> EmailMessage:
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise MalformedMail("the mail is not bytes")
+    if not bytes(raw).strip():
+        raise MalformedMail("the mail is empty")
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(bytes(raw))
+    except Exception as exc:  # the parser is lenient; anything it still raises is fatal
+        raise MalformedMail(f"the mail cannot be parsed: {type(exc).__name__}") from exc
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def _raw_header(message: Message, name: str) -> str | None:
+    """The header's raw (undecoded) value; 8-bit bytes become U+FFFD."""
+    for key, value in message.raw_items():
+        if key.lower() == name.lower():
+            return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return None
+
+
+def _header(message: Message, name: str) -> str:
+    """A header as one line of decoded text ("" when missing or unreadable)."""
+    try:
+        value = message.get(name)
+        text = "" if value is None else str(value)
+    except Exception:
+        text = _raw_header(message, name) or ""
+    return " ".join(text.split())[:MAX_HEADER_CHARS]
+
+
+def _sender(message: Message) -> str | None:
+    """The first From address, lower-case, when it looks like an address."""
+    address = ""
+    try:
+        header = message.get("From")
+        addresses = getattr(header, "addresses", ())
+        if addresses:
+            address = addresses[0].addr_spec
+    except Exception:
+        address = ""
+    if not _looks_like_address(address):
+        raw = _raw_header(message, "From") or ""
+        found = [a for _, a in getaddresses([raw]) if _looks_like_address(a)]
+        address = found[0] if found else ""
+    return address.lower() if _looks_like_address(address) else None
+
+
+def _looks_like_address(address: str) -> bool:
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and domain) and not any(ch.isspace() for ch in address)
+
+
+def _message_id(message: Message, name: str = "Message-ID") -> str | None:
+    """A message id as sent, whitespace removed (angle brackets kept), or None.
+
+    The raw header is used: the structured parser cuts ids at a space. Only printable ASCII
+    is kept (ids are keys and headers of replies).
+    """
+    value = _printable(_raw_header(message, name) or "")
+    bracketed = re.search(r"<[^<>]*>", value)  # drops comments like "(Jane's message)"
+    return (bracketed.group(0) if bracketed else value)[:MAX_HEADER_CHARS] or None
+
+
+def _printable(text: str) -> str:
+    return "".join(ch for ch in text if "!" <= ch <= "~")
+
+
+def _references(message: Message) -> str | None:
+    """The References ids, the newest ``MAX_REFERENCES`` of them, space-separated."""
+    raw = _raw_header(message, "References") or ""
+    ids = [_printable(i) for i in re.findall(r"<[^<>]*>", raw)] or raw.split()
+    kept = [i[:MAX_HEADER_CHARS] for i in ids if i][-MAX_REFERENCES:]
+    return " ".join(kept) or None
+
+
+def _thread(parsed: ParsedMail) -> str | None:
+    """References for a reply: the mail's References (or In-Reply-To) plus its Message-ID."""
+    ids = (parsed.references or parsed.in_reply_to or "").split()
+    if parsed.message_id and parsed.message_id not in ids:
+        ids.append(parsed.message_id)
+    return " ".join(ids[-MAX_REFERENCES:]) or None
+
+
+def is_automatic(message: Message, sender: str | None) -> bool:
+    """An auto-reply, bounce or list mail, which must never be answered."""
+    auto_submitted = _header(message, "Auto-Submitted").lower()
+    if auto_submitted and auto_submitted != "no":
+        return True
+    if _header(message, "Precedence").lower() in {"bulk", "junk", "list"}:
+        return True
+    if any(_header(message, h) for h in ("X-Autoreply", "X-Autorespond", "List-Id")):
+        return True
+    if message.get_content_type() == "multipart/report":
+        return True
+    if sender and sender.partition("@")[0] in {"mailer-daemon", "mailerdaemon"}:
+        return True
+    return_path = _raw_header(message, "Return-Path")
+    return return_path is not None and return_path.strip() in {"", "<>"}
+
+
+# -- parts --------------------------------------------------------------------------------
+
+
+def _leaves(message: Message) -> Iterator[Message]:
+    """Every non-multipart part, attached messages included (they are walked into)."""
+    try:
+        for part in message.walk():
+            if not part.is_multipart():
+                yield part
+    except Exception:  # a part the walker chokes on ends the walk, keeping what was read
+        log.debug("mail walk stopped early", exc_info=True)
+
+
+def _disposition(part: Message) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except Exception:
+        return None
+
+
+def _filename(part: Message) -> str | None:
+    """The part's file name as a display name: control characters removed, bounded."""
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if not name:
+        return None
+    cleaned = "".join(ch for ch in str(name) if ch.isprintable()).strip()
+    return cleaned[:255] or None
+
+
+def _is_body(part: Message, content_type: str) -> bool:
+    """A text part of the body (not a text file attached to the mail, e.g. a disclaimer)."""
+    if part.get_content_type() != content_type:
+        return False
+    return _disposition(part) != "attachment" and _filename(part) is None
+
+
+def _payload(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        return b""
+    return data if isinstance(data, bytes) else b""
+
+
+def _text_of(part: Message) -> str:
+    """A text part decoded: the declared charset, else UTF-8, else Windows-1252; bounded."""
+    data = _payload(part)[: MAX_SCAN_CHARS * 4]
+    try:
+        declared = part.get_content_charset()
+    except Exception:
+        declared = None
+    for charset in (declared, "utf-8", "cp1252"):
+        if not charset:
+            continue
+        try:
+            return data.decode(charset)[:MAX_SCAN_CHARS]
+        except (LookupError, UnicodeDecodeError, ValueError):
+            continue
+    return data.decode("latin-1")[:MAX_SCAN_CHARS]
+
+
+def _evidence_type(part: Message, name: str | None) -> str | None:
+    """The evidence content type of a part, or None when it is not evidence."""
+    content_type = part.get_content_type()
+    if content_type in EVIDENCE_TYPES:
+        return "image/jpeg" if content_type == "image/pjpeg" else content_type
+    if content_type in GENERIC_TYPES and name:
+        extension = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        return TYPES_BY_EXTENSION.get(extension)
+    return None
+
+
+def _content_id(part: Message) -> str | None:
+    value = _header(part, "Content-ID").strip().strip("<>").strip()
+    return value or None
+
+
+def _is_logo(part: Message, data: bytes, html: str) -> bool:
+    """An image that decorates the mail (a signature logo) rather than shows evidence."""
+    cid = _content_id(part)
+    if cid is None or not part.get_content_type().startswith("image/"):
+        return False
+    if len(data) < LOGO_MAX_BYTES:
+        return True
+    referenced = f"cid:{cid}".lower() in html.lower()
+    return referenced and len(data) <= REFERENCED_LOGO_MAX_BYTES
+
+
+def _evidence(parts: list[Message], html: str) -> Iterator[Attachment]:
+    """Images, PDFs and office documents; not calendars, vcards, logos, winmail.dat."""
+    for part in parts:
+        name = _filename(part)
+        content_type = _evidence_type(part, name)
+        if content_type is None:
+            continue
+        data = _payload(part)
+        if not data or _is_logo(part, data, html):
+            continue
+        yield Attachment(data=data, content_type=content_type, name=name)
+
+
+# -- PDF ----------------------------------------------------------------------------------
+
+
+def _pdfs_text(attachments: tuple[Attachment, ...]) -> str:
+    texts: list[str] = []
+    total = 0
+    for attachment in attachments:
+        if attachment.content_type != "application/pdf" or total >= PDF_MAX_CHARS:
+            continue
+        text = pdf_text(attachment.data)
+        if text:
+            texts.append(text)
+            total += len(text) + 1
+    return "\n".join(texts)[:PDF_MAX_CHARS]
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF's first pages, bounded; "" for a broken or encrypted PDF."""
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            return ""
+        texts: list[str] = []
+        total = 0
+        for index in range(min(PDF_MAX_PAGES, len(reader.pages))):
+            text = reader.pages[index].extract_text() or ""
+            texts.append(text)
+            total += len(text)
+            if total >= PDF_MAX_CHARS:
+                break
+    except Exception:  # pypdf raises many kinds on hostile input; a bad PDF has no text
+        log.debug("PDF text extraction failed", exc_info=True)
+        return ""
+    joined = "\n".join(texts)
+    lines = (" ".join(line.split()) for line in joined.splitlines())
+    return "\n".join(line for line in lines if line)[:PDF_MAX_CHARS]
+
+
+# -- HTML ---------------------------------------------------------------------------------
+
+BLOCK_TAGS = {
+    "br", "p", "div", "li", "tr", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
+    "blockquote", "hr", "pre", "section", "article", "header", "footer", "dt", "dd",
+}  # fmt: skip
+SKIPPED_TAGS = {"script", "style", "head", "title", "template"}
+
+
+class _TextExtractor(HTMLParser):
+    """HTML to plain text: block tags break lines, <blockquote> lines become "> " quotes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self.current: list[str] = []
+        self.quoted = False
+        self.skip_depth = 0
+        self.quote_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in SKIPPED_TAGS:
+            self.skip_depth += 1
+        elif tag in BLOCK_TAGS:
+            self.flush(keep_empty=tag == "br")
+        if tag == "blockquote":
+            self.quote_depth += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in BLOCK_TAGS:
+            self.flush(keep_empty=tag == "br")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIPPED_TAGS:
+            self.skip_depth = max(0, self.skip_depth - 1)
+        elif tag in BLOCK_TAGS:
+            self.flush()
+        if tag == "blockquote":
+            self.quote_depth = max(0, self.quote_depth - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self.skip_depth:
+            return
+        self.current.append(data)
+        if self.quote_depth and data.strip():
+            self.quoted = True
+
+    def flush(self, keep_empty: bool = False) -> None:
+        """End the current line: block tags end lines; only <br> makes empty lines."""
+        line = " ".join("".join(self.current).replace("\xa0", " ").split())
+        if self.quoted and line:
+            line = "> " + line
+        if line or keep_empty:
+            self.lines.append(line)
+        self.current = []
+        self.quoted = False
+
+
+def html_to_text(html: str) -> str:
+    """Readable text from an HTML body (scripts and styles dropped, entities unescaped)."""
+    if not html.strip():
+        return ""
+    parser = _TextExtractor()
+    try:
+        parser.feed(html[:MAX_SCAN_CHARS])
+        parser.close()
+    except Exception:  # html.parser is lenient; keep what was read
+        log.debug("HTML conversion stopped early", exc_info=True)
+    parser.flush()
+    return "\n".join(parser.lines).strip()
+
+
+# -- body cleaning ------------------------------------------------------------------------
+
+FORWARD_MARKERS = (
+    re.compile(r"^\s*-{2,}\s*Forwarded message\s*-{2,}\s*$", re.I),
+    re.compile(r"^\s*Begin forwarded message:\s*$", re.I),
+)
+OUTLOOK_ORIGINAL = re.compile(r"^\s*-{3,}\s*Original Message\s*-{3,}\s*$", re.I)
+ATTRIBUTION = re.compile(
+    r"^\s*(?:On\b.*\bwrote|Am\b.*\bschrieb\b.*|Le\b.*\ba écrit\s*)\s*:\s*$", re.I | re.S
+)
+HEADER_LINE = re.compile(r"^\s*\*?(From|Sent|Date|To|Cc|Subject|Reply-To)\*?\s*:", re.I)
+FORWARD_SUBJECT = re.compile(r"^\s*\*?Subject\*?\s*:\s*(?:fw|fwd|wg|tr)\s*:", re.I)
+DIVIDER = re.compile(r"^\s*_{10,}\s*$")
+MOBILE_FOOTER = re.compile(
+    r"^\s*(?:Sent from my \w[\w -]*|Sent from (?:Outlook|Mail) for \w+|Get Outlook for \w+"
+    r"|Sent from Yahoo Mail.*)\s*$",
+    re.I,
+)
+SIGN_OFF = re.compile(
+    r"^(?:(?:kind|kindest|best|warm|warmest|many|with)\s+(?:regards|wishes|thanks)"
+    r"|regards|best|thanks|thank you|thanks again|cheers|sincerely|all the best|rgds|br"
+    r"|yours(?:\s+(?:sincerely|faithfully|truly))?)\s*[.!]?$",
+    re.I,
+)
+NAME = re.compile(r"^[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,2}$")
+MAX_SIGNATURE_LINES = 6
+MAX_SIGNATURE_LINE_CHARS = 80
+
+
+def clean_body(text: str) -> str:
+    """The member's own words: quoted replies, signatures and forwarding headers removed.
+
+    Conservative: when cleaning would leave nothing, the text above any reply attribution is
+    kept with its quote marks removed (a reply that only quotes the thread stays empty).
+    """
+    text = text[:MAX_SCAN_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    lines = [line.rstrip() for line in text.split("\n")]
+    cleaned = _tidy(_clean_lines(lines))
+    if not re.search(r"\w", cleaned):  # all quoted: unquote, but never revive a replied thread
+        own = next((i for i in range(len(lines)) if _reply_at(lines, i)), len(lines))
+        cleaned = _tidy([re.sub(r"^(?:\s*>)+ ?", "", line) for line in lines[:own]])
+    return cleaned[:MAX_BODY_CHARS].strip()
+
+
+def _tidy(lines: list[str]) -> str:
+    text = "\n".join(line.rstrip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _clean_lines(lines: list[str]) -> list[str]:
+    """Handle the first forward or reply marker, then quotes and signatures."""
+    for index in range(len(lines)):
+        forwarded = _forwarded_at(lines, index)
+        if forwarded is not None:
+            head = _strip_signature(_drop_quotes(lines[:index]))
+            rest = _clean_lines(lines[forwarded:])
+            return [*head, "", *rest] if _has_text(head) else rest
+        if _reply_at(lines, index):
+            return _strip_signature(_drop_quotes(lines[:index]))
+    return _strip_signature(_drop_quotes(lines))
+
+
+def _has_text(lines: list[str]) -> bool:
+    return any(re.search(r"\w", line) for line in lines)
+
+
+def _forwarded_at(lines: list[str], index: int) -> int | None:
+    """Where forwarded content starts if ``lines[index]`` opens a forward, else None.
+
+    Outlook uses the same header block for replies and forwards: it is a forward when the
+    block's Subject starts with FW:/Fwd:.
+    """
+    line = lines[index]
+    if any(marker.match(line) for marker in FORWARD_MARKERS):
+        return _after_headers(lines, index + 1)
+    if OUTLOOK_ORIGINAL.match(line) or DIVIDER.match(line):
+        start = index + 1
+    elif _outlook_block(lines, index):
+        start = index
+    else:
+        return None
+    block = lines[start : start + 8]
+    if start < len(lines) and _outlook_block(lines, start):
+        return _after_headers(lines, start) if any(map(FORWARD_SUBJECT.match, block)) else None
+    return None
+
+
+def _after_headers(lines: list[str], start: int) -> int:
+    """The index of the first line after a block of forwarded header lines."""
+    index = start
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    seen_header = False
+    while index < len(lines):
+        line = lines[index]
+        if HEADER_LINE.match(line):
+            seen_header = True
+        elif not line.strip():
+            return index + 1
+        elif not seen_header or not line[:1].isspace():
+            return index  # the content (a folded header value would be indented)
+        index += 1
+    return index
+
+
+def _outlook_block(lines: list[str], index: int) -> bool:
+    """Outlook's quote header: ``From: ...`` then, within two lines, ``Sent:`` (or ``Date:``
+    when the From line holds an address; "From: 09:00 / Date: 12 Nov" is a claim)."""
+    line = lines[index]
+    if not re.match(r"^\s*\*?From\*?\s*:", line, re.I):
+        return False
+    following = lines[index + 1 : index + 3]
+    if any(re.match(r"^\s*\*?Sent\*?\s*:", f, re.I) for f in following):
+        return True
+    return "@" in line and any(re.match(r"^\s*\*?Date\*?\s*:", f, re.I) for f in following)
+
+
+def _reply_at(lines: list[str], index: int) -> bool:
+    """Whether a quoted reply (attribution line, Outlook block) starts at ``lines[index]``."""
+    line = lines[index]
+    if OUTLOOK_ORIGINAL.match(line) or _outlook_block(lines, index):
+        return True
+    if DIVIDER.match(line) and index + 1 < len(lines) and _outlook_block(lines, index + 1):
+        return True
+    if not re.match(r"^\s*(On|Am|Le)\b", line):
+        return False
+    for span in (1, 2, 3):  # an attribution wrapped over up to three lines
+        joined = " ".join(lines[index : index + span])
+        if ATTRIBUTION.match(joined):
+            return True
+    return False
+
+
+def _drop_quotes(lines: list[str]) -> list[str]:
+    return [line for line in lines if not line.lstrip().startswith(">")]
+
+
+def _strip_signature(lines: list[str]) -> list[str]:
+    """Remove a "-- " signature, mobile footers and a trailing sign-off block."""
+    for index, line in enumerate(lines):
+        if line.rstrip() == "--" and _has_text(lines[:index]):
+            lines = lines[:index]
+            break
+    while lines and (not lines[-1].strip() or MOBILE_FOOTER.match(lines[-1])):
+        lines = lines[:-1]
+    return _strip_sign_off(lines)
+
+
+def _strip_sign_off(lines: list[str]) -> list[str]:
+    """Drop "Kind regards,\\nJane" (and a few short lines after) at the very end."""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    for position in range(len(filled) - 1, max(-1, len(filled) - 2 - MAX_SIGNATURE_LINES), -1):
+        index = filled[position]
+        after = [lines[i] for i in filled[position + 1 :]]
+        if any(len(line.strip()) > MAX_SIGNATURE_LINE_CHARS for line in after):
+            return lines
+        if _is_sign_off(lines[index]) and _has_text(lines[:index]):
+            return lines[:index]
+    return lines
+
+
+def _is_sign_off(line: str) -> bool:
+    """A sign-off alone on a line: "Kind regards," / "Thanks!" / "Cheers, Jane"."""
+    phrase, comma, name = line.strip().partition(",")
+    if not SIGN_OFF.match(phrase.strip()):
+        return False
+    return not comma or not name.strip() or bool(NAME.match(name.strip()))
