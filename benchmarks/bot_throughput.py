@@ -1,7 +1,7 @@
 """Throughput of the Telegram bot (`cpd run`) against the local Bot API server.
 
     python benchmarks/bot_throughput.py [--members 1000] [--nudges 3000] [--skip-echo]
-        [--skip-claims] [--skip-nudges] [--no-unthrottled] [--try-nudge-fix]
+        [--skip-claims] [--skip-nudges] [--no-unthrottled]
 
 Two measurements, each on its own temporary data directory and its own ``FakeTelegramServer``
 (tests/support/telegram_api.py, a real aiohttp server in a thread of this process); `cpd run`
@@ -12,19 +12,18 @@ and the echo bot run as separate processes, as in production.
    through the server; then each sends one claim text at once. Measured from the first injected
    claim until every member has received their draft card ("here is what I understood"):
    claims/s. Then a bare python-telegram-bot echo bot (same server, ``concurrent_updates(8)``
-   like the product, no rate limiter) gets the same number of texts from the same users:
-   messages/s. Bar: claims/s >= 0.3 x echo messages/s. Diagnostic (``--no-unthrottled`` to
-   skip): a second claim from every member to `cpd run` with AIORateLimiter's overall limit
-   patched off, which separates the bot's own 30/s send limit from its processing cost.
+   and the same rate limiter as the product: like for like) gets the same number of texts
+   from the same users: messages/s. Bar: claims/s >= 0.3 x echo messages/s. Diagnostic
+   (``--no-unthrottled`` to skip): both again with the limiter's overall limit off, which
+   separates the 28/s send pacing from the processing cost.
 2. Weekly nudges (server rate limits ON: 30/s overall, 1/s per private chat). ``--nudges``
    members, linked directly in the database with ``ClaimsService.link_telegram``, all behind
    target; ``ClaimsService.queue_nudges`` puts the nudges in the outbox, then `cpd run` delivers
    them. Measured: messages/s from the first to the last nudge received, the fraction of the
-   30/s limit (bar >= 0.9) and the 429 answers the server sent (bar: 0). ``--try-nudge-fix``
-   repeats it with the fix proposed for the sender (``NUDGE_FIX``), patched in at start-up.
+   30/s limit (bar >= 0.9) and the 429 answers the server sent (bar: 0).
 
 Diagnostic variants are labelled as such in the output; nothing under src/ is changed.
-A default run takes about 4 minutes on 2 cores (``--try-nudge-fix`` adds about 2).
+A default run takes about 4 minutes on 2 cores.
 
 Prints one block of figures at the end; exit status 0 (it reports, it does not gate).
 """
@@ -61,31 +60,15 @@ LIMIT_PER_SECOND = 30  # the server's (and Telegram's) overall limit
 BARS = {"claims_vs_echo": 0.3, "nudge_fraction": 0.9, "nudge_429": 0}
 DRAFT_MARK = "here is what I understood"
 
-# Diagnostic variants of `cpd run` (NOT the product as shipped), run before its CLI starts:
-# UNTHROTTLED drops AIORateLimiter's overall 30/s limit, to see the processing ceiling;
-# NUDGE_FIX is the change proposed for the outbox: a burst-free limiter (a bucket of 1 that
-# drains at 28/s, so no sliding 1 s window ever holds more than 30) and a sender job that
-# drains the outbox instead of one batch of 100 per 1 s tick.
+# A diagnostic variant of `cpd run` (NOT the product as shipped), run before its CLI starts:
+# UNTHROTTLED drops the rate limiter's overall limit, to see the processing ceiling.
 UNTHROTTLED = """
 import telegram.ext as ext
+import cpd.bot.application as app
 class _Limiter(ext.AIORateLimiter):
     def __init__(self, **kwargs):
-        super().__init__(overall_max_rate=0, **kwargs)
-ext.AIORateLimiter = _Limiter
-"""
-NUDGE_FIX = """
-import telegram.ext as ext
-from cpd.bot import sender
-class _Limiter(ext.AIORateLimiter):
-    def __init__(self, **kwargs):
-        super().__init__(overall_max_rate=1, overall_time_period=1 / 28, **kwargs)
-ext.AIORateLimiter = _Limiter
-async def _drain(context):
-    service = sender.service_of(context)
-    while batch := await sender.call(service.due_notifications, "telegram", 100):
-        for notification in batch:
-            await sender.deliver_one(context.bot, service, notification)
-sender.deliver_due = _drain
+        super().__init__(**{**kwargs, "overall_max_rate": 0})
+app.AIORateLimiter = _Limiter
 """
 
 _WHAT = [
@@ -279,6 +262,7 @@ class ClaimsResult:
     echoed: int = 0
     echo_s: float = 0.0
     echo_per_s: float = 0.0
+    echo_free_per_s: float = 0.0
 
 
 def claims_wave(
@@ -324,16 +308,25 @@ def bench_claims(n: int, with_echo: bool, unthrottled: bool, timeout: float) -> 
                 result.shipped = claims_wave(server, users, claim_texts(n), timeout)
 
             if with_echo:
-                echo_args = [sys.executable, str(Path(__file__).resolve()), "--echo-bot"]
-                echo_args += [server.api_url, server.file_url]
-                echo = Bot(echo_args, cpd_env(server, data_dir), Path(tmp))
-                with running(echo, server):
-                    mark, t0 = len(server.sent), time.monotonic()
-                    for user in users:
-                        server.send_text(user, f"echo {user}")
-                    echoed = collect(server, mark, is_text_to(chats, "echo "), n, timeout)
-                    result.echoed = len(echoed)
-                    result.echo_per_s, result.echo_s = rate(echoed.values(), since=t0)
+                for limited in (True, False) if unthrottled else (True,):
+                    echo_args = [sys.executable, str(Path(__file__).resolve()), "--echo-bot"]
+                    echo_args += [server.api_url, server.file_url]
+                    env = {
+                        **cpd_env(server, data_dir),
+                        "ECHO_WITH_LIMITER": "1" if limited else "0",
+                    }
+                    echo = Bot(echo_args, env, Path(tmp))
+                    with running(echo, server):
+                        mark, t0 = len(server.sent), time.monotonic()
+                        for user in users:
+                            server.send_text(user, f"echo {user} {limited}")
+                        echoed = collect(server, mark, is_text_to(chats, "echo "), n, timeout)
+                        per_s, seconds = rate(echoed.values(), since=t0)
+                    if limited:
+                        result.echoed = len(echoed)
+                        result.echo_per_s, result.echo_s = per_s, seconds
+                    else:
+                        result.echo_free_per_s = per_s
 
             if unthrottled:  # diagnostic: the same bot without its 30/s overall limiter
                 with running(cpd_run(server, data_dir, UNTHROTTLED), server):
@@ -354,14 +347,18 @@ def run_echo_bot(api_url: str, file_url: str) -> None:
         if message is not None and message.text:
             await message.reply_text(message.text)
 
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(TOKEN)
         .base_url(api_url)
         .base_file_url(file_url)
         .concurrent_updates(CONCURRENT_UPDATES)
-        .build()
     )
+    if os.environ.get("ECHO_WITH_LIMITER") == "1":  # like for like: the product's limiter
+        from cpd.bot.application import make_rate_limiter
+
+        builder = builder.rate_limiter(make_rate_limiter(10))
+    application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
     application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
 
@@ -497,7 +494,8 @@ def report(claims: ClaimsResult | None, nudges: list[NudgeResult]) -> None:
         if claims.echoed:
             out.append(
                 f"   bare PTB echo bot             {claims.echoed:>7} / {claims.members}   "
-                f"in {claims.echo_s:.1f} s (concurrent_updates={CONCURRENT_UPDATES}, no limiter)"
+                f"in {claims.echo_s:.1f} s (concurrent_updates={CONCURRENT_UPDATES}, the "
+                "product's limiter)"
             )
             out.append(f"   echo messages/s               {claims.echo_per_s:>7.1f}")
             ratio = claims.shipped.per_s / claims.echo_per_s if claims.echo_per_s else 0.0
@@ -509,22 +507,19 @@ def report(claims: ClaimsResult | None, nudges: list[NudgeResult]) -> None:
         else:
             out.append("   echo bot                      skipped")
         if claims.unthrottled is not None:
-            out.append("   diagnostic, NOT as shipped: the same bot with AIORateLimiter's overall")
+            out.append("   diagnostic, NOT as shipped: the same bot with the limiter's overall")
             out.append("   limit off (overall_max_rate=0), a second claim from every member")
             out += claims_lines(claims.unthrottled, claims.members)
-            if claims.echo_per_s:
-                ratio = claims.unthrottled.per_s / claims.echo_per_s
+            if claims.echo_free_per_s:
+                out.append(f"   echo messages/s, no limiter   {claims.echo_free_per_s:>7.1f}")
+                ratio = claims.unthrottled.per_s / claims.echo_free_per_s
                 out.append(f"   ratio claims/echo (no limit)  {ratio:>7.3f}")
     for r in nudges:
         out.append(
             f"2. nudges   [server rate limits ON: {LIMIT_PER_SECOND}/s overall, 1/s per private "
             "chat]"
         )
-        if r.patched:
-            out.append("   diagnostic, NOT as shipped: proposed fix (burst-free limiter at 28/s,")
-            out.append("   sender drains the outbox), see NUDGE_FIX")
-        else:
-            out.append("   `cpd run` as shipped")
+        out.append("   `cpd run` as shipped")
         out += nudge_lines(r)
     out.append("=" * 80)
     print("\n".join(out))
@@ -543,11 +538,6 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the diagnostic claims wave with the bot's overall 30/s limiter off",
     )
-    ap.add_argument(
-        "--try-nudge-fix",
-        action="store_true",
-        help="diagnostic: part 2 again with the proposed limiter/sender fix (NUDGE_FIX)",
-    )
     ap.add_argument("--timeout", type=float, default=120.0, help="wait per phase, s (120)")
     ap.add_argument("--echo-bot", nargs=2, metavar=("API_URL", "FILE_URL"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -565,8 +555,6 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_nudges:
         nudges.append(bench_nudges(args.nudges, args.timeout))
         print(f"part 2 done after {time.monotonic() - started:.0f} s", flush=True)
-    if args.try_nudge_fix:
-        nudges.append(bench_nudges(args.nudges, args.timeout, NUDGE_FIX))
     report(claims, nudges)
     print(f"total wall time {time.monotonic() - started:.0f} s")
     return 0

@@ -48,6 +48,19 @@ Hook = Callable[[], Awaitable[None]]
 """An async callable run on the bot's event loop (to start or stop other parts with it)."""
 
 
+def make_rate_limiter(max_retries: int) -> AIORateLimiter:
+    """The bot's limiter: one message at a time, 28 a second, so that no one-second window ever
+    holds more than Telegram's 30 (the default lets 30 burst at once after a pause and the 31st
+    gets a 429); groups one per 3.2 s against their 20 a minute. 429s are retried."""
+    return AIORateLimiter(
+        overall_max_rate=1,
+        overall_time_period=1 / 28,
+        group_max_rate=1,
+        group_time_period=3.2,
+        max_retries=max_retries,
+    )
+
+
 def build_application(
     service: ClaimsService,
     config: BotConfig,
@@ -74,18 +87,7 @@ def build_application(
         .token(config.token)
         .base_url(config.api_url)
         .base_file_url(config.file_url)
-        .rate_limiter(
-            # One message at a time, 28 a second: no one-second window ever holds more than
-            # Telegram's 30 (the default lets 30 burst at once after a pause, and the 31st
-            # gets a 429); groups one per 3.2 s against their 20 a minute.
-            AIORateLimiter(
-                overall_max_rate=1,
-                overall_time_period=1 / 28,
-                group_max_rate=1,
-                group_time_period=3.2,
-                max_retries=config.max_retries,
-            )
-        )
+        .rate_limiter(make_rate_limiter(config.max_retries))
         .concurrent_updates(config.concurrent_updates)
         .post_init(post_init)
         .post_shutdown(post_shutdown)

@@ -234,10 +234,6 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
                 await show_draft(update, view)  # the album's caption arrived after a photo
         return  # the first delivery already answered
     await show_draft(update, result.claim)
-    if "kind" in result.claim.needs:
-        await reply(
-            update, "What kind of activity was it?", reply_markup=keyboards.kinds(result.claim.id)
-        )
 
 
 # -- draft buttons and the answers they ask for ------------------------------------------------
