@@ -37,3 +37,37 @@ def test_dispensation_export_and_evidence(world: BotWorld) -> None:
         lambda c: c.method == "sendDocument" and c.chat_id == JANE, timeout=30, after=mark
     )
     assert next(iter(archive.files.values())).data[:2] == b"PK"
+
+
+def test_secretary_standings_and_the_one_tap_declaration(world: BotWorld) -> None:
+    import datetime as dt
+
+    from cpd.app.run import build_service
+    from cpd.app.settings import load_settings
+    from cpd.claims.workflows import Workflows
+
+    world.start()
+    world.link("I1")
+    world.link("S1")
+    ivy = USERS["I1"]
+    settings = load_settings(data_dir=world.data_dir)
+    flows = Workflows(build_service(settings))
+    assert flows.queue_declaration_prompts(dt.date.today().year) == 1
+    prompt = world.expect(ivy, "CPD declaration for", timeout=30)
+    mark = len(world.server.sent)
+    world.server.press_button(ivy, prompt.message_id, world.button(prompt, "I confirm"))
+    edit = world.server.wait_for(
+        lambda c: c.method == "editMessageText" and c.chat_id == ivy, after=mark
+    )
+    assert "declaration for" in edit.text and "recorded" in edit.text
+    mark = len(world.server.sent)
+    world.server.send_text(SAM, "/undeclared", chat_id=SECRETARY_CHAT)
+    world.expect(SECRETARY_CHAT, "Everyone has made their declaration", after=mark)
+    world.server.send_text(SAM, "/standings", chat_id=SECRETARY_CHAT)
+    document = world.server.wait_for(
+        lambda c: c.method == "sendDocument" and c.chat_id == SECRETARY_CHAT, after=mark
+    )
+    assert next(iter(document.files.values())).data.startswith(b"membership_no,scheme")
+    mark = len(world.server.sent)
+    world.server.send_text(ivy, "/standings")
+    world.expect(ivy, "Only the membership secretary", after=mark)

@@ -114,6 +114,9 @@ def build_application(
     ):
         application.add_handler(CommandHandler(name, handler, filters=private))
     application.add_handler(CallbackQueryHandler(workflows.on_secretary_button, pattern=r"^[gv]:"))
+    application.add_handler(CallbackQueryHandler(workflows.on_declaration_button, pattern=r"^y:"))
+    application.add_handler(CommandHandler("standings", workflows.standings))
+    application.add_handler(CommandHandler("undeclared", workflows.undeclared))
     application.add_handler(CallbackQueryHandler(secretary.on_decision_button, pattern=r"^s:"))
     application.add_handler(CallbackQueryHandler(member.on_draft_button, pattern=r"^[dkcw]:"))
     application.add_handler(

@@ -108,3 +108,8 @@ def dispensation(request_id: int) -> InlineKeyboardMarkup:
 def diploma(member_id: int) -> InlineKeyboardMarkup:
     """Validate on a submitted diploma card."""
     return InlineKeyboardMarkup([[_button("Validate and issue", encode("v", member_id, "ok"))]])
+
+
+def declaration(year: int) -> InlineKeyboardMarkup:
+    """One tap for the annual CPD declaration."""
+    return InlineKeyboardMarkup([[_button("I confirm", encode("y", year, "ok"))]])

@@ -102,8 +102,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/help."""
-    await reply(update, texts.HELP)
+    """/help (secretaries also see their commands)."""
+    secretary = await call(service_of(context).is_secretary, sender_of(update))
+    await reply(update, f"{texts.HELP}\n\n{texts.SECRETARY_HELP}" if secretary else texts.HELP)
 
 
 async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -87,6 +87,10 @@ async def _send(bot: Bot, service: ClaimsService, notification: Notification) ->
         await bot.send_message(
             chat_id, text, reply_markup=keyboards.diploma(int(payload["member_id"]))
         )
+    elif notification.template == "declaration_prompt":
+        await bot.send_message(
+            chat_id, text, reply_markup=keyboards.declaration(int(payload["year"]))
+        )
     elif notification.template == "card_update":
         location = await call(service.card_location, int(payload["claim_id"]))
         if location is None:

@@ -27,7 +27,10 @@ earn; tap Submit and the secretary decides.
 /diploma, /submit - the IBMS CPD diploma: where it stands, and send it for validation
 /help - this message"""
 
-SECRETARY_HELP = "/pending - claims waiting for your decision"
+SECRETARY_HELP = (
+    "/pending - claims waiting for your decision\n/standings - every member's "
+    "standing as CSV\n/undeclared - who has not made this year's declaration"
+)
 MUTED = "Weekly reminders are off. /unmute turns them back on."
 UNMUTED = "Weekly reminders are on again."
 STATUS_MARK = {"draft": "✏️", "pending": "⏳", "accepted": "✅", "declined": "❌", "withdrawn": "↩️"}

@@ -7,7 +7,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from cpd.bot.callbacks import decode
-from cpd.bot.member import call, reply, sender_of
+from cpd.bot.member import call, reply, sender_of, service_of
 from cpd.claims.intake import ClaimError
 from cpd.claims.workflows import Workflows
 
@@ -131,3 +131,45 @@ async def on_secretary_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     await query.answer(outcome[:190])
     text = getattr(query.message, "text", "") or ""
     await query.edit_message_text(f"{text}\n\n{outcome}", reply_markup=None)
+
+
+async def on_declaration_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "I confirm" on the annual declaration prompt."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        outcome = await call(flows_of(context).declare, sender_of(update))
+    except ClaimError as exc:
+        await query.answer(str(exc)[:190], show_alert=True)
+        return
+    await query.answer("Recorded")
+    await query.edit_message_text(outcome, reply_markup=None)
+
+
+async def standings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/standings (secretaries): every member's standing as a CSV document."""
+    service = service_of(context)
+    if not await call(service.is_secretary, sender_of(update)):
+        await reply(update, "Only the membership secretary can have the standings.")
+        return
+    data = await call(flows_of(context).standings_csv)
+    if update.effective_message is not None:
+        await update.effective_message.reply_document(
+            data, filename="cpd-standings.csv", caption="Every member's standing today"
+        )
+
+
+async def undeclared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/undeclared (secretaries): who has not made this year's declaration."""
+    service = service_of(context)
+    if not await call(service.is_secretary, sender_of(update)):
+        await reply(update, "Only the membership secretary can list declarations.")
+        return
+    year = service.today().year
+    missing = await call(flows_of(context).missing_declarations, year)
+    await reply(
+        update,
+        f"No declaration for {year} yet: {', '.join(missing)}"
+        if missing
+        else f"Everyone has made their declaration for {year}.",
+    )

@@ -19,7 +19,7 @@ from cpd import rules
 from cpd.claims.intake import ClaimError, NotAllowed, Sender
 from cpd.claims.notifications import tell
 from cpd.claims.period_end import PeriodEndReport, close_periods
-from cpd.claims.records import member_records, to_csv, to_pdf
+from cpd.claims.records import member_records, standings_csv, to_csv, to_pdf
 from cpd.claims.service import ClaimsService
 from cpd.claims.standing import rules_claim, rules_member
 from cpd.claims.texts import long_date
@@ -154,6 +154,37 @@ class Workflows:
         ).scalars()
         return {d.get("year") for d in rows}
 
+    def queue_declaration_prompts(self, year: int | None = None) -> int:
+        """Ask every linked member of an annual-declaration scheme who has not declared this
+        year to confirm with one tap (idempotent per member and year)."""
+        year = year or self.service.today().year
+        queued = 0
+        with transaction(self.engine) as session:
+            for member in session.exec(select(models.Member)).scalars().all():  # type: ignore[call-overload]
+                scheme = rules.load_scheme(member.scheme)
+                if (
+                    scheme.declaration != "annual"
+                    or scheme.is_exempt(member.grade)
+                    or member.telegram_user_id is None
+                    or year in self._declared_years(session, member.id)
+                ):  # type: ignore[arg-type]
+                    continue
+                enqueue(
+                    session,
+                    f"declaration:{member.id}:{year}",
+                    "telegram",
+                    str(member.telegram_user_id),
+                    "declaration_prompt",
+                    {
+                        "year": year,
+                        "text": f"Your {scheme.short_name} CPD declaration for "
+                        f"{year}: do you confirm that you keep your knowledge and skills up to "
+                        "date? Tap to confirm.",
+                    },
+                )
+                queued += 1
+        return queued
+
     def missing_declarations(self, year: int) -> list[str]:
         """Membership numbers of members of annual-declaration schemes who have not declared."""
         with Session(self.engine) as session:
@@ -282,8 +313,17 @@ class Workflows:
     # -- period ends ------------------------------------------------------------------------------
 
     def close_periods(self, now: dt.datetime | None = None) -> PeriodEndReport:
-        """Run the nightly period-end work (idempotent); see ``claims.period_end``."""
-        return close_periods(self.engine, now or self.service.clock(), self.service.zone)
+        """Run the nightly period-end work (idempotent); see ``claims.period_end``. In January
+        it also asks for the annual declarations that are still missing."""
+        moment = now or self.service.clock()
+        report = close_periods(self.engine, moment, self.service.zone)
+        if moment.astimezone(self.service.zone).month == 1:
+            self.queue_declaration_prompts(moment.astimezone(self.service.zone).year)
+        return report
+
+    def standings_csv(self) -> bytes:
+        """Every member's standing today as CSV bytes (for the secretary)."""
+        return standings_csv(self.engine, self.service.today()).encode("utf-8")
 
     # -- records on request ---------------------------------------------------------------------
 
