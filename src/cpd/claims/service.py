@@ -229,20 +229,7 @@ class ClaimsService:
                     for key in keys:
                         add_processed(session, key, intake.channel, "nothing_to_claim")
                     return MailOutcome("nothing_to_claim", None)
-                claim.status = "pending"
-                claim.submitted_at = self.clock()
-                self._refresh_proposal(session, member, claim)
-                view = self._view(session, claim)
-                add_audit(
-                    session,
-                    intake.sender.key(),
-                    "claim.submitted",
-                    member_id=member.id,
-                    claim_id=claim.id,
-                    details={"channel": intake.channel, "proposed_points": claim.proposed_points},
-                )
-                self._notify_member(session, member, claim, "receipt", texts.mail_receipt(view))
-                self._post_card(session, claim, view)
+                view = self._submit(session, member, claim, intake.sender, texts.mail_receipt)
                 for key in keys:
                     add_processed(session, key, intake.channel, "claimed", claim.id)
                 return MailOutcome("claimed", view)
@@ -461,21 +448,7 @@ class ClaimsService:
                 raise ClaimError(texts.reflection_needed(rules.load_scheme(member.scheme)))
             if "hours" in blocking:
                 raise ClaimError("How many hours did it take? Tap Change hours first.")
-            claim.status = "pending"
-            claim.submitted_at = self.clock()
-            self._refresh_proposal(session, member, claim)
-            view = self._view(session, claim)
-            add_audit(
-                session,
-                sender.key(),
-                "claim.submitted",
-                member_id=member.id,
-                claim_id=claim.id,
-                details={"proposed_points": claim.proposed_points},
-            )
-            self._notify_member(session, member, claim, "receipt", texts.receipt(view))
-            self._post_card(session, claim, view)
-            return view
+            return self._submit(session, member, claim, sender, texts.receipt)
 
     def withdraw(self, claim_id: int, sender: Sender) -> ClaimView:
         """Withdraw a pending claim (or drop a draft)."""
@@ -897,6 +870,31 @@ class ClaimsService:
                 "message",
                 {"text": text},
             )
+
+    def _submit(
+        self,
+        session: Session,
+        member: models.Member,
+        claim: models.Claim,
+        sender: Sender,
+        receipt: Callable[[ClaimView], str],
+    ) -> ClaimView:
+        """Draft to pending: proposal refreshed, audited, receipt and secretary card queued."""
+        claim.status = "pending"
+        claim.submitted_at = self.clock()
+        self._refresh_proposal(session, member, claim)
+        view = self._view(session, claim)
+        add_audit(
+            session,
+            sender.key(),
+            "claim.submitted",
+            member_id=member.id,
+            claim_id=claim.id,
+            details={"channel": claim.channel, "proposed_points": claim.proposed_points},
+        )
+        self._notify_member(session, member, claim, "receipt", receipt(view))
+        self._post_card(session, claim, view)
+        return view
 
     def _post_card(self, session: Session, claim: models.Claim, view: ClaimView) -> None:
         """Queue the claim's card for the secretary chat (once per claim)."""

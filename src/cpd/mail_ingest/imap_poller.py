@@ -14,8 +14,6 @@ The password is never logged: the account prints as ``imap://user@host:port/FOLD
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
@@ -31,6 +29,7 @@ from imapclient import IMAPClient
 from cpd.claims.intake import MailOutcome
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.parse import MalformedMail, parse_mail, to_intake
+from cpd.mail_ingest.worker import run_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -148,17 +147,7 @@ class ImapPoller:
     async def run(self) -> None:
         """Poll in a worker thread until cancelled; cancelling waits for the thread to finish
         the message in hand, so nothing is half done."""
-        loop = asyncio.get_running_loop()
-        executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="imap-poller")
-        future = loop.run_in_executor(executor, self.run_blocking)
-        try:
-            await asyncio.shield(future)
-        except asyncio.CancelledError:
-            self.stop()
-            await asyncio.wait({future})
-            raise
-        finally:
-            executor.shutdown(wait=False)
+        await run_in_thread(self.run_blocking, self.stop, "imap-poller")
 
     def stop(self) -> None:
         """Ask the worker to stop at the next safe point (within ``stop_check`` seconds)."""

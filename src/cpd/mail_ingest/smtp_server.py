@@ -23,7 +23,6 @@ Blocking work runs in worker threads, so the bot and other sessions on the loop 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import itertools
 import logging
@@ -41,6 +40,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cpd.claims.intake import MailOutcome
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.parse import MalformedMail, parse_mail, to_intake
+from cpd.mail_ingest.worker import run_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -178,17 +178,7 @@ class SpoolWorker:
 
     async def run(self) -> None:
         """Work in a thread of its own until cancelled (cancelling waits for the file in hand)."""
-        loop = asyncio.get_running_loop()
-        executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mail-spool")
-        future = loop.run_in_executor(executor, self.run_blocking)
-        try:
-            await asyncio.shield(future)
-        except asyncio.CancelledError:
-            self.stop()
-            await asyncio.wait({future})
-            raise
-        finally:
-            executor.shutdown(wait=False)
+        await run_in_thread(self.run_blocking, self.stop, "mail-spool")
 
     def run_blocking(self) -> None:
         """Drain the spool, then wait to be woken (or ``idle_check`` seconds); until stopped."""
