@@ -71,3 +71,45 @@ def test_secretary_standings_and_the_one_tap_declaration(world: BotWorld) -> Non
     mark = len(world.server.sent)
     world.server.send_text(ivy, "/standings")
     world.expect(ivy, "Only the membership secretary", after=mark)
+
+
+def test_ibms_diploma_submitted_and_validated_in_the_bot(world: BotWorld) -> None:
+    import datetime as dt
+
+    from cpd.storage import Claim, make_engine, transaction
+    from cpd.storage.queries import member_by_number
+
+    engine = make_engine(f"sqlite:///{world.data_dir / 'cpd.sqlite3'}")
+    kinds = ["work_project", "committee", "training"]
+    with transaction(engine) as session:
+        bea = member_by_number(session, "B1")
+        for i in range(24):
+            session.add(
+                Claim(
+                    member_id=bea.id,
+                    channel="cli",
+                    source_key=f"seed{i}",
+                    kind=kinds[i % 3],
+                    status="accepted",
+                    start_date=dt.date.today() - dt.timedelta(days=30 + i),
+                    reflections={"new_knowledge": f"learnt {i}"},
+                )
+            )
+    engine.dispose()
+    world.start()
+    world.link("B1")
+    world.link("S1")
+    bea_chat = USERS["B1"]
+    mark = len(world.server.sent)
+    world.server.send_text(bea_chat, "/diploma")
+    world.expect(bea_chat, "It is ready: send /submit", after=mark)
+    world.server.send_text(bea_chat, "/submit")
+    world.expect(bea_chat, "sent for validation", after=mark)
+    card = world.expect(SECRETARY_CHAT, "CPD diploma submitted by Bea Scientist", after=mark)
+    mark = len(world.server.sent)
+    world.server.press_button(
+        SAM, card.message_id, world.button(card, "Validate"), chat_id=SECRETARY_CHAT
+    )
+    world.expect(bea_chat, "validated and issued", after=mark)
+    world.server.send_text(bea_chat, "/diploma")
+    assert "0 of 24" in world.expect(bea_chat, "Diploma since", after=mark).text

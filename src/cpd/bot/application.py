@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -20,7 +21,7 @@ from telegram.ext import (
 
 from cpd.bot import member, secretary, workflows
 from cpd.bot.config import BotConfig
-from cpd.bot.nudges import queue_weekly_nudges
+from cpd.bot.nudges import close_periods, queue_weekly_nudges
 from cpd.bot.sender import deliver_due
 from cpd.claims.service import ClaimsService
 from cpd.claims.workflows import Workflows
@@ -139,6 +140,12 @@ def build_application(
         interval=config.outbox_interval,
         first=0.2,
         name="outbox",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    jobs.run_daily(
+        close_periods,
+        time=dt.time(0, 5, tzinfo=config.timezone),
+        name="period-end",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
     jobs.run_custom(

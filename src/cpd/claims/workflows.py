@@ -258,6 +258,7 @@ class Workflows:
                     "diploma_card",
                     {
                         "membership_no": member.membership_no,
+                        "member_id": member.id,
                         "text": f"CPD diploma submitted by {member.name} "
                         f"({member.membership_no}): {diploma['counted']} reflected "
                         f"activities in {', '.join(diploma['categories'])}, since "
@@ -266,23 +267,25 @@ class Workflows:
                 )
             return "Your diploma was sent for validation. You will hear when it is issued."
 
-    def validate_diploma(self, membership_no: str, sender: Sender) -> str:
-        """Issue the diploma: a new one starts today; earlier activities no longer count."""
+    def validate_diploma(self, member_ref: str | int, sender: Sender) -> str:
+        """Issue the diploma (member by number, or by id from a button): a new one starts
+        today; earlier activities no longer count."""
         with transaction(self.engine) as session:
             secretary = self.service._member(session, sender)
             if secretary is None or secretary.role != "secretary":
                 raise NotAllowed("Only the membership secretary can validate diplomas.")
-            member = (
-                session.exec(
-                    select(models.Member).where(  # type: ignore[call-overload]
-                        models.Member.membership_no == membership_no
+            if isinstance(member_ref, int):
+                member = session.get(models.Member, member_ref)
+            else:
+                member = (
+                    session.exec(  # type: ignore[call-overload]
+                        select(models.Member).where(models.Member.membership_no == member_ref)
                     )
+                    .scalars()
+                    .first()
                 )
-                .scalars()
-                .first()
-            )
             if member is None:
-                raise ClaimError(f"No member {membership_no}.")
+                raise ClaimError(f"No member {member_ref}.")
             evaluation = self._evaluate(session, member)
             if not (evaluation.diploma or {}).get("ready"):
                 return f"{member.name}'s diploma is not ready; nothing was issued."
