@@ -77,3 +77,26 @@ def test_a_mail_with_nothing_to_claim_is_answered(service: ClaimsService, engine
     (reply,) = rows(engine, OutboxMessage)
     assert "couldn't find an activity" in reply.payload["text"]
     assert rows(engine, Claim) == []
+
+
+def test_a_mail_headed_dispensation_is_a_request_not_a_claim(
+    service: ClaimsService, engine: Engine
+) -> None:
+    from cpd.storage import Dispensation
+
+    asked = mail(
+        "Dispensation\nI retired in June and only survey part time now.", subject="Dispensation"
+    )
+    outcome = service.receive_mail(asked)
+    assert outcome.outcome == "dispensation" and outcome.claim is None
+    assert service.receive_mail(asked).duplicate
+    (request,) = rows(engine, Dispensation)
+    assert request.status == "requested" and request.reason.startswith("I retired in June")
+    texts_sent = {m.template: m.payload["text"] for m in rows(engine, OutboxMessage)}
+    assert "sent to the membership secretary" in texts_sent["reply"]
+    assert "Dispensation request from Jane Surveyor" in texts_sent["dispensation_card"]
+    again = service.receive_mail(
+        mail("Re: dispensation\nplease", message_id="<m2@x>", subject="Re: dispensation")
+    )
+    assert again.outcome == "dispensation_refused"
+    assert rows(engine, Claim) == []

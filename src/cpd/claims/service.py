@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from cpd import rules
 from cpd.claims import notifications, texts
+from cpd.claims.dispensations import is_dispensation_subject, request_in
 from cpd.claims.intake import (
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
@@ -222,6 +223,8 @@ class ClaimsService:
                     for key in keys:
                         add_processed(session, key, intake.channel, "unknown_sender")
                     return MailOutcome("unknown_sender", None)
+                if is_dispensation_subject(str(intake.reply_context.get("subject") or "")):
+                    return self._dispensation_by_mail(session, member, intake, keys)
                 try:
                     claim = self._draft(session, member, intake)
                 except ClaimError as exc:
@@ -239,6 +242,38 @@ class ClaimsService:
                 if claim is None:
                     raise
                 return MailOutcome("claimed", self._view(session, claim), duplicate=True)
+
+    def _dispensation_by_mail(
+        self, session: Session, member: models.Member, intake: Intake, keys: Sequence[str]
+    ) -> MailOutcome:
+        """A mail whose subject asks for a dispensation: the body is the reason."""
+        subject = str(intake.reply_context.get("subject") or "")
+        reason = intake.text.strip()
+        if reason.lower().startswith(subject.strip().lower()):
+            reason = reason[len(subject.strip()) :].strip()
+        try:
+            request_in(
+                session,
+                member,
+                reason,
+                self.today(),
+                intake.sender.key(),
+                self.secretary_chat_id,
+                self.clock(),
+            )
+            answer, outcome = (
+                (
+                    "Your dispensation request was sent to the membership secretary; "
+                    "you will hear the decision."
+                ),
+                "dispensation",
+            )
+        except ClaimError as exc:
+            answer, outcome = str(exc), "dispensation_refused"
+        self._reply_to_member(session, member, intake, answer)
+        for key in keys:
+            add_processed(session, key, intake.channel, outcome)
+        return MailOutcome(outcome, None)
 
     def _reply_to_stranger(self, session: Session, intake: Intake) -> None:
         address = (intake.sender.email or "").lower()
@@ -266,10 +301,10 @@ class ClaimsService:
             return
         enqueue(
             session,
-            f"refused:{intake.source_key}",
+            f"reply:{intake.source_key}",
             "email",
             member.email,
-            "refused",
+            "reply",
             {
                 "text": text,
                 "subject": "Re: " + _subject(intake),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from cpd import rules
+from cpd.claims.dispensations import request_in
 from cpd.claims.intake import ClaimError, NotAllowed, Sender
 from cpd.claims.notifications import tell
 from cpd.claims.period_end import PeriodEndReport, close_periods
@@ -39,55 +40,17 @@ class Workflows:
 
     def request_dispensation(self, sender: Sender, reason: str) -> models.Dispensation:
         """Ask for relief from this period's target; the secretary decides with buttons."""
-        reason = reason.strip()
-        if len(reason) < 5:
-            raise ClaimError("Please give the reason for your request (e.g. retired since June).")
         with transaction(self.engine) as session:
             member = self.service._require_member(session, sender)
-            scheme = rules.load_scheme(member.scheme)
-            if not scheme.dispensations:
-                raise ClaimError(f"The {scheme.short_name} scheme has no dispensations.")
-            key = self._period_key(session, member)
-            existing = (
-                session.exec(  # type: ignore[call-overload]
-                    select(models.Dispensation).where(
-                        models.Dispensation.member_id == member.id,
-                        models.Dispensation.period_key == key,
-                    )
-                )
-                .scalars()
-                .first()
-            )
-            if existing is not None and existing.status != "refused":
-                raise ClaimError(f"Your request for {key} is already {existing.status}.")
-            if existing is None:
-                existing = models.Dispensation(member_id=member.id, period_key=key)  # type: ignore[arg-type]
-                session.add(existing)
-            existing.status, existing.reason = "requested", reason[:1000]
-            existing.decided_by = existing.decided_at = None
-            session.flush()
-            add_audit(
+            return request_in(
                 session,
+                member,
+                reason,
+                self.service.today(),
                 sender.key(),
-                "dispensation.requested",
-                member_id=member.id,
-                details={"period": key, "reason": reason[:1000]},
+                self.service.secretary_chat_id,
+                self.service.clock(),
             )
-            if self.service.secretary_chat_id is not None:
-                enqueue(
-                    session,
-                    f"dispensation:{existing.id}:card:{existing.created_at:%s}",
-                    "telegram",
-                    str(self.service.secretary_chat_id),
-                    "dispensation_card",
-                    {
-                        "dispensation_id": existing.id,
-                        "text": f"Dispensation request from {member.name} "
-                        f"({member.membership_no}, {scheme.short_name}) for {key}:\n"
-                        f"{reason[:1000]}",
-                    },
-                )
-            return existing
 
     def decide_dispensation(self, dispensation_id: int, sender: Sender, grant: bool) -> str:
         """Grant or refuse a request (secretaries only); the member is told."""
@@ -367,14 +330,6 @@ class Workflows:
         return buffer.getvalue()
 
     # -- helpers ------------------------------------------------------------------------------
-
-    def _period_key(self, session: Session, member: models.Member) -> int:
-        scheme = rules.load_scheme(member.scheme)
-        return rules.period_for(
-            scheme,
-            rules_member(member.joined, member.grade, (), member.diploma_start),
-            self.service.today(),
-        ).key
 
     def _evaluate(self, session: Session, member: models.Member) -> rules.Evaluation:
         claims = [rules_claim(c) for c in claims_of_member(session, member.id)]  # type: ignore[arg-type]
