@@ -872,7 +872,10 @@ class ClaimsService:
     def _notify_member(
         self, session: Session, member: models.Member, claim: models.Claim, event: str, text: str
     ) -> None:
-        if member.telegram_user_id is not None and claim.channel == "telegram":
+        """Telegram for claims made there; mail for claims made by mail (and Telegram too for
+        their decisions when the member is linked)."""
+        by_mail = claim.channel == "email"
+        if member.telegram_user_id is not None and (not by_mail or event != "receipt"):
             enqueue(
                 session,
                 f"claim:{claim.id}:{event}:telegram",
@@ -881,7 +884,7 @@ class ClaimsService:
                 "message",
                 {"text": text},
             )
-        if claim.channel == "email" and member.email:
+        if by_mail and member.email:
             reply = (claim.extracted or {}).get("reply") or {}
             enqueue(
                 session,
@@ -895,15 +898,6 @@ class ClaimsService:
                     "in_reply_to": reply.get("message_id"),
                     "references": reply.get("references"),
                 },
-            )
-        if claim.channel == "email" and member.telegram_user_id is not None and event != "receipt":
-            enqueue(
-                session,
-                f"claim:{claim.id}:{event}:telegram",
-                "telegram",
-                str(member.telegram_user_id),
-                "message",
-                {"text": text},
             )
 
     def _submit(
