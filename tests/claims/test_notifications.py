@@ -80,3 +80,21 @@ def test_failed_delivery_backs_off_and_is_retried(service: ClaimsService, engine
     with Session(engine) as session:
         row = session.get(OutboxMessage, first.id)
         assert row.status == "dead" and row.attempts == 2 and row.last_error == "gone"
+
+
+def test_an_unreachable_channel_never_makes_a_message_give_up(
+    service: ClaimsService, engine: Engine
+) -> None:
+    from cpd.claims.notifications import MAX_ATTEMPTS, Notification
+
+    service.queue_nudges(NOW.date())
+    (first, *_) = service.due_notifications("telegram")
+    tired = Notification(
+        first.id, first.channel, first.recipient, first.template, first.payload, MAX_ATTEMPTS + 5
+    )
+    service.delivery_failed(tired, "relay unreachable", channel_down=True)
+    with Session(engine) as session:
+        assert session.get(OutboxMessage, first.id).status == "pending"
+    service.delivery_failed(tired, "mailbox unavailable")
+    with Session(engine) as session:
+        assert session.get(OutboxMessage, first.id).status == "dead"

@@ -36,7 +36,7 @@ async def deliver_one(bot: Bot, service: ClaimsService, notification: Notificati
     except RetryAfter as exc:
         seconds = exc.retry_after
         wait = seconds.total_seconds() if hasattr(seconds, "total_seconds") else float(seconds)
-        await call(service.delivery_failed, notification, f"429: {exc}", wait)
+        await call(service.delivery_failed, notification, f"429: {exc}", wait, False, True)
         return False
     except Forbidden as exc:  # the user blocked the bot: retrying cannot help
         await call(service.delivery_failed, notification, f"forbidden: {exc}", None, True)
@@ -50,7 +50,14 @@ async def deliver_one(bot: Bot, service: ClaimsService, notification: Notificati
         log.error("notification %s refused by Telegram: %s", notification.id, exc)
         return False
     except (NetworkError, TelegramError, OSError) as exc:
-        await call(service.delivery_failed, notification, f"{type(exc).__name__}: {exc}")
+        await call(
+            service.delivery_failed,
+            notification,
+            f"{type(exc).__name__}: {exc}",
+            None,
+            False,
+            isinstance(exc, NetworkError | OSError),
+        )
         return False
     await call(service.delivered, notification)
     return True

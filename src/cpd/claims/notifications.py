@@ -92,9 +92,15 @@ def failed(
     error: str,
     retry_after: float | None = None,
     permanent: bool = False,
+    channel_down: bool = False,
 ) -> dt.datetime:
-    """Record a failed attempt; the notification is retried later unless ``permanent``."""
-    give_up = permanent or notification.attempts + 1 >= MAX_ATTEMPTS
+    """Record a failed attempt; the notification is retried later unless ``permanent``.
+
+    Failures of this message give up after MAX_ATTEMPTS; failures of the channel itself
+    (``channel_down``: the relay or Telegram unreachable, a 429) never do: an outage delays
+    messages, it does not lose them.
+    """
+    give_up = permanent or (not channel_down and notification.attempts + 1 >= MAX_ATTEMPTS)
     return store.mark_failed(
         engine, notification.id, error, notification.attempts, retry_after, give_up
     )

@@ -670,9 +670,13 @@ class ClaimsService:
         error: str,
         retry_after: float | None = None,
         permanent: bool = False,
+        channel_down: bool = False,
     ) -> dt.datetime:
-        """Record a failed delivery; it is retried later with backoff unless ``permanent``."""
-        return notifications.failed(self.engine, notification, error, retry_after, permanent)
+        """Record a failed delivery; it is retried later with backoff unless ``permanent``
+        (an unreachable channel never makes it give up)."""
+        return notifications.failed(
+            self.engine, notification, error, retry_after, permanent, channel_down
+        )
 
     def queue_nudges(self, today: dt.date | None = None) -> int:
         """Queue the weekly nudges (idempotent per day); how many were queued."""

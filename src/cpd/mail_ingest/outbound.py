@@ -160,7 +160,12 @@ class MailSender:
 
     async def _failed(self, notification: Notification, error: str, permanent: bool) -> None:
         retry_at = await asyncio.to_thread(
-            self.service.delivery_failed, notification, _one_line(error), None, permanent
+            self.service.delivery_failed,
+            notification,
+            _one_line(error),
+            None,
+            permanent,
+            self.relay_down,
         )
         log.warning(
             "mail %s to %s failed (%s): %s",
