@@ -409,3 +409,20 @@ def test_mangled_mail_parses_or_is_malformed_never_crashes(edits: list[tuple[int
     except MalformedMail:
         return
     to_intake(parsed, bytes(raw), RECEIVED)
+
+
+def test_a_bounce_by_smtp_is_automatic_once_the_return_path_is_recorded() -> None:
+    from email.message import EmailMessage
+
+    from cpd.mail_ingest.parse import parse_mail
+    from cpd.mail_ingest.smtp_server import with_return_path
+
+    message = EmailMessage()
+    message["From"] = "Jane@Example.com"
+    message["Subject"] = "Undelivered: your receipt"
+    message.set_content("could not deliver")
+    raw = bytes(message)
+    assert not parse_mail(with_return_path(raw, "jane@example.com")).automatic
+    assert parse_mail(with_return_path(raw, "")).automatic
+    stamped = with_return_path(raw, "jane@example.com")
+    assert with_return_path(stamped, "other@example.com") == stamped

@@ -18,7 +18,13 @@ import pytest
 from sqlalchemy import text
 
 from cpd.claims.service import ClaimsService
-from cpd.mail_ingest.smtp_server import ClaimMailHandler, MailSpool, SpoolWorker, start_smtp
+from cpd.mail_ingest.smtp_server import (
+    ClaimMailHandler,
+    MailSpool,
+    SpoolWorker,
+    start_smtp,
+    with_return_path,
+)
 from tests.mail_ingest.support_servers import (
     JPEG,
     as_bytes,
@@ -89,7 +95,8 @@ def test_250_means_a_durable_file_then_a_claim(service: ClaimsService, tmp_path:
         mail = make_mail("Boat show, 3 hours", attachments=((JPEG, "image/jpeg", "a.jpg"),))
         send(running.port, mail)
         (waiting,) = running.spool.waiting()
-        assert waiting.read_bytes() == as_bytes(mail)
+        # the message as delivered: the envelope sender recorded as Return-Path, then the mail
+        assert waiting.read_bytes() == with_return_path(as_bytes(mail), "jane@example.com")
         assert claims(service) == []
         running.start_worker()
         wait_until(lambda: claims(service), what="the claim")

@@ -242,6 +242,15 @@ def _one_line(text: str, limit: int = 200) -> str:
     return clean[:limit] or "unreadable message"
 
 
+def with_return_path(raw: bytes, mail_from: str | None) -> bytes:
+    """Record the envelope sender as the final delivery does (``Return-Path: <>`` marks a
+    bounce, which must get no automatic answer)."""
+    if raw[:12].lower() == b"return-path:":
+        return raw
+    address = (mail_from or "").strip().strip("<>")
+    return b"Return-Path: <" + address.encode("utf-8", "replace") + b">\r\n" + raw
+
+
 class ClaimMailHandler:
     """aiosmtpd handler: accepts mail for the claims address and hands it to the service.
 
@@ -305,6 +314,7 @@ class ClaimMailHandler:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):  # only when decode_data=True, which we never set
             raw = raw.encode("utf-8", "surrogateescape")
+        raw = with_return_path(raw, envelope.mail_from)
         peer = session.peer[0] if isinstance(session.peer, tuple) else session.peer
         self._storing += 1
         try:
