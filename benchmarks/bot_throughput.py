@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # for tests.support when run as a script
     sys.path.insert(0, str(ROOT))
 
+from tests.support.cpd_run import cpd_run_env  # noqa: E402
 from tests.support.telegram_api import Call, FakeTelegramServer  # noqa: E402
 
 TOKEN = "123456:BENCH-token_for-throughput"
@@ -125,18 +126,7 @@ def prepare_members(data_dir: Path, n: int) -> list[str]:
 
 def cpd_env(server: FakeTelegramServer, data_dir: Path) -> dict[str, str]:
     """The environment for `cpd run` (no CPD_* variable of ours leaks in)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
-    env.update(
-        {
-            "CPD_DATA_DIR": str(data_dir),
-            "CPD_TELEGRAM_TOKEN": TOKEN,
-            "CPD_TELEGRAM_API_URL": server.api_url,
-            "CPD_TELEGRAM_FILE_URL": server.file_url,
-            "CPD_SECRETARY_CHAT_ID": str(SECRETARY_CHAT),
-            "CPD_SMTP_LISTEN": "",
-        }
-    )
-    return env
+    return cpd_run_env(server, data_dir, TOKEN, SECRETARY_CHAT)
 
 
 def new_server(rate_limits: bool, users: Iterable[int]) -> FakeTelegramServer:

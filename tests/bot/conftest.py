@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 from cpd.claims.members import create_invite, import_members, parse_members_csv
 from cpd.claims.notifications import waiting
 from cpd.storage import make_engine, migrate
+from tests.support.cpd_run import cpd_run_env
 from tests.support.telegram_api import Call, FakeTelegramServer
 
 TOKEN = "123456:TEST-token_for-e2e"
@@ -130,17 +130,7 @@ def world(tmp_path: Path) -> Iterator[BotWorld]:
     for number, user in USERS.items():
         server.add_user(user, number)
     server.add_group(SECRETARY_CHAT, "CPD secretaries")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
-    env.update(
-        {
-            "CPD_DATA_DIR": str(data_dir),
-            "CPD_TELEGRAM_TOKEN": TOKEN,
-            "CPD_TELEGRAM_API_URL": server.api_url,
-            "CPD_TELEGRAM_FILE_URL": server.file_url,
-            "CPD_SECRETARY_CHAT_ID": str(SECRETARY_CHAT),
-            "CPD_SMTP_LISTEN": "",
-        }
-    )
+    env = cpd_run_env(server, data_dir, TOKEN, SECRETARY_CHAT)
     world = BotWorld(server, data_dir, env, tokens)
     try:
         yield world

@@ -76,25 +76,11 @@ def test_secretary_standings_and_the_one_tap_declaration(world: BotWorld) -> Non
 def test_ibms_diploma_submitted_and_validated_in_the_bot(world: BotWorld) -> None:
     import datetime as dt
 
-    from cpd.storage import Claim, make_engine, transaction
-    from cpd.storage.queries import member_by_number
+    from cpd.storage import make_engine
+    from tests.support.seeds import add_reflected_activities
 
     engine = make_engine(f"sqlite:///{world.data_dir / 'cpd.sqlite3'}")
-    kinds = ["work_project", "committee", "training"]
-    with transaction(engine) as session:
-        bea = member_by_number(session, "B1")
-        for i in range(24):
-            session.add(
-                Claim(
-                    member_id=bea.id,
-                    channel="cli",
-                    source_key=f"seed{i}",
-                    kind=kinds[i % 3],
-                    status="accepted",
-                    start_date=dt.date.today() - dt.timedelta(days=30 + i),
-                    reflections={"new_knowledge": f"learnt {i}"},
-                )
-            )
+    add_reflected_activities(engine, "B1", dt.date.today() - dt.timedelta(days=53))
     engine.dispose()
     world.start()
     world.link("B1")

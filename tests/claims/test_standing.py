@@ -11,6 +11,7 @@ from cpd.claims.standing import standing
 from cpd.claims.texts import balance_sentence
 from cpd.storage import Claim, Dispensation, transaction
 from cpd.storage.queries import member_by_number
+from tests.support.seeds import add_reflected_activities
 
 CSV = """membership_no,name,email,scheme,grade,joined,role
 M1,Jane Surveyor,jane@example.com,iims,member,2019-05-01,member
@@ -66,20 +67,7 @@ def test_granted_dispensation_removes_the_target(engine: Engine) -> None:
 
 def test_ibms_standing_reports_the_diploma(engine: Engine) -> None:
     import_members(engine, parse_members_csv(CSV, "iims"))
-    kinds = ["work_project", "committee", "training"]
-    _add(
-        engine,
-        "B1",
-        *[
-            {
-                "kind": kinds[i % 3],
-                "start_date": dt.date(2026, 1, 1) + dt.timedelta(days=i),
-                "status": "accepted",
-                "reflections": {"new_knowledge": f"learnt {i}"},
-            }
-            for i in range(24)
-        ],
-    )
+    add_reflected_activities(engine, "B1", dt.date(2026, 1, 1))
     result = standing(engine, "B1", dt.date(2026, 11, 23))
     assert result.evaluation.diploma["ready"] is True
     assert result.evaluation.diploma["categories"] == ["formal", "professional", "work-based"]

@@ -14,9 +14,9 @@ from cpd.claims.intake import Attachment, ClaimError, Intake, NotAllowed, Sender
 from cpd.claims.members import create_invite, import_members, parse_members_csv
 from cpd.claims.service import ClaimsService
 from cpd.claims.workflows import Workflows
-from cpd.storage import Claim, Dispensation, OutboxMessage, transaction
-from cpd.storage.queries import member_by_number
+from cpd.storage import Dispensation, OutboxMessage
 from tests.claims.conftest import NOW
+from tests.support.seeds import add_reflected_activities
 
 JANE, SAM, TOM = Sender(101), Sender(201), Sender(301)
 MORE = """membership_no,name,email,scheme,grade,joined,role
@@ -77,21 +77,7 @@ def test_ibms_diploma_ready_submitted_validated(flows: Workflows, engine: Engine
     bea = Sender(501)
     with pytest.raises(ClaimError, match="Not ready yet"):
         flows.submit_diploma(bea)
-    kinds = ["work_project", "committee", "training"]
-    with transaction(engine) as session:
-        member = member_by_number(session, "B1")
-        for i in range(24):
-            session.add(
-                Claim(
-                    member_id=member.id,
-                    channel="cli",
-                    source_key=f"b{i}",
-                    kind=kinds[i % 3],
-                    status="accepted",
-                    start_date=dt.date(2026, 1, 1) + dt.timedelta(days=i),
-                    reflections={"new_knowledge": f"learnt {i}"},
-                )
-            )
+    add_reflected_activities(engine, "B1", dt.date(2026, 1, 1))
     assert flows.notify_if_diploma_ready("B1") and flows.notify_if_diploma_ready("B1")
     assert sum("diploma is ready" in t for t in texts_to(engine, "501")) == 1
     assert "sent for validation" in flows.submit_diploma(bea)

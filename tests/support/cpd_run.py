@@ -1,0 +1,27 @@
+"""The environment `cpd run` gets in end-to-end tests and benchmarks against the local
+Bot API server: no CPD_* variable of the caller leaks in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.support.telegram_api import FakeTelegramServer
+
+
+def cpd_run_env(
+    server: FakeTelegramServer, data_dir: Path, token: str, secretary_chat: int
+) -> dict[str, str]:
+    """The bot pointed at ``server``, data under ``data_dir``, mail listening off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
+    env.update(
+        {
+            "CPD_DATA_DIR": str(data_dir),
+            "CPD_TELEGRAM_TOKEN": token,
+            "CPD_TELEGRAM_API_URL": server.api_url,
+            "CPD_TELEGRAM_FILE_URL": server.file_url,
+            "CPD_SECRETARY_CHAT_ID": str(secretary_chat),
+            "CPD_SMTP_LISTEN": "",
+        }
+    )
+    return env
