@@ -105,20 +105,77 @@ def test_a_member_joining_on_the_last_day_of_a_leap_year(register: Engine) -> No
     assert "of 70" in messages(register)["tia@example.com"]
 
 
+def audit_mails(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.template == "audit")).all()
+    return sorted(r.recipient for r in rows)
+
+
+def sampled_rows(engine: Engine) -> list[AuditEntry]:
+    with Session(engine) as session:
+        query = select(AuditEntry).where(AuditEntry.action == "audit.sampled")
+        return list(session.exec(query.order_by(AuditEntry.id)).all())
+
+
 def test_audit_sample_is_reproducible_and_never_repeats_a_member(register: Engine) -> None:
     first = audit_sample(register, "imi", 2024, fraction=0.5, seed=1234)
     assert first.eligible == 2 and len(first.selected) == 1  # T2 and T1; R1 is retired
-    with Session(register) as session:
-        logged = session.exec(select(AuditEntry).where(AuditEntry.action == "audit.sampled")).one()
+    assert (first.status, first.new, first.queued) == ("drawn", first.selected, 1)
+    [logged] = sampled_rows(register)
     assert logged.details["seed"] == 1234 and logged.details["selected"] == first.selected
-    second = audit_sample(register, "imi", 2024, fraction=0.5, seed=1234)
-    assert second.selected and set(second.selected).isdisjoint(first.selected)
-    third = audit_sample(register, "imi", 2024, fraction=0.5, seed=99)
-    assert third.selected == []
+    second = audit_sample(register, "imi", 2024, fraction=0.5, seed=1234, redraw=True)
+    assert second.status == "redrawn" and second.new
+    assert set(second.new).isdisjoint(first.selected)
+    assert second.selected == first.selected + second.new
+    assert sampled_rows(register)[-1].details["earlier_seeds"] == [1234]
+    third = audit_sample(register, "imi", 2024, fraction=0.5, seed=99, redraw=True)
+    assert third.new == [] and third.queued == 0
+    audits = audit_mails(register)
+    assert audits == ["tia@example.com", "tom@example.com"]
     with Session(register) as session:
-        audits = session.exec(select(OutboxMessage).where(OutboxMessage.template == "audit")).all()
-    assert sorted(a.recipient for a in audits) == ["tia@example.com", "tom@example.com"]
-    assert "selected at random" in audits[0].payload["text"]
+        text = session.exec(select(OutboxMessage).where(OutboxMessage.template == "audit")).first()
+    assert "selected at random" in text.payload["text"]
+
+
+def test_a_second_sample_of_a_cycle_prints_the_first_and_queues_nothing(register: Engine) -> None:
+    first = audit_sample(register, "imi", 2024, fraction=0.5, seed=5)
+    for seed in (None, 5, 77):
+        again = audit_sample(register, "imi", 2024, fraction=0.5, seed=seed)
+        assert (again.status, again.selected, again.new, again.queued, again.seed) == (
+            "existing",
+            first.selected,
+            [],
+            0,
+            5,
+        )
+    assert len(audit_mails(register)) == 1 and len(sampled_rows(register)) == 1
+
+
+def test_a_dry_run_sample_draws_the_same_as_the_real_one_and_records_nothing(
+    register: Engine,
+) -> None:
+    dry = audit_sample(register, "imi", 2024, fraction=0.5, seed=3, dry_run=True)
+    assert dry.status == "dry-run" and len(dry.new) == 1
+    assert audit_mails(register) == [] and sampled_rows(register) == []
+    real = audit_sample(register, "imi", 2024, fraction=0.5, seed=3)
+    assert real.new == dry.new and len(audit_mails(register)) == 1
+
+
+def test_a_dry_run_period_end_says_who_would_be_told_and_queues_nothing(
+    register: Engine,
+) -> None:
+    utc = dt.datetime(2027, 3, 31, 23, 30, tzinfo=dt.UTC)
+    dry = close_periods(register, utc, LONDON, audit_seed=7, dry_run=True)
+    assert sorted(n for n, _, _ in dry.notices) == ["R1", "T1", "T2"]
+    assert all(channel == "email" for _, channel, _ in dry.notices)
+    assert [(a.status, len(a.new)) for a in dry.audits] == [("dry-run", 1)]
+    assert messages(register) == {} and audit_mails(register) == []
+    assert sampled_rows(register) == []
+    real = close_periods(register, utc, LONDON, audit_seed=7)
+    assert sorted(n for n, _, _ in real.notices) == ["R1", "T1", "T2"]
+    assert real.audits[0].new == dry.audits[0].new
+    after = close_periods(register, utc, LONDON, dry_run=True)
+    assert after.notices == [] and after.audits == []  # told already, sample drawn
 
 
 def test_the_same_seed_over_the_same_register_draws_the_same(db_url: str, tmp_path) -> None:

@@ -6,12 +6,24 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from cpd import rules
-from cpd.app.settings import Settings, SettingsError, load_settings
+from cpd.app import cli_ops
+from cpd.app.cli_common import (
+    UserError,
+    database_problem,
+    date_option,
+    fail,
+    open_engine,
+    read_input,
+    settings,
+    write_output,
+)
+from cpd.app.settings import SettingsError
 from cpd.claims import members as member_admin
 from cpd.claims.standing import standing
 from cpd.claims.texts import amount, balance_sentence
@@ -32,46 +44,10 @@ app.add_typer(members_app, name="members")
 app.add_typer(schemes_app, name="schemes")
 
 
-class UserError(Exception):
-    """A mistake in what the user asked: printed as one line, exit 2."""
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``cpd: error: message`` to stderr and exit."""
-    typer.echo(f"cpd: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    return load_settings()
-
-
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
-    from cpd.storage import make_engine, migrate
-
-    engine = make_engine(settings.effective_database_url)
-    migrate(engine)
-    return engine
-
-
-def _read_input(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text") from None
-
-
-def _date_option(value: str | None, name: str) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{name}: {value!r} is not a date (use YYYY-MM-DD)") from None
+_settings = settings
+_engine = open_engine
+_read_input = read_input
+_date_option = date_option
 
 
 @rules_app.command("evaluate")
@@ -99,7 +75,7 @@ def members_import(
     settings = _settings()
     text = _read_input(str(file))
     rows = member_admin.parse_members_csv(text, settings.scheme, source=file.name)
-    report = member_admin.import_members(_engine(settings), rows)
+    report = member_admin.import_members(_engine(settings), rows, source=file.name)
     typer.echo(
         f"{len(report.created)} created, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged"
@@ -248,12 +224,28 @@ def nlp_train(
         typer.Option("-o", "--output", help="where to save (default: the shipped model directory)"),
     ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    force: Annotated[
+        bool, typer.Option("--force", help="replace what is in an existing -o directory")
+    ] = False,
 ) -> None:
-    """Rebuild the pipeline from the shipped corpus (fixed seed) and print its scores."""
+    """Rebuild the pipeline from the shipped corpus (fixed seed) and print its scores.
+
+    Without -o it rebuilds the shipped model in place; an -o that exists is replaced only
+    with --force (and never when it is a file)."""
     from cpd.nlp.extract import DEFAULT_MODEL_DIR
     from cpd.nlp.training import train
 
-    scores = train(output or DEFAULT_MODEL_DIR, seed=seed)
+    if output is not None:
+        if output.exists() and not output.is_dir():
+            raise UserError(f"-o {output}: is a file; give a directory for the pipeline")
+        if output.is_dir() and any(output.iterdir()) and not force:
+            raise UserError(f"-o {output}: already exists; --force replaces it")
+        if not output.parent.is_dir():
+            raise UserError(f"-o {output}: no directory {output.parent}")
+    try:
+        scores = train(output or DEFAULT_MODEL_DIR, seed=seed)
+    except OSError as exc:
+        raise UserError(f"cannot write the pipeline to {exc.filename}: {exc.strerror}") from None
     typer.echo(json.dumps(scores, indent=2))
 
 
@@ -276,6 +268,8 @@ def export(
         raise UserError(f"--period must be current or all, not {period!r}")
     if format == "pdf" and output is None:
         raise UserError("a PDF needs -o FILE")
+    if output is not None and not output.parent.is_dir():
+        raise UserError(f"cannot write {output}: no directory {output.parent}")
     settings = _settings()
     records = member_records(_engine(settings), member, period, _date_option(as_of, "--as-of"))
     if format == "csv":
@@ -283,78 +277,18 @@ def export(
         if output is None:
             sys.stdout.write(text)
             return
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
     else:
         assert output is not None
-        output.write_bytes(to_pdf(records))
+        write_output(output, to_pdf(records))
     typer.echo(f"wrote {output} ({len(records.rows)} activities)", err=True)
 
 
 audit_app = typer.Typer(help="CPD audits.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-
-
-@audit_app.command("sample")
-def audit_sample_command(
-    scheme: Annotated[str, typer.Option("--scheme")],
-    cycle: Annotated[int, typer.Option("--cycle", help="the year the cycle started")],
-    fraction: Annotated[float | None, typer.Option("--fraction", help="share to select")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="redraw a logged sample")] = None,
-) -> None:
-    """Select members at random for the CPD audit of a cycle and email them the instructions."""
-    from cpd.claims.period_end import audit_sample
-
-    settings = _settings()
-    chosen = rules.load_scheme(scheme)
-    share = (
-        fraction
-        if fraction is not None
-        else (chosen.audit.default_fraction if chosen.audit else None)
-    )
-    if share is None or not 0 < share <= 1:
-        raise UserError("--fraction must be above 0 and at most 1")
-    sample = audit_sample(_engine(settings), scheme, cycle, share, seed)
-    typer.echo(
-        json.dumps(
-            {
-                "scheme": sample.scheme,
-                "cycle": sample.cycle,
-                "seed": sample.seed,
-                "fraction": sample.fraction,
-                "eligible": sample.eligible,
-                "selected": sample.selected,
-            },
-            indent=2,
-        )
-    )
-
-
-@app.command("period-end")
-def period_end(
-    now: Annotated[str | None, typer.Option("--now", help="ISO date-time (default: now)")] = None,
-) -> None:
-    """Tell members whose period ended yesterday where they finished; draw IMI audits.
-
-    `cpd run` does this every night; running it again changes nothing."""
-    from cpd.claims.period_end import close_periods
-
-    settings = _settings()
-    moment = dt.datetime.now(dt.UTC)
-    if now is not None:
-        try:
-            moment = dt.datetime.fromisoformat(now)
-        except ValueError:
-            raise UserError(f"--now: {now!r} is not an ISO date-time") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=settings.zone)
-    report = close_periods(_engine(settings), moment, settings.zone)
-    typer.echo(
-        f"periods closing on {report.closing_day}: {len(report.told)} member(s) told"
-        + "".join(
-            f"; audit {a.scheme} {a.cycle}: {len(a.selected)} selected (seed {a.seed})"
-            for a in report.audits
-        )
-    )
+audit_app.command("sample")(cli_ops.audit_sample_command)
+app.command("period-end")(cli_ops.period_end)
+app.command("purge")(cli_ops.purge)
 
 
 @app.command("standings")
@@ -368,23 +302,48 @@ def standings(
 
     if scheme is not None:
         rules.load_scheme(scheme)
+    if output is not None and not output.parent.is_dir():
+        raise UserError(f"cannot write {output}: no directory {output.parent}")
     settings = _settings()
     text = standings_csv(_engine(settings), _date_option(as_of, "--as-of"), scheme)
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
 
 
-def main() -> None:
-    """Entry point of the ``cpd`` console script."""
+def _usage_line(exc: typer.TyperException) -> str:
+    format_message = getattr(exc, "format_message", None)
+    message = " ".join((format_message() if format_message else str(exc)).split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message += f" (see {ctx.command_path} --help)"
+    return message
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``cpd`` console script: every user mistake is one line, exit 2."""
     from cpd.claims.members import MemberNotFound
 
     try:
-        app(standalone_mode=True)
+        code = app(args=argv, prog_name="cpd", standalone_mode=False)
+    except typer.TyperException as exc:  # typer's own click: a usage error
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            pass  # the help was printed when the error was made
+        else:
+            typer.echo(f"cpd: error: {_usage_line(exc)}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2) or 2)
+    except typer.Abort:
+        typer.echo("cpd: stopped", err=True)
+        sys.exit(130)
     except (UserError, SettingsError, rules.InputError, rules.SchemeError, MemberNotFound) as exc:
         message = str(exc.args[0]) if exc.args else str(exc)
         typer.echo(
             f"cpd: error: {message.splitlines()[0] if message else type(exc).__name__}", err=True
         )
         sys.exit(2)
+    except (OperationalError, InterfaceError) as exc:  # the database went away mid-command
+        typer.echo(f"cpd: error: {database_problem(settings(), exc)}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -43,9 +43,11 @@ def build_service(settings: Settings) -> ClaimsService:
     """The claims service on the configured database, with the shipped NLP pipeline."""
     from cpd.nlp import LOW_CONFIDENCE, load_extractor
     from cpd.storage import make_engine, migrate
+    from cpd.storage.evidence import remove_incoming_leftovers
 
     engine = make_engine(settings.effective_database_url)
     migrate(engine)
+    remove_incoming_leftovers(settings.evidence_dir)
     return ClaimsService(
         engine,
         load_extractor(),
@@ -53,6 +55,7 @@ def build_service(settings: Settings) -> ClaimsService:
         settings.zone,
         settings.secretary_chat_id,
         low_confidence=LOW_CONFIDENCE,
+        retention=settings.retention,
     )
 
 

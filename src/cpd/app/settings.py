@@ -3,6 +3,8 @@
 Environment variables win over the file. The file may use the variable names
 (``CPD_DATA_DIR = "..."``) or the bare lower-case names (``data_dir = "..."``). A bad value is
 reported as one line naming the setting, e.g. ``CPD_TIMEZONE: unknown time zone 'Mars/Base'``.
+A ``CPD_CONFIG`` naming a file that does not exist is an error; a missing default ``cpd.toml``
+is not.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from cpd.claims.retention import RetentionPolicy
 from cpd.rules import SchemeError, load_scheme
 
 CONFIG_FILE_VARIABLE = "CPD_CONFIG"
@@ -80,6 +83,8 @@ class Settings(BaseSettings):
     nudge_cron: str = "0 9 * * MON"
     timezone: str = "Europe/London"
     invite_days: int = Field(default=14, ge=1, le=365)
+    retention_days: int = Field(default=90, ge=7, le=36500)
+    draft_retention_days: int = Field(default=30, ge=1, le=36500)
 
     @classmethod
     def settings_customise_sources(
@@ -90,7 +95,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = Path(os.environ.get(CONFIG_FILE_VARIABLE, DEFAULT_CONFIG_FILE))
+        named = os.environ.get(CONFIG_FILE_VARIABLE)
+        if named and not Path(named).is_file():
+            problem = "is a directory" if Path(named).is_dir() else "no such file"
+            raise SettingsError(f"{CONFIG_FILE_VARIABLE}: {named!r}: {problem}")
+        path = Path(named or DEFAULT_CONFIG_FILE)
         return (init_settings, env_settings, _TomlFile(settings_cls, path))
 
     @field_validator("scheme")
@@ -144,6 +153,11 @@ class Settings(BaseSettings):
     def evidence_dir(self) -> Path:
         """Where evidence files are stored (named by their sha256)."""
         return self.data_dir / "evidence"
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        """How long processed keys, delivered outbox rows and drafts are kept."""
+        return RetentionPolicy(days=self.retention_days, draft_days=self.draft_retention_days)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

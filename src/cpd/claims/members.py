@@ -11,10 +11,18 @@ import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from cpd.rules import InputError, SchemeError, load_scheme
 from cpd.storage import Member, transaction
-from cpd.storage.queries import add_audit, add_invite, member_by_number, members_by_number, touch
+from cpd.storage.queries import (
+    add_audit,
+    add_invite,
+    member_by_number,
+    members_by_email,
+    members_by_number,
+    touch,
+)
 
 CSV_COLUMNS = ("membership_no", "name", "email", "scheme", "grade", "joined", "role")
 ROLES = ("member", "secretary")
@@ -36,6 +44,7 @@ class MemberRow:
     grade: str | None
     joined: dt.date
     role: str
+    line: int = 0  # where it was in the CSV (for error messages)
 
 
 @dataclass
@@ -47,8 +56,19 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
 
 
+MAX_LISTED_ERRORS = 10
+
+
+def _refuse(source: str, errors: list[str]) -> InputError:
+    listed = "; ".join(errors[:MAX_LISTED_ERRORS])
+    extra = len(errors) - MAX_LISTED_ERRORS
+    more = f"; and {extra} more" if extra > 0 else ""
+    return InputError(f"{source}: nothing imported: {listed}{more}")
+
+
 def parse_members_csv(text: str, default_scheme: str, source: str = "CSV") -> list[MemberRow]:
-    """Validate the whole file first; InputError names the line and the column of a bad value."""
+    """Validate the whole file first; InputError (one line) lists every bad row by line
+    number and column, so that an import is all or nothing."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in CSV_COLUMNS if c not in header and c not in ("scheme", "grade", "role")]
@@ -57,53 +77,91 @@ def parse_members_csv(text: str, default_scheme: str, source: str = "CSV") -> li
             f"{source}: missing column(s) {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}"
         )
     rows: list[MemberRow] = []
+    errors: list[str] = []
     seen: dict[str, int] = {}
     emails: dict[str, int] = {}
     for line, raw in enumerate(reader, start=2):
-        values = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-        where = f"{source} line {line}"
-        number = values.get("membership_no", "")
-        if not number:
-            raise InputError(f"{where}: membership_no: empty")
-        if number in seen:
-            raise InputError(f"{where}: membership_no {number!r} repeats line {seen[number]}")
-        seen[number] = line
-        name = values.get("name", "")
-        if not name:
-            raise InputError(f"{where}: name: empty")
-        email = values.get("email", "").lower() or None
-        if email is not None:
-            if not _EMAIL.match(email):
-                raise InputError(f"{where}: email: {email!r} is not an email address")
-            if email in emails:
-                raise InputError(f"{where}: email {email!r} repeats line {emails[email]}")
-            emails[email] = line
-        scheme = values.get("scheme", "").lower() or default_scheme
         try:
-            load_scheme(scheme)
-        except SchemeError as exc:
-            raise InputError(f"{where}: scheme: {exc}") from None
-        try:
-            joined = dt.date.fromisoformat(values.get("joined", ""))
-        except ValueError:
-            raise InputError(
-                f"{where}: joined: {values.get('joined', '')!r} is not a date (YYYY-MM-DD)"
-            ) from None
-        role = values.get("role", "").lower() or "member"
-        if role not in ROLES:
-            raise InputError(f"{where}: role: {role!r} must be member or secretary")
-        rows.append(
-            MemberRow(
-                number, name, email, scheme, values.get("grade", "").lower() or None, joined, role
-            )
-        )
+            rows.append(_parse_row(raw, line, default_scheme, seen, emails))
+        except InputError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise _refuse(source, errors)
     return rows
 
 
-def import_members(engine: Engine, rows: list[MemberRow], actor: str = "cli") -> ImportReport:
-    """Create or update members by membership number, all in one transaction (idempotent)."""
+def _parse_row(
+    raw: dict[str | None, str | None],
+    line: int,
+    default_scheme: str,
+    seen: dict[str, int],
+    emails: dict[str, int],
+) -> MemberRow:
+    values = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}
+    where = f"line {line}"
+    number = values.get("membership_no", "")
+    if not number:
+        raise InputError(f"{where}: membership_no: empty")
+    if number in seen:
+        raise InputError(f"{where}: membership_no {number!r} repeats line {seen[number]}")
+    seen[number] = line
+    name = values.get("name", "")
+    if not name:
+        raise InputError(f"{where}: name: empty")
+    email = values.get("email", "").lower() or None
+    if email is not None:
+        if not _EMAIL.match(email):
+            raise InputError(f"{where}: email: {email!r} is not an email address")
+        if email in emails:
+            raise InputError(f"{where}: email {email!r} repeats line {emails[email]}")
+        emails[email] = line
+    scheme = values.get("scheme", "").lower() or default_scheme
+    try:
+        load_scheme(scheme)
+    except SchemeError as exc:
+        raise InputError(f"{where}: scheme: {exc}") from None
+    try:
+        joined = dt.date.fromisoformat(values.get("joined", ""))
+    except ValueError:
+        raise InputError(
+            f"{where}: joined: {values.get('joined', '')!r} is not a date (YYYY-MM-DD)"
+        ) from None
+    role = values.get("role", "").lower() or "member"
+    if role not in ROLES:
+        raise InputError(f"{where}: role: {role!r} must be member or secretary")
+    grade = values.get("grade", "").lower() or None
+    return MemberRow(number, name, email, scheme, grade, joined, role, line)
+
+
+def _email_conflicts(session: Session, rows: list[MemberRow]) -> list[str]:
+    """Rows whose email belongs to another member who keeps it after this import."""
+    owners = members_by_email(session, [r.email for r in rows if r.email])
+    new_email = {r.membership_no: r.email for r in rows}
+    errors = []
+    for row in rows:
+        owner = owners.get(row.email or "")
+        if owner is None or owner.membership_no == row.membership_no:
+            continue
+        if owner.membership_no in new_email and new_email[owner.membership_no] != row.email:
+            continue  # the file moves the address away from its owner
+        errors.append(
+            f"line {row.line}: email {row.email!r} belongs to member {owner.membership_no}"
+        )
+    return errors
+
+
+def import_members(
+    engine: Engine, rows: list[MemberRow], actor: str = "cli", source: str = "CSV"
+) -> ImportReport:
+    """Create or update members by membership number, all in one transaction (idempotent).
+
+    An email that belongs to another member (compared case-insensitively) refuses the whole
+    import with every such row named: nothing is imported."""
     report = ImportReport()
     with transaction(engine) as session:
+        conflicts = _email_conflicts(session, rows)
+        if conflicts:
+            raise _refuse(source, conflicts)
         existing = members_by_number(session, [r.membership_no for r in rows])
         for row in rows:
             member = existing.get(row.membership_no)

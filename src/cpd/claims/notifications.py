@@ -49,6 +49,13 @@ def delivered(engine: Engine, notification: Notification) -> None:
     store.mark_sent(engine, notification.id)
 
 
+def channel_for(member: models.Member) -> str | None:
+    """Where ``tell`` reaches a member: ``telegram`` when linked, else ``email``, else None."""
+    if member.telegram_user_id is not None:
+        return "telegram"
+    return "email" if member.email else None
+
+
 def tell(
     session: Session,
     member: models.Member,

@@ -4,8 +4,9 @@
 idempotent: for every member whose period ended yesterday it queues one message saying where
 they finished (IIMS: what carries forward and what is lost), and for IMI cycle ends it draws the
 random audit sample. Carry forward itself needs no job: the rules engine derives it from the
-accepted claims. ``audit_sample`` draws a sample by hand; the seed is logged so that the same
-sample can be drawn again, and nobody is selected twice for the same cycle.
+accepted claims. ``audit_sample`` draws a sample by hand, once per cycle (a second run returns
+the logged sample; ``redraw`` adds to it); the seed is logged so that the same sample can be
+drawn again, and nobody is selected twice for the same cycle.
 """
 
 from __future__ import annotations
@@ -14,33 +15,43 @@ import datetime as dt
 import random
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from cpd import rules
-from cpd.claims.notifications import tell
+from cpd.claims.notifications import channel_for, tell
 from cpd.claims.standing import MemberStanding, all_standings
 from cpd.claims.texts import amount, long_date
 from cpd.rules.values import number
 from cpd.storage import models, transaction
-from cpd.storage.outbox import enqueue
-from cpd.storage.queries import add_audit
+from cpd.storage.outbox import enqueue, queued
+from cpd.storage.queries import add_audit, audit_details, members_by_id
 
 
 @dataclass
 class PeriodEndReport:
-    """What a run of ``close_periods`` did."""
+    """What a run of ``close_periods`` did (or, with ``dry_run``, would do)."""
 
     closing_day: dt.date
     told: list[str] = field(default_factory=list)
     audits: list[AuditSample] = field(default_factory=list)
+    dry_run: bool = False
+    # (membership_no, channel, text) of the notices this run queued (would queue): not the
+    # ones an earlier run already queued
+    notices: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class AuditSample:
-    """A drawn audit sample and how to draw it again."""
+    """An audit sample of a cycle and how to draw it again.
+
+    ``selected`` is everyone selected for the cycle so far (after this run), ``new`` those this
+    run selected (and mailed); ``status`` is ``drawn``, ``redrawn``, ``existing`` (a sample was
+    already drawn: nothing done) or ``dry-run`` (nothing recorded or queued).
+    """
 
     scheme: str
     cycle: int
@@ -48,6 +59,9 @@ class AuditSample:
     fraction: float
     eligible: int
     selected: list[str]
+    new: list[str] = field(default_factory=list)
+    status: str = "drawn"
+    queued: int = 0
 
 
 def finish_text(scheme: rules.Scheme, ev: rules.Evaluation) -> str:
@@ -82,13 +96,18 @@ def finish_text(scheme: rules.Scheme, ev: rules.Evaluation) -> str:
 
 
 def close_periods(
-    engine: Engine, now: dt.datetime, zone: ZoneInfo, audit_seed: int | None = None
+    engine: Engine,
+    now: dt.datetime,
+    zone: ZoneInfo,
+    audit_seed: int | None = None,
+    dry_run: bool = False,
 ) -> PeriodEndReport:
     """Tell every member whose period ended yesterday (local time) where they finished, and
-    draw the IMI audit sample for cycles that ended. Safe to run any number of times."""
+    draw the IMI audit sample for cycles that ended. Safe to run any number of times; with
+    ``dry_run`` nothing is queued or recorded and the report says what would be."""
     today = now.astimezone(zone).date()
     closing_day = today - dt.timedelta(days=1)
-    report = PeriodEndReport(closing_day)
+    report = PeriodEndReport(closing_day, dry_run=dry_run)
     closing: list[MemberStanding] = [
         s
         for s in all_standings(engine, closing_day)
@@ -101,50 +120,53 @@ def close_periods(
             scheme = rules.load_scheme(standing.scheme)
             ev = standing.evaluation
             key = f"period-end:{member.id}:{scheme.id}:{ev.period_key}"
-            subject = f"Your {scheme.short_name} CPD period has closed"
-            if tell(session, member, key, finish_text(scheme, ev), subject, "period_end"):
-                report.told.append(member.membership_no)
+            channel = channel_for(member)
+            if channel is None:
+                continue
+            text = finish_text(scheme, ev)
+            if not queued(session, [f"{key}:{channel}"]):
+                report.notices.append((member.membership_no, channel, text))
+            if not dry_run:
+                subject = f"Your {scheme.short_name} CPD period has closed"
+                tell(session, member, key, text, subject, "period_end")
+            report.told.append(member.membership_no)
+        if dry_run:
+            session.rollback()
     for scheme_id in sorted({s.scheme for s in closing}):
         scheme = rules.load_scheme(scheme_id)
         if scheme.audit is None:
             continue
         cycles = sorted({s.evaluation.period_key for s in closing if s.scheme == scheme_id})
         for cycle in cycles:
-            if _already_sampled(engine, scheme_id, cycle):
-                continue
-            report.audits.append(
-                audit_sample(
-                    engine,
-                    scheme_id,
-                    cycle,
-                    scheme.audit.default_fraction,
-                    audit_seed,
-                    actor="period-end",
-                    as_of=closing_day,
-                )
+            sample = audit_sample(
+                engine,
+                scheme_id,
+                cycle,
+                scheme.audit.default_fraction,
+                audit_seed,
+                actor="period-end",
+                as_of=closing_day,
+                dry_run=dry_run,
             )
+            if sample.status != "existing":
+                report.audits.append(sample)
     return report
 
 
-def _already_sampled(engine: Engine, scheme_id: str, cycle: int) -> bool:
-    with Session(engine) as session:
-        rows = session.exec(  # type: ignore[call-overload]
-            select(models.AuditEntry.details).where(models.AuditEntry.action == "audit.sampled")
-        ).scalars()
-        return any(d.get("scheme") == scheme_id and d.get("cycle") == cycle for d in rows)
-
-
-def _previously_selected(session: Session, scheme_id: str, cycle: int) -> set[int]:
-    rows = session.exec(  # type: ignore[call-overload]
-        select(models.AuditEntry.member_id, models.AuditEntry.details).where(
-            models.AuditEntry.action == "audit.selected"
-        )
-    ).all()
-    return {
-        member_id
-        for member_id, d in rows
-        if d.get("scheme") == scheme_id and d.get("cycle") == cycle
-    }
+def _logged_sample(scheme_id: str, cycle: int, logged: list[dict[str, Any]]) -> AuditSample:
+    latest = logged[-1]
+    everyone = [number for d in logged for number in d.get("selected", [])]
+    return AuditSample(
+        scheme_id,
+        cycle,
+        int(latest["seed"]),
+        float(latest["fraction"]),
+        int(latest["eligible"]),
+        everyone,
+        [],
+        "existing",
+        0,
+    )
 
 
 def audit_sample(
@@ -155,16 +177,25 @@ def audit_sample(
     seed: int | None = None,
     actor: str = "cli",
     as_of: dt.date | None = None,
+    redraw: bool = False,
+    dry_run: bool = False,
 ) -> AuditSample:
-    """Draw a random ``fraction`` of the scheme's members whose cycle started in ``cycle``.
+    """The audit sample of the scheme's members whose cycle started in ``cycle``.
 
-    The seed (drawn if not given) is logged with the sample; the same seed over the same
-    register draws the same members. Members already selected for this cycle are not drawn
-    again. Each selected member is emailed the audit instructions.
+    When the cycle already has a sample, that sample is returned and nothing is queued, unless
+    ``redraw``: then a fresh ``fraction`` is drawn from the eligible members *not yet selected*
+    (those selected before stay selected and are not mailed again), logged as a redraw with
+    the earlier seeds. The seed (drawn if not given) is logged with the sample; the same seed
+    over the same register draws the same members. Each newly selected member is emailed the
+    audit instructions. ``dry_run`` draws but records and queues nothing.
     """
     if not 0 < fraction <= 1:
         raise ValueError("the fraction must be above 0 and at most 1")
     scheme = rules.load_scheme(scheme_id)
+    with Session(engine) as session:
+        logged = audit_details(session, "audit.sampled", scheme=scheme_id, cycle=cycle)
+    if logged and not redraw:
+        return _logged_sample(scheme_id, cycle, logged)
     seed = secrets.randbelow(2**31) if seed is None else seed
     day = as_of or dt.date(cycle + getattr(scheme.period, "years", 1), 1, 1)
     eligible = [
@@ -173,16 +204,23 @@ def audit_sample(
         if s.scheme == scheme_id and s.evaluation.period_key == cycle and s.evaluation.compulsory
     ]
     with transaction(engine) as session:
-        already = _previously_selected(session, scheme_id, cycle)
+        already = {
+            d["member_id"]
+            for d in audit_details(session, "audit.selected", scheme=scheme_id, cycle=cycle)
+        }
         pool = sorted(s.member_id for s in eligible if s.member_id not in already)
         count = min(len(pool), max(1, round(len(eligible) * fraction))) if pool else 0
         chosen = sorted(random.Random(seed).sample(pool, count))
-        members = {
-            m.id: m
-            for m in session.exec(  # type: ignore[call-overload]
-                select(models.Member).where(models.Member.id.in_(chosen))
-            ).scalars()
-        }  # type: ignore[attr-defined]
+        members = {m.id: m for m in members_by_id(session, chosen)}
+        new = [members[i].membership_no for i in chosen]
+        earlier = [n for d in logged for n in d.get("selected", [])]
+        status = "dry-run" if dry_run else ("redrawn" if logged else "drawn")
+        sample = AuditSample(
+            scheme_id, cycle, seed, fraction, len(eligible), [*earlier, *new], new, status
+        )
+        if dry_run:
+            session.rollback()
+            return sample
         add_audit(
             session,
             actor,
@@ -193,9 +231,12 @@ def audit_sample(
                 "seed": seed,
                 "fraction": fraction,
                 "eligible": len(eligible),
-                "selected": [members[i].membership_no for i in chosen],
+                "selected": new,
+                "redraw": bool(logged),
+                "earlier_seeds": [d["seed"] for d in logged],
             },
         )
+        queued_mails = 0
         for member_id in chosen:
             member = members[member_id]
             add_audit(
@@ -206,6 +247,7 @@ def audit_sample(
                 details={"scheme": scheme_id, "cycle": cycle, "seed": seed},
             )
             if member.email:
+                queued_mails += 1
                 enqueue(
                     session,
                     f"audit:{scheme_id}:{cycle}:{member_id}",
@@ -218,7 +260,7 @@ def audit_sample(
                     },
                 )
     return AuditSample(
-        scheme_id, cycle, seed, fraction, len(eligible), [members[i].membership_no for i in chosen]
+        scheme_id, cycle, seed, fraction, len(eligible), sample.selected, new, status, queued_mails
     )
 
 

@@ -40,6 +40,7 @@ from cpd.claims.intake import (
     Sender,
 )
 from cpd.claims.members import token_digest
+from cpd.claims.retention import PurgeReport, RetentionPolicy, purge
 from cpd.claims.standing import rules_claim, rules_member
 from cpd.storage import models, safe_display_name, store_bytes, transaction
 from cpd.storage.outbox import enqueue
@@ -78,14 +79,20 @@ class ClaimsService:
         secretary_chat_id: int | None = None,
         low_confidence: float = 0.5,
         clock: Callable[[], dt.datetime] = _utcnow,
+        retention: RetentionPolicy | None = None,
     ) -> None:
         self.engine = engine
+        self.retention = retention or RetentionPolicy()
         self.extractor = extractor
         self.evidence_dir = evidence_dir
         self.zone = zone
         self.secretary_chat_id = secretary_chat_id
         self.low_confidence = low_confidence
         self.clock = clock
+
+    def purge_expired(self, dry_run: bool = False) -> PurgeReport:
+        """The nightly retention purge under this service's policy (see ``claims.retention``)."""
+        return purge(self.engine, self.evidence_dir, self.retention, self.clock(), dry_run)
 
     # -- members -------------------------------------------------------------------------
 

@@ -1,11 +1,13 @@
 """Evidence files on disk: stored under the data directory by their sha256, never by the
-sender's file name, written atomically so a crash leaves no half file."""
+sender's file name, written atomically so a crash leaves no half file (only a temporary
+``.incoming-*`` file, which ``remove_incoming_leftovers`` deletes at start)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +44,29 @@ def store_bytes(evidence_dir: Path, data: bytes) -> StoredFile:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+    else:
+        os.utime(target)  # fresh again: a retention purge racing with this intake keeps it
     return StoredFile(digest, len(data), target)
+
+
+def remove_incoming_leftovers(evidence_dir: Path, min_age: float = 60.0) -> int:
+    """Delete the ``.incoming-*`` temporary files a crash left behind; returns how many.
+
+    A write in progress renames its temporary file within a second or two, so only files older
+    than ``min_age`` seconds are taken: another instance sharing the directory keeps its own.
+    """
+    if not evidence_dir.is_dir():
+        return 0
+    limit = time.time() - min_age
+    removed = 0
+    for leftover in [*evidence_dir.glob(".incoming-*"), *evidence_dir.glob("*/.incoming-*")]:
+        try:
+            if leftover.is_file() and leftover.stat().st_mtime <= limit:
+                leftover.unlink()
+                removed += 1
+        except FileNotFoundError:  # another instance removed it first
+            continue
+    return removed
 
 
 def safe_display_name(name: str | None, limit: int = 255) -> str:

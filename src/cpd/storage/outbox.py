@@ -37,6 +37,17 @@ def enqueue(
         )
 
 
+def queued(session: Session, dedup_keys: list[str]) -> set[str]:
+    """Which of these dedup keys already have an outbox row (any status)."""
+    if not dedup_keys:
+        return set()
+    return set(
+        session.exec(  # type: ignore[call-overload]
+            select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.in_(dedup_keys))  # type: ignore[attr-defined]
+        ).scalars()
+    )
+
+
 def due(
     engine: Engine, channel: str, limit: int = 50, now: dt.datetime | None = None
 ) -> list[OutboxMessage]:

@@ -37,6 +37,47 @@ def members_by_number(session: Session, numbers: Sequence[str]) -> dict[str, Mem
     return {m.membership_no: m for m in rows}
 
 
+def members_by_email(session: Session, emails: Sequence[str]) -> dict[str, Member]:
+    """Members keyed by lower-cased email, for these emails (compared case-insensitively)."""
+    wanted = sorted({e.lower() for e in emails})
+    found: dict[str, Member] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.exec(  # type: ignore[call-overload]
+            select(Member)
+            .where(func.lower(Member.email).in_(wanted[start : start + 500]))
+            .order_by(Member.id)
+        ).scalars()
+        for member in rows:
+            found.setdefault((member.email or "").lower(), member)
+    return found
+
+
+def members_by_id(session: Session, ids: Sequence[int]) -> list[Member]:
+    """The members with these ids."""
+    if not ids:
+        return []
+    return list(
+        session.exec(  # type: ignore[call-overload]
+            select(Member).where(Member.id.in_(list(ids)))  # type: ignore[union-attr]
+        ).scalars()
+    )
+
+
+def audit_details(session: Session, action: str, **match: Any) -> list[dict[str, Any]]:
+    """The details of the audit rows with this action whose details contain ``match``, oldest
+    first, each with the row's ``member_id`` and ``at`` added."""
+    rows = session.exec(  # type: ignore[call-overload]
+        select(AuditEntry.member_id, AuditEntry.at, AuditEntry.details)
+        .where(AuditEntry.action == action)
+        .order_by(AuditEntry.id)
+    ).all()
+    return [
+        {**details, "member_id": member_id, "at": at}
+        for member_id, at, details in rows
+        if all(details.get(k) == v for k, v in match.items())
+    ]
+
+
 def granted_dispensations(session: Session, member_id: int) -> set[int]:
     """The period keys for which the member has a granted dispensation."""
     rows = session.exec(  # type: ignore[call-overload]

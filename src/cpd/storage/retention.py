@@ -1,0 +1,222 @@
+"""Retention: the SQL that purges old processed-message keys, delivered outbox rows and
+abandoned drafts, in small batches so that no transaction holds many locks for long.
+
+The audit log is never purged (its triggers refuse it anyway). Because every draft has audit
+rows that name it (``claim.drafted``), an expired draft cannot be deleted without breaking the
+log's foreign key: it is *expired* instead. Its row stays as a tombstone (status ``withdrawn``,
+reason ``expired draft``), its words, extraction and reflections are blanked, its evidence rows
+are deleted, and a ``claim.expired`` audit row says so. Its ``source_key`` stays, so a
+re-delivered old mail or update cannot bring the draft back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, and_, delete, exists, func, select, update
+
+from cpd.storage.database import transaction
+from cpd.storage.models import (
+    AuditEntry,
+    Claim,
+    EvidenceFile,
+    OutboxMessage,
+    ProcessedMessage,
+    utcnow,
+)
+from cpd.storage.queries import add_audit
+
+EXPIRED_REASON = "expired draft"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredDraft:
+    """A draft that was expired, and the evidence files it no longer holds."""
+
+    claim_id: int
+    member_id: int
+    files: tuple[tuple[str, str], ...]  # (sha256, stored_path) of its evidence rows
+
+
+def _old_processed(before: dt.datetime):  # type: ignore[no-untyped-def]
+    return ProcessedMessage.processed_at < before
+
+
+def _old_delivered(before: dt.datetime):  # type: ignore[no-untyped-def]
+    return and_(OutboxMessage.status == "sent", OutboxMessage.sent_at < before)  # type: ignore[operator]
+
+
+def _expired_draft(before: dt.datetime):  # type: ignore[no-untyped-def]
+    """Drafts created before ``before`` with no audit activity (a change, a file) since."""
+    recent = exists().where(AuditEntry.claim_id == Claim.id, AuditEntry.at >= before)
+    return and_(Claim.status == "draft", Claim.created_at < before, ~recent)
+
+
+def count_processed_keys(engine: Engine, before: dt.datetime) -> int:
+    """How many processed-message keys are older than ``before``."""
+    with engine.connect() as connection:
+        query = select(func.count()).select_from(ProcessedMessage).where(_old_processed(before))
+        return int(connection.execute(query).scalar_one())
+
+
+def count_delivered_outbox(engine: Engine, before: dt.datetime) -> int:
+    """How many outbox rows were delivered before ``before``."""
+    with engine.connect() as connection:
+        query = select(func.count()).select_from(OutboxMessage).where(_old_delivered(before))
+        return int(connection.execute(query).scalar_one())
+
+
+def count_expired_drafts(engine: Engine, before: dt.datetime) -> int:
+    """How many drafts have been untouched since before ``before``."""
+    with engine.connect() as connection:
+        query = select(func.count()).select_from(Claim).where(_expired_draft(before))
+        return int(connection.execute(query).scalar_one())
+
+
+def purge_processed_keys(engine: Engine, before: dt.datetime, batch: int = 1000) -> int:
+    """Delete processed-message keys older than ``before``, ``batch`` rows per transaction."""
+    total = 0
+    while True:
+        with engine.begin() as connection:
+            keys = list(
+                connection.execute(
+                    select(ProcessedMessage.key).where(_old_processed(before)).limit(batch)
+                ).scalars()
+            )
+            if keys:
+                connection.execute(
+                    delete(ProcessedMessage).where(
+                        ProcessedMessage.key.in_(keys),  # type: ignore[attr-defined]
+                        _old_processed(before),
+                    )
+                )
+        total += len(keys)
+        if len(keys) < batch:
+            return total
+
+
+def purge_delivered_outbox(engine: Engine, before: dt.datetime, batch: int = 1000) -> int:
+    """Delete outbox rows delivered before ``before`` (pending and dead rows stay)."""
+    total = 0
+    while True:
+        with engine.begin() as connection:
+            ids = list(
+                connection.execute(
+                    select(OutboxMessage.id).where(_old_delivered(before)).limit(batch)
+                ).scalars()
+            )
+            if ids:
+                connection.execute(
+                    delete(OutboxMessage).where(
+                        OutboxMessage.id.in_(ids),  # type: ignore[union-attr]
+                        _old_delivered(before),
+                    )
+                )
+        total += len(ids)
+        if len(ids) < batch:
+            return total
+
+
+def expire_drafts(
+    engine: Engine, before: dt.datetime, actor: str = "retention", batch: int = 200
+) -> list[ExpiredDraft]:
+    """Expire drafts untouched since ``before`` (see the module docstring), one batch per
+    transaction; a draft submitted or changed meanwhile is left alone."""
+    expired: list[ExpiredDraft] = []
+    while True:
+        with transaction(engine) as session:
+            claims = list(
+                session.execute(
+                    select(Claim.id, Claim.member_id, Claim.created_at)
+                    .where(_expired_draft(before))
+                    .order_by(Claim.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                ).all()
+            )
+            ids = [c.id for c in claims]
+            files: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
+            if ids:
+                for claim_id, sha256, path in session.execute(
+                    select(
+                        EvidenceFile.claim_id, EvidenceFile.sha256, EvidenceFile.stored_path
+                    ).where(EvidenceFile.claim_id.in_(ids))  # type: ignore[attr-defined]
+                ).all():
+                    files[claim_id].append((sha256, path))
+                session.execute(
+                    delete(EvidenceFile).where(EvidenceFile.claim_id.in_(ids))  # type: ignore[attr-defined]
+                )
+                session.execute(
+                    update(Claim)
+                    .where(Claim.id.in_(ids), Claim.status == "draft")  # type: ignore[union-attr]
+                    .values(
+                        status="withdrawn",
+                        decision_reason=EXPIRED_REASON,
+                        raw_text="",
+                        extracted={},
+                        reflections={},
+                        updated_at=utcnow(),
+                    )
+                )
+                for claim_id, member_id, created_at in claims:
+                    add_audit(
+                        session,
+                        actor,
+                        "claim.expired",
+                        member_id=member_id,
+                        claim_id=claim_id,
+                        details={
+                            "reason": EXPIRED_REASON,
+                            "created_at": created_at.isoformat(),
+                            "evidence_removed": len(files[claim_id]),
+                        },
+                    )
+            expired.extend(ExpiredDraft(i, m, tuple(files[i])) for i, m, _ in claims)
+        if len(ids) < batch:
+            return expired
+
+
+def unreferenced(engine: Engine, sha256s: Iterable[str]) -> set[str]:
+    """Of these evidence digests, those that no evidence row refers to any more."""
+    wanted = set(sha256s)
+    if not wanted:
+        return set()
+    with engine.connect() as connection:
+        used = set(
+            connection.execute(
+                select(EvidenceFile.sha256)
+                .where(EvidenceFile.sha256.in_(sorted(wanted)))  # type: ignore[attr-defined]
+                .distinct()
+            ).scalars()
+        )
+    return wanted - used
+
+
+def remove_unreferenced_files(
+    engine: Engine, files: Iterable[tuple[str, str]], min_age: dt.timedelta
+) -> int:
+    """Delete the evidence files among ``files`` (sha256, path) that no claim refers to.
+
+    Files are shared: one sha256 is stored once for every claim that sent the same bytes, so a
+    file goes only when no evidence row names its digest. Intake re-stores (and so touches) a
+    file before it writes its row; a file touched within ``min_age`` is kept and its digest is
+    checked again just before the unlink, which narrows a race with intake to that instant.
+    Returns how many files were removed.
+    """
+    by_digest = dict(files)
+    removed = 0
+    limit = dt.datetime.now().timestamp() - min_age.total_seconds()
+    for sha256 in sorted(unreferenced(engine, by_digest)):
+        path = Path(by_digest[sha256])
+        try:
+            if path.stat().st_mtime > limit:
+                continue
+            if sha256 in unreferenced(engine, [sha256]):
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
