@@ -299,9 +299,18 @@ def test_standings_period_end_and_audit_commands(tmp_path: Path) -> None:
     assert standings.returncode == 0, standings.stderr
     lines = standings.stdout.splitlines()
     assert lines[0].startswith("membership_no,scheme,period_start") and len(lines) == 3
-    first = cpd(tmp_path, "period-end", "--now", "2027-01-01T00:05")
-    second = cpd(tmp_path, "period-end", "--now", "2027-01-01T00:05")
-    assert first.stdout == second.stdout == ("periods closing on 2026-12-31: 3 member(s) told\n")
+    assert_one_line_error(
+        cpd(tmp_path, "period-end", "--now", "2099-01-01T00:05"), "later than the real time"
+    )
+    dry = cpd(tmp_path, "period-end", "--now", "2099-01-01T00:05", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[-1] == (
+        "dry run: periods closing on 2098-12-31: 3 member(s) would be told (0 already told)"
+    )
+    assert sum(line.startswith("would tell M") for line in dry.stdout.splitlines()) == 3
+    first = cpd(tmp_path, "period-end", "--now", "2026-01-01T00:05", CPD_RETENTION_DAYS="3650")
+    second = cpd(tmp_path, "period-end", "--now", "2026-01-01T00:05", CPD_RETENTION_DAYS="3650")
+    assert first.stdout == second.stdout == ("periods closing on 2025-12-31: 3 member(s) told\n")
     sample = cpd(tmp_path, "audit", "sample", "--scheme", "imi", "--cycle", "2025", "--seed", "5")
     assert json.loads(sample.stdout)["seed"] == 5
     assert_one_line_error(

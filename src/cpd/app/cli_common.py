@@ -36,8 +36,37 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def settings() -> Settings:
-    """The settings (SettingsError, one line, on a bad value)."""
-    return load_settings()
+    """The settings (SettingsError, one line, on a bad value), with the SQLite database's
+    directory created (UserError when it cannot be) and the data directory checked, so that
+    every command, ``cpd run`` included, fails in one line on a data directory it cannot use."""
+    config = load_settings()
+    url = make_url(config.effective_database_url)
+    variable = "CPD_DATABASE_URL" if config.database_url else "CPD_DATA_DIR"
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        make_directory(Path(url.database).parent, variable)
+    if config.database_url:
+        ancestor = config.data_dir.absolute()
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise UserError(
+                f"CPD_DATA_DIR: cannot create the directory {config.data_dir}: {ancestor} is a file"
+            )
+    return config
+
+
+def make_directory(path: Path, variable: str) -> None:
+    """Create ``path`` (and its parents) or raise a UserError naming ``variable``."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UserError(
+            f"{variable}: cannot create the directory {path}: it is a file, not a directory"
+        ) from None
+    except OSError as exc:
+        raise UserError(
+            f"{variable}: cannot create the directory {exc.filename or path}: {exc.strerror or exc}"
+        ) from None
 
 
 def redact(text: str, url: str | None = None) -> str:
