@@ -73,3 +73,34 @@ def test_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "cpd.toml").write_text('data_dri = "x"\n')
     with pytest.raises(SettingsError, match="unknown setting 'data_dri'"):
         load_settings()
+
+
+def test_a_config_file_named_by_cpd_config_must_exist(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CPD_CONFIG", str(tmp_path / "missing.toml"))
+    with pytest.raises(SettingsError, match=r"^CPD_CONFIG: '.*missing\.toml': no such file$"):
+        load_settings()
+    monkeypatch.setenv("CPD_CONFIG", str(tmp_path))
+    with pytest.raises(SettingsError, match=r"^CPD_CONFIG: .*: is a directory$"):
+        load_settings()
+    (tmp_path / "elsewhere.toml").write_text('scheme = "imi"\nretention_days = 120\n')
+    monkeypatch.setenv("CPD_CONFIG", str(tmp_path / "elsewhere.toml"))
+    settings = load_settings()
+    assert (settings.scheme, settings.retention.days) == ("imi", 120)
+
+
+def test_a_missing_default_cpd_toml_is_fine() -> None:
+    assert not Path("cpd.toml").exists()
+    assert load_settings().retention_days == 90
+
+
+@pytest.mark.parametrize(
+    "variable,value", [("CPD_RETENTION_DAYS", "3"), ("CPD_DRAFT_RETENTION_DAYS", "-1")]
+)
+def test_retention_settings_are_checked(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=f"^{variable}: "):
+        load_settings()

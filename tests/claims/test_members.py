@@ -71,3 +71,53 @@ def test_invite_stores_only_the_hash_and_expires(engine: Engine) -> None:
     assert expires > dt.datetime.now(dt.UTC) + dt.timedelta(days=13)
     with pytest.raises(MemberNotFound):
         create_invite(engine, "NOPE", dt.timedelta(days=1))
+
+
+HEADER = "membership_no,name,email,scheme,grade,joined,role\n"
+
+
+def numbers(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return sorted(m.membership_no for m in session.exec(select(Member)).all())
+
+
+def test_another_members_email_refuses_the_whole_file_naming_every_row(engine: Engine) -> None:
+    import_members(engine, parse_members_csv(CSV, "iims"))
+    with Session(engine) as session:  # an address stored in mixed case by an older version
+        member = session.exec(select(Member).where(Member.membership_no == "M2")).one()
+        member.email = "Sec@Example.com"
+        session.add(member)
+        session.commit()
+    text = HEADER + (
+        "N1,New One,new1@example.com,iims,,2020-01-01,member\n"
+        "N2,New Two,JANE@example.COM,iims,,2020-01-01,member\n"
+        "N3,New Three,sec@example.com,iims,,2020-01-01,member\n"
+    )
+    with pytest.raises(InputError) as refused:
+        import_members(engine, parse_members_csv(text, "iims"), source="new.csv")
+    assert str(refused.value) == (
+        "new.csv: nothing imported: line 3: email 'jane@example.com' belongs to member M1; "
+        "line 4: email 'sec@example.com' belongs to member M2"
+    )
+    assert numbers(engine) == ["M1", "M2"]  # not even N1
+
+
+def test_a_member_keeps_their_own_email_and_two_members_may_swap(engine: Engine) -> None:
+    import_members(engine, parse_members_csv(CSV, "iims"))
+    same = HEADER + "M1,Jane Surveyor,JANE@example.com,iims,member,2019-05-01,member\n"
+    assert import_members(engine, parse_members_csv(same, "iims")).unchanged == ["M1"]
+    swap = HEADER + (
+        "M1,Jane Surveyor,sec@example.com,iims,member,2019-05-01,member\n"
+        "M2,Sam Secretary,jane@example.com,iims,,2015-01-01,secretary\n"
+    )
+    assert import_members(engine, parse_members_csv(swap, "iims")).updated == ["M1", "M2"]
+
+
+def test_every_bad_row_is_listed_at_once() -> None:
+    text = HEADER + "".join(f"B{i},Bad,b{i}@example.com,iims,,someday,member\n" for i in range(12))
+    with pytest.raises(InputError) as refused:
+        parse_members_csv(text, "iims", source="bad.csv")
+    message = str(refused.value)
+    assert message.startswith("bad.csv: nothing imported: line 2: joined: 'someday'")
+    assert "line 11: joined" in message and message.endswith("; and 2 more")
+    assert "\n" not in message
