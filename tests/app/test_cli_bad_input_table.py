@@ -273,6 +273,34 @@ ROWS = [
     ),
     row("show with a bad date", "members show M1 --as-of 2026-02-30", r"--as-of: '2026-02-30'"),
     # rules, classify, schemes
+    row(
+        "standings in year 1",
+        "standings --as-of 0001-01-01",
+        r"--as-of: '0001-01-01' is outside 1900-2999",
+    ),
+    row(
+        "classify in year 9999",
+        "classify --today 9999-12-31 tomorrow",
+        r"--today: '9999-12-31' is outside",
+    ),
+    row(
+        "classify a line in year 1",
+        "classify --jsonl",
+        r"line 1 today: '0001-01-01' is outside",
+        stdin='{"id": 1, "text": "x", "today": "0001-01-01"}\n',
+    ),
+    row(
+        "period end dry run in year 1",
+        "period-end --now 0001-01-01 --dry-run",
+        r"--now: '0001-01-01' is outside",
+    ),
+    row(
+        "evaluate in year 9999",
+        "rules evaluate --input -",
+        r"as_of: '9999-12-31' is outside",
+        stdin='{"scheme": "imi", "as_of": "9999-12-31", "member": {"joined": "2000-01-01"}, '
+        '"claims": []}',
+    ),
     row("evaluate a missing file", "rules evaluate --input {d}/missing.json", r"cannot read"),
     row(
         "evaluate malformed JSON",

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from cpd.app.settings import Settings, load_settings
+from cpd.rules.values import FIRST_YEAR, LAST_YEAR
 
 _USERINFO = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
@@ -160,9 +161,16 @@ def date_option(value: str | None, name: str) -> dt.date:
     if value is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise UserError(f"{name}: {value!r} is not a date (use YYYY-MM-DD)") from None
+    _in_calendar(day, name, value)
+    return day
+
+
+def _in_calendar(day: dt.date, name: str, value: str) -> None:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:  # periods around it would leave the calendar
+        raise UserError(f"{name}: {value!r} is outside {FIRST_YEAR}-{LAST_YEAR}")
 
 
 def moment_option(
@@ -184,6 +192,7 @@ def moment_option(
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         raise UserError(f"--now: {value!r} is not an ISO date-time") from None
+    _in_calendar(moment.date(), "--now", value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     if dry_run:

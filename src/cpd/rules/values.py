@@ -153,6 +153,9 @@ def number(value: float) -> float | int:
     return int(rounded) if rounded == int(rounded) else rounded
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def parse_date(value: Any, name: str) -> dt.date:
     """An ISO date from a string or a date; InputError naming the field otherwise."""
     if isinstance(value, dt.datetime):
@@ -161,9 +164,13 @@ def parse_date(value: Any, name: str) -> dt.date:
         return value
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip())
+            day = dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
+        else:
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:  # period math would leave the calendar
+                raise InputError(f"{name}: {value!r} is outside {FIRST_YEAR}-{LAST_YEAR}")
+            return day
     raise InputError(f"{name}: {value!r} is not a date (use YYYY-MM-DD)")
 
 
