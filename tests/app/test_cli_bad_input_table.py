@@ -335,6 +335,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "B2,Bad Role,b2@example.com,iims,,2020-01-01,admin\n"
     )
     (work / "nocols.csv").write_text("membership_no\nM9\n")
+    (work / "long.csv").write_text(
+        "membership_no,name,email,scheme,grade,joined,role\n" + "9" * 65 + ",Long,,,,2020-01-01,\n"
+    )
     (work / "bad.toml").write_text('colour = "blue"\n')
     (work / "afile").write_text("not a directory")
     (work / "model").mkdir()

@@ -57,6 +57,7 @@ class ImportReport:
 
 
 MAX_LISTED_ERRORS = 10
+MAX_LENGTHS = {"membership_no": 64, "name": 200, "email": 320, "grade": 64}  # the columns' sizes
 
 
 def _refuse(source: str, errors: list[str]) -> InputError:
@@ -99,6 +100,9 @@ def _parse_row(
 ) -> MemberRow:
     values = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}
     where = f"line {line}"
+    for column, limit in MAX_LENGTHS.items():
+        if len(values.get(column, "")) > limit:
+            raise InputError(f"{where}: {column}: longer than {limit} characters")
     number = values.get("membership_no", "")
     if not number:
         raise InputError(f"{where}: membership_no: empty")
