@@ -151,6 +151,15 @@ def test_a_second_sample_of_a_cycle_prints_the_first_and_queues_nothing(register
     assert len(audit_mails(register)) == 1 and len(sampled_rows(register)) == 1
 
 
+def test_concurrent_samples_of_one_cycle_draw_once(register: Engine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        samples = list(pool.map(lambda s: audit_sample(register, "imi", 2024, 0.5, s), range(4)))
+    assert sorted(s.status for s in samples) == ["drawn", "existing", "existing", "existing"]
+    assert len(sampled_rows(register)) == 1 and len(audit_mails(register)) == 1
+
+
 def test_a_dry_run_sample_draws_the_same_as_the_real_one_and_records_nothing(
     register: Engine,
 ) -> None:

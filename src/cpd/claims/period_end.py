@@ -28,7 +28,7 @@ from cpd.claims.texts import amount, long_date
 from cpd.rules.values import number
 from cpd.storage import models, transaction
 from cpd.storage.outbox import enqueue, queued
-from cpd.storage.queries import add_audit, audit_details, members_by_id
+from cpd.storage.queries import add_audit, audit_details, members_by_id, serialize
 
 
 @dataclass
@@ -204,6 +204,14 @@ def audit_sample(
         if s.scheme == scheme_id and s.evaluation.period_key == cycle and s.evaluation.compulsory
     ]
     with transaction(engine) as session:
+        serialize(session, f"audit:{scheme_id}:{cycle}")
+        if audit_details(session, "audit.sampled", scheme=scheme_id, cycle=cycle) != logged:
+            # another run drew (or redrew) this cycle while we computed the standings
+            return _logged_sample(
+                scheme_id,
+                cycle,
+                audit_details(session, "audit.sampled", scheme=scheme_id, cycle=cycle),
+            )
         already = {
             d["member_id"]
             for d in audit_details(session, "audit.selected", scheme=scheme_id, cycle=cycle)

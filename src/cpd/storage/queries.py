@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlmodel import Session
 
 from cpd.storage.models import (
@@ -61,6 +61,17 @@ def members_by_id(session: Session, ids: Sequence[int]) -> list[Member]:
             select(Member).where(Member.id.in_(list(ids)))  # type: ignore[union-attr]
         ).scalars()
     )
+
+
+def serialize(session: Session, name: str) -> None:
+    """Make transactions that call this with the same ``name`` run one after the other (a
+    PostgreSQL advisory lock held to the end of the transaction; on SQLite the write lock,
+    taken before anything is read). Call it first in the transaction."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+    elif dialect == "sqlite" and not session.in_transaction():
+        session.execute(text("BEGIN IMMEDIATE"))  # take the write lock before reading
 
 
 def audit_details(session: Session, action: str, **match: Any) -> list[dict[str, Any]]:
