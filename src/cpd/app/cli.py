@@ -327,16 +327,17 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         code = app(args=argv, prog_name="cpd", standalone_mode=False)
-    except typer.TyperException as exc:  # typer's own click: a usage error
-        ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            pass  # the help was printed when the error was made
-        else:
-            typer.echo(f"cpd: error: {_usage_line(exc)}", err=True)
-        sys.exit(getattr(exc, "exit_code", 2) or 2)
     except typer.Abort:
         typer.echo("cpd: stopped", err=True)
         sys.exit(130)
+    except typer.TyperException as exc:  # typer's own click: a usage error
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `cpd members`: the help (rich has
+            text = exc.format_message()  # printed it already and returns "")
+            if text.strip():
+                typer.echo(text)
+        else:
+            typer.echo(f"cpd: error: {_usage_line(exc)}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2) or 2)
     except (UserError, SettingsError, rules.InputError, rules.SchemeError, MemberNotFound) as exc:
         message = str(exc.args[0]) if exc.args else str(exc)
         typer.echo(
