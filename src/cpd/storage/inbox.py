@@ -58,10 +58,11 @@ def store_updates(engine: Engine, updates: Sequence[Mapping[str, Any]]) -> int:
         for u in updates
     ]
     statement: Insert = _insert(engine).values(rows)
-    statement = statement.on_conflict_do_nothing(index_elements=["update_id"])  # type: ignore[attr-defined]
+    statement = statement.on_conflict_do_nothing(  # type: ignore[attr-defined]
+        index_elements=["update_id"]
+    ).returning(TABLE.c.update_id)
     with engine.begin() as connection:
-        result = connection.execute(statement)
-    return max(result.rowcount, 0)
+        return len(connection.execute(statement).all())
 
 
 def unhandled_updates(engine: Engine, limit: int = 100, after: int | None = None) -> list[InboxRow]:
