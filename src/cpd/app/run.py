@@ -239,6 +239,7 @@ def run(settings: Settings) -> None:
             "/ CPD_IMAP_URL / CPD_SMTP_RELAY for mail"
         )
     prepare_data_dir(settings)
+    service = build_service(settings)
     for line in startup_lines(settings, mail):
         log.info("%s", line)
     if settings.telegram_token is not None and settings.secretary_chat_id is None:
@@ -246,6 +247,5 @@ def run(settings: Settings) -> None:
             "CPD_SECRETARY_CHAT_ID is not set: claims will wait for a decision with no "
             "secretary chat to post them to (secretaries can still use /pending)"
         )
-    service = build_service(settings)
     asyncio.run(serve(settings, service, mail))
     log.info("stopped")
