@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from cpd.bot import member, secretary, workflows
+from cpd.bot import member, redelivery, secretary, workflows
 from cpd.bot.config import BotConfig
 from cpd.bot.nudges import close_periods, queue_weekly_nudges
 from cpd.bot.sender import deliver_due
@@ -107,7 +107,7 @@ def build_application(service: ClaimsService, config: BotConfig) -> Application:
     application.add_handler(
         MessageHandler(
             private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND,
-            member.on_message,
+            redelivery.on_message,
         )
     )
     application.add_handler(

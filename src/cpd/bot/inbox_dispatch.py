@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from typing import Any
 
@@ -26,6 +27,13 @@ from cpd.claims.inbox import StoredUpdate, TelegramInbox
 log = logging.getLogger(__name__)
 
 RESCAN_SECONDS = 1.0  # the inbox is read again this often even without a wake-up
+_AGAIN: contextvars.ContextVar[bool] = contextvars.ContextVar("handled_again", default=False)
+
+
+def handled_again() -> bool:
+    """Whether the update being handled was begun before by a run that crashed (so what the
+    first attempt did may be in the database while its answer was never sent)."""
+    return _AGAIN.get()
 
 
 def chat_key(update: Update) -> int | None:
@@ -110,8 +118,10 @@ class InboxDispatcher:
         if previous is not None:
             await asyncio.wait([previous])  # the chat's earlier update first, however it ended
         async with self._slots:
-            if not await asyncio.to_thread(self.inbox.begin, update_id):
+            attempt = await asyncio.to_thread(self.inbox.begin, update_id)
+            if not attempt:
                 return
+            _AGAIN.set(attempt > 1)  # this task's context only
             try:
                 await self.application.process_update(update)
             except Exception as exc:  # process_update routes handler errors to the error handler

@@ -58,12 +58,13 @@ class TelegramInbox:
             for row in storage.unhandled_updates(self.engine, limit, after)
         ]
 
-    def begin(self, update_id: int) -> bool:
-        """Count an attempt at handling ``update_id``; False when it must not be handled:
-        already handled, or given up after ``max_attempts`` unfinished attempts."""
+    def begin(self, update_id: int) -> int:
+        """Count an attempt at handling ``update_id``: the attempt's number (2 and more: an
+        earlier handling was cut short by a crash), or 0 when it must not be handled (already
+        handled, or given up after ``max_attempts`` unfinished attempts)."""
         attempts = storage.begin_handling(self.engine, update_id)
         if attempts is None:
-            return False
+            return 0
         if attempts > self.max_attempts:
             log.error(
                 "Telegram update %s was not handled after %s attempts: given up",
@@ -71,8 +72,8 @@ class TelegramInbox:
                 attempts - 1,
             )
             storage.mark_handled(self.engine, update_id, "given_up")
-            return False
-        return True
+            return 0
+        return attempts
 
     def handled(self, update_id: int, outcome: str = "handled") -> bool:
         """Record that ``update_id`` was handled (False if it already was)."""
