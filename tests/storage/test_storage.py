@@ -36,6 +36,7 @@ TABLES = {
     "audit_log",
     "outbox",
     "processed_message",
+    "telegram_inbox",
 }
 
 

@@ -287,6 +287,22 @@ class FakeTelegramServer:
             self.chats[chat_id] = {"id": chat_id, "type": kind, "title": title}
             return dict(self.chats[chat_id])
 
+    def add_bot_message(
+        self, chat_id: int, text: str, reply_markup: Json | None = None, bot_id: int = 1
+    ) -> int:
+        """A message the bot sent before the test began (seed data, e.g. a claim card with
+        buttons to press); returns its message_id."""
+        content: Json = {"text": text}
+        if reply_markup is not None:
+            content["reply_markup"] = copy.deepcopy(reply_markup)
+        with self._lock:
+            return int(self._new_message(chat_id, self._bot_user(bot_id), content)["message_id"])
+
+    def unconfirmed(self) -> list[int]:
+        """The update_ids not yet confirmed by a ``getUpdates`` offset (delivered or not)."""
+        with self._lock:
+            return [p.update["update_id"] for p in self._pending]
+
     def send_text(self, user_id: int, text: str, chat_id: int | None = None) -> int:
         """The user writes ``text`` (in private, or in group ``chat_id``); returns the update_id."""
         content: Json = {"text": text}

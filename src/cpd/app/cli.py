@@ -152,13 +152,15 @@ def schemes_show(scheme_id: str) -> None:
 @app.command("run")
 def run() -> None:
     """Run the bot, mail listener, IMAP poller, outbound mail and nudges in one process."""
-    from cpd.app.run import NothingToRun
+    from cpd.app.redact import redact
+    from cpd.app.run import NothingToRun, StartupError
     from cpd.app.run import run as run_everything
 
     try:
         run_everything(_settings())
-    except NothingToRun as exc:
-        fail(str(exc))
+    except (NothingToRun, StartupError, SettingsError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        fail(redact(message))
 
 
 @app.command("classify")

@@ -1,11 +1,14 @@
-"""``cpd run``: everything that is configured, in one process and one event loop.
+"""``cpd run``: everything that is configured, in one process and one event loop of our own.
 
-Settings are read once by the CLI and passed in; the database is migrated before anything
-starts. With a Telegram token the bot owns the loop and the mail channel (SMTP listener,
-IMAP poller, outbound mail) starts in its ``post_init`` and stops in its ``post_shutdown``;
-without one, a loop of our own runs the mail channel alone. Ctrl-C and SIGTERM stop
-everything cleanly: mail being stored is finished (and only then acknowledged), the bot
-finishes the updates in hand, and anything not yet delivered stays in the outbox.
+Settings are read once by the CLI and passed in; logging (with every secret masked) is set up
+from them; the data directory and the database are checked and migrated before anything
+starts (a failure is one line and exit 2). Then, on one ``asyncio.run`` loop: the mail channel
+(SMTP listener, IMAP poller, outbound mail) starts first; the Telegram bot starts after it and
+retries its start-up with backoff while mail keeps running (a rejected token included: see
+:mod:`cpd.bot.polling`). The bot's updates are stored in the inbox before they are
+confirmed. Ctrl-C and SIGTERM stop everything within 10 s, also while the bot is still
+retrying: mail being stored is finished (and only then acknowledged), the bot finishes the
+updates in hand (the rest stay in the inbox), and anything not delivered stays in the outbox.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
+from typing import Any
 
+from cpd.app import redact
 from cpd.app.settings import Settings, SettingsError
 from cpd.bot.config import BotConfig
 from cpd.claims.service import ClaimsService
@@ -23,30 +27,63 @@ from cpd.mail_ingest.runtime import MailConfig, MailRuntime, start_mail
 
 log = logging.getLogger("cpd")
 
+STOP_SECONDS = 10.0  # SIGTERM to exit, at most
+BOT_DRAIN_SECONDS = 5.0  # updates in hand at a stop may finish within this
+
 
 class NothingToRun(Exception):
     """No channel is configured."""
 
 
-def configure_logging() -> None:
-    """Log to stderr; keep HTTP client request lines (which carry the bot token) out."""
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Application", "mail.log"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+class StartupError(Exception):
+    """``cpd run`` cannot start (the data directory, the database): one line, no secret."""
+
+
+def configure_logging(settings: Settings | None = None) -> None:
+    """Log to stderr with the settings' secrets masked; HTTP client request lines stay out."""
+    redact.configure(settings)
+
+
+def database_label(settings: Settings) -> str:
+    """The database URL with its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    except Exception:
+        return redact.redact(settings.effective_database_url)
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Create ``CPD_DATA_DIR`` (StartupError when it cannot be)."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if not settings.data_dir.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(settings.data_dir))
+    except OSError as exc:
+        raise StartupError(
+            f"CPD_DATA_DIR: cannot create {settings.data_dir}: {exc.strerror or exc}"
+        ) from None
 
 
 def build_service(settings: Settings) -> ClaimsService:
-    """The claims service on the configured database, with the shipped NLP pipeline."""
+    """The claims service on the configured database, with the shipped NLP pipeline
+    (StartupError when the database cannot be reached or its file cannot be created)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from cpd.nlp import LOW_CONFIDENCE, load_extractor
     from cpd.storage import make_engine, migrate
     from cpd.storage.evidence import remove_incoming_leftovers
 
-    engine = make_engine(settings.effective_database_url)
-    migrate(engine)
+    try:
+        engine = make_engine(settings.effective_database_url)
+        migrate(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        detail = " ".join(str(cause).split()) or type(cause).__name__
+        raise StartupError(
+            redact.redact(f"cannot use the database {database_label(settings)}: {detail[:300]}")
+        ) from None
     remove_incoming_leftovers(settings.evidence_dir)
     return ClaimsService(
         engine,
@@ -69,6 +106,8 @@ def bot_config(settings: Settings) -> BotConfig:
         secretary_chat_id=settings.secretary_chat_id,
         nudge_cron=settings.nudge_cron,
         timezone=settings.zone,
+        start_retry_max=settings.telegram_retry_max,
+        rejected_token_retry=settings.telegram_retry_max * 5,
     )
 
 
@@ -117,50 +156,99 @@ async def _start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime
         ) from None
 
 
-async def run_mail_only(service: ClaimsService, config: MailConfig) -> None:
-    """The mail channel on this loop until SIGINT/SIGTERM, then a clean stop."""
+def startup_lines(settings: Settings, mail: MailConfig) -> list[str]:
+    """What ``cpd run`` says at start: where its data lives, which channels are on, how to
+    stop it."""
+    lines = [f"data directory {settings.data_dir.resolve()}; database {database_label(settings)}"]
+    if settings.telegram_token is not None:
+        chat = settings.secretary_chat_id
+        lines.append("Telegram bot: on" + (f" (secretary chat {chat})" if chat is not None else ""))
+    else:
+        lines.append("Telegram bot: off (no CPD_TELEGRAM_TOKEN)")
+    if mail.smtp_enabled:
+        lines.append(f"SMTP claim mail: listening on {mail.smtp_host}:{mail.smtp_port}")
+    else:
+        lines.append("SMTP claim mail: off (CPD_SMTP_LISTEN is empty)")
+    if mail.imap_url:
+        lines.append(f"IMAP claim mail: polling {parse_imap_url(mail.imap_url)}")
+    else:
+        lines.append("IMAP claim mail: off (no CPD_IMAP_URL)")
+    if mail.relay_enabled:
+        lines.append(f"outbound mail: relay {mail.relay_host}:{mail.relay_port}")
+    else:
+        lines.append("outbound mail: no CPD_SMTP_RELAY, mail is kept in the outbox")
+    return lines
+
+
+async def _bot(service: ClaimsService, config: BotConfig, stopping: asyncio.Event) -> None:
+    from cpd.bot.application import build_application
+    from cpd.bot.polling import BotRunner
+    from cpd.claims.inbox import TelegramInbox
+
+    runner = BotRunner(
+        build_application(service, config),
+        TelegramInbox(service.engine),
+        concurrency=config.concurrent_updates,
+        start_retry_max=config.start_retry_max,
+        rejected_token_retry=config.rejected_token_retry,
+        drain_seconds=BOT_DRAIN_SECONDS,
+    )
+    try:
+        await runner.run(stopping)
+    except Exception as exc:  # mail must never go down because of the bot
+        log.error("the Telegram bot stopped: %s", exc, exc_info=exc)
+
+
+async def serve(settings: Settings, service: ClaimsService, mail: MailConfig) -> None:
+    """Mail first, then the bot, until SIGINT/SIGTERM; then everything stops."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    runtime = await _start_mail(service, config)
+    runtime: MailRuntime | None = None
+    bot: asyncio.Task[Any] | None = None
     try:
+        if mail.enabled:
+            runtime = await _start_mail(service, mail)
+        if settings.telegram_token is not None:
+            bot = asyncio.create_task(_bot(service, bot_config(settings), stopping), name="bot")
+        log.info("running; stop it with Ctrl-C or SIGTERM")
         await stopping.wait()
         log.info("stopping")
     finally:
-        await runtime.stop()
+        stopping.set()
+        parts = [asyncio.ensure_future(runtime.stop())] if runtime is not None else []
+        if bot is not None:
+            parts.append(bot)
+        if parts:
+            _, late = await asyncio.wait(parts, timeout=STOP_SECONDS - 1.5)
+            for part in late:
+                part.cancel()
+            if late:
+                log.warning("stopping took too long; %d part(s) cancelled", len(late))
+                await asyncio.wait(late, timeout=1.0)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 
 
 def run(settings: Settings) -> None:
-    """Start every configured part and block until stopped."""
-    configure_logging()
+    """Start every configured part and block until stopped (StartupError, SettingsError or
+    NothingToRun: one line for the CLI)."""
+    configure_logging(settings)
     mail = mail_config(settings)
     if settings.telegram_token is None and not mail.enabled:
         raise NothingToRun(
             "nothing to run: set CPD_TELEGRAM_TOKEN for the Telegram bot, or CPD_SMTP_LISTEN "
             "/ CPD_IMAP_URL / CPD_SMTP_RELAY for mail"
         )
+    prepare_data_dir(settings)
     service = build_service(settings)
-    if settings.telegram_token is None:
-        log.info("no CPD_TELEGRAM_TOKEN: running the mail channel only")
-        asyncio.run(run_mail_only(service, mail))
-        log.info("stopped")
-        return
-
-    from cpd.bot.application import run as run_bot
-
-    runtime: list[MailRuntime] = []
-
-    async def start() -> None:
-        if mail.enabled:
-            runtime.append(await _start_mail(service, mail))
-
-    async def stop() -> None:
-        while runtime:
-            await runtime.pop().stop()
-
-    log.info("starting the Telegram bot (secretary chat %s)", settings.secretary_chat_id)
-    run_bot(service, bot_config(settings), on_start=start, on_stop=stop)
+    for line in startup_lines(settings, mail):
+        log.info("%s", line)
+    if settings.telegram_token is not None and settings.secretary_chat_id is None:
+        log.warning(
+            "CPD_SECRETARY_CHAT_ID is not set: claims will wait for a decision with no "
+            "secretary chat to post them to (secretaries can still use /pending)"
+        )
+    asyncio.run(serve(settings, service, mail))
     log.info("stopped")

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     invite_days: int = Field(default=14, ge=1, le=365)
     retention_days: int = Field(default=90, ge=7, le=36500)
     draft_retention_days: int = Field(default=30, ge=1, le=36500)
+    telegram_retry_max: float = Field(default=60.0, gt=0, le=3600)
+    """Longest wait (s) between attempts to start the bot while the Bot API is unreachable;
+    a rejected token is retried every 5 x this."""
 
     @classmethod
     def settings_customise_sources(

@@ -1,13 +1,15 @@
-"""Builds the python-telegram-bot application: handlers, rate limiter, outbox and nudge jobs."""
+"""Builds the python-telegram-bot application: handlers, rate limiter, outbox and nudge jobs.
+
+It is run by :class:`cpd.bot.polling.BotRunner` (updates through the inbox), not by
+``run_polling``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
 
 from apscheduler.triggers.cron import CronTrigger
-from telegram import BotCommand, Update
+from telegram import BotCommand
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -19,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from cpd.bot import member, secretary, workflows
+from cpd.bot import member, redelivery, secretary, workflows
 from cpd.bot.config import BotConfig
 from cpd.bot.nudges import close_periods, queue_weekly_nudges
 from cpd.bot.sender import deliver_due
@@ -45,10 +47,6 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
 
 
-Hook = Callable[[], Awaitable[None]]
-"""An async callable run on the bot's event loop (to start or stop other parts with it)."""
-
-
 def make_rate_limiter(max_retries: int) -> AIORateLimiter:
     """The bot's limiter: one message at a time, 28 a second, so that no one-second window ever
     holds more than Telegram's 30 (the default lets 30 burst at once after a pause and the 31st
@@ -62,26 +60,13 @@ def make_rate_limiter(max_retries: int) -> AIORateLimiter:
     )
 
 
-def build_application(
-    service: ClaimsService,
-    config: BotConfig,
-    on_start: Hook | None = None,
-    on_stop: Hook | None = None,
-) -> Application:
-    """The bot, wired to the claims service; run it with ``run_polling``.
-
-    ``on_start`` runs on the bot's loop before it starts polling (before the commands are
-    set); ``on_stop`` runs after the bot has shut down, also on its loop.
-    """
+def build_application(service: ClaimsService, config: BotConfig) -> Application:
+    """The bot, wired to the claims service. It has no PTB ``Updater``: updates come from the
+    inbox (see :mod:`cpd.bot.polling`), which drives ``initialize``/``start`` and calls
+    ``post_init`` (setting the command list) itself."""
 
     async def post_init(application: Application) -> None:
-        if on_start is not None:
-            await on_start()
         await application.bot.set_my_commands(COMMANDS)
-
-    async def post_shutdown(application: Application) -> None:
-        if on_stop is not None:
-            await on_stop()
 
     application = (
         ApplicationBuilder()
@@ -89,9 +74,8 @@ def build_application(
         .base_url(config.api_url)
         .base_file_url(config.file_url)
         .rate_limiter(make_rate_limiter(config.max_retries))
-        .concurrent_updates(config.concurrent_updates)
+        .updater(None)
         .post_init(post_init)
-        .post_shutdown(post_shutdown)
         .build()
     )
     application.bot_data["service"] = service
@@ -123,7 +107,7 @@ def build_application(
     application.add_handler(
         MessageHandler(
             private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND,
-            member.on_message,
+            redelivery.on_message,
         )
     )
     application.add_handler(
@@ -158,15 +142,3 @@ def build_application(
         name="weekly-nudges",
     )
     return application
-
-
-def run(
-    service: ClaimsService,
-    config: BotConfig,
-    on_start: Hook | None = None,
-    on_stop: Hook | None = None,
-) -> None:
-    """Long-poll until SIGINT/SIGTERM, then stop cleanly; ``on_start``/``on_stop`` run on the
-    bot's event loop around it (see :func:`build_application`)."""
-    application = build_application(service, config, on_start, on_stop)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)

@@ -18,4 +18,6 @@ class BotConfig:
     timezone: ZoneInfo
     outbox_interval: float = 1.0
     max_retries: int = 10
-    concurrent_updates: int = 8
+    concurrent_updates: int = 8  # updates handled at once (one chat's always in order)
+    start_retry_max: float = 60.0  # longest wait between start-up attempts (s)
+    rejected_token_retry: float = 300.0  # wait after Telegram rejected the token (s)

@@ -16,6 +16,10 @@
   expired: their text and evidence go, a tombstone row stays for the audit log (see
   ``storage.retention``). Evidence files are shared by sha256 and go only when no claim refers
   to them any more.
+* Handled Telegram inbox rows after ``INBOX_DAYS`` (2): Telegram re-delivers an update it
+  did not see confirmed within a day, so two days keep every duplicate caught; and after a
+  week without updates Telegram picks the next ``update_id`` at random, so a row kept longer
+  could make a new update look like an old one. Unhandled rows are never purged.
 * The audit log is never purged.
 """
 
@@ -27,7 +31,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from cpd.storage import evidence, retention
+from cpd.storage import evidence, inbox, retention
+
+INBOX_DAYS = 2
+"""Days a handled Telegram update is kept (see the module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class PurgeReport:
     drafts: int
     evidence_files: int
     leftovers: int
+    inbox_rows: int = 0
 
     def line(self) -> str:
         """One line for operators and the log."""
@@ -57,7 +65,8 @@ class PurgeReport:
         left = "" if self.dry_run else f", {self.leftovers} crash leftover(s)"
         return (
             f"{verb} {self.processed_keys} processed-message key(s), {self.delivered_outbox} "
-            f"delivered outbox row(s), {self.drafts} expired draft(s){files}{left}"
+            f"delivered outbox row(s), {self.drafts} expired draft(s), {self.inbox_rows} handled "
+            f"Telegram update(s){files}{left}"
         )
 
 
@@ -80,6 +89,7 @@ def purge(
             retention.count_expired_drafts(engine, drafts_before),
             0,
             0,
+            inbox.count_handled(engine, moment - dt.timedelta(days=INBOX_DAYS)),
         )
     drafts = retention.expire_drafts(engine, drafts_before, batch=max(1, policy.batch // 5))
     files = [f for draft in drafts for f in draft.files]
@@ -91,4 +101,5 @@ def purge(
         len(drafts),
         removed,
         evidence.remove_incoming_leftovers(evidence_dir, min_age=3600),
+        inbox.purge_handled(engine, moment - dt.timedelta(days=INBOX_DAYS)),
     )

@@ -707,6 +707,13 @@ class ClaimsService:
         """One claim's view."""
         return self._view_by_id(claim_id)
 
+    def claim_for_source(self, source_key: str) -> ClaimView | None:
+        """The claim a message created, if any (to answer a message handled again after a
+        crash cut its first handling short)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            claim = self._claim_by_source(session, source_key)
+            return None if claim is None else self._view(session, claim)
+
     def evidence(self, claim_id: int) -> list[models.EvidenceFile]:
         """The evidence files of a claim."""
         with Session(self.engine, expire_on_commit=False) as session:

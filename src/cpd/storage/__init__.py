@@ -11,6 +11,7 @@ from cpd.storage.models import (
     Member,
     OutboxMessage,
     ProcessedMessage,
+    TelegramInboxUpdate,
 )
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "OutboxMessage",
     "ProcessedMessage",
     "StoredFile",
+    "TelegramInboxUpdate",
     "make_engine",
     "migrate",
     "safe_display_name",

@@ -1,4 +1,5 @@
-"""The tables: members, claims, evidence, decisions' audit trail, the outbox, processed keys.
+"""The tables: members, claims, evidence, decisions' audit trail, the outbox, processed keys,
+and the Telegram inbox (updates stored before they are confirmed).
 
 Balances are never stored: they are derived from accepted claims by the rules engine. The
 points awarded are stored with each decision so that a later rule change does not silently
@@ -167,3 +168,20 @@ class ProcessedMessage(SQLModel, table=True):
     outcome: str = Field(default="", max_length=64)
     claim_id: int | None = Field(default=None, foreign_key="claim.id")
     processed_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class TelegramInboxUpdate(SQLModel, table=True):
+    """A Telegram update as received, stored before its ``getUpdates`` offset (or a webhook's
+    200) confirms it to the Bot API; handled from here, once (``update_id`` is unique)."""
+
+    __tablename__ = "telegram_inbox"
+    __table_args__ = (Index("ix_telegram_inbox_handled_update", "handled_at", "update_id"),)
+
+    update_id: int = Field(
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False, nullable=False)
+    )
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: dt.datetime = Field(default_factory=utcnow)
+    attempts: int = 0
+    handled_at: dt.datetime | None = None
+    outcome: str = Field(default="", max_length=32)
