@@ -6,8 +6,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from cpd.bot import limits
 from cpd.bot.callbacks import decode
-from cpd.bot.member import call, reply, sender_of, service_of
+from cpd.bot.common import call, reply, sender_of, service_of
 from cpd.claims.intake import ClaimError
 from cpd.claims.workflows import Workflows
 
@@ -130,7 +131,7 @@ async def on_secretary_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         return
     await query.answer(outcome[:190])
     text = getattr(query.message, "text", "") or ""
-    await query.edit_message_text(f"{text}\n\n{outcome}", reply_markup=None)
+    await query.edit_message_text(limits.fit(f"{text}\n\n{outcome}"), reply_markup=None)
 
 
 async def on_declaration_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -143,7 +144,7 @@ async def on_declaration_button(update: Update, context: ContextTypes.DEFAULT_TY
         await query.answer(str(exc)[:190], show_alert=True)
         return
     await query.answer("Recorded")
-    await query.edit_message_text(outcome, reply_markup=None)
+    await query.edit_message_text(limits.fit(outcome), reply_markup=None)
 
 
 async def standings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
