@@ -10,11 +10,13 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from cpd.storage import Claim, EvidenceFile, OutboxMessage, make_engine
-from tests.bot.conftest import JPEG, SECRETARY_CHAT, USERS, BotWorld, world  # noqa: F401
+from tests.bot import conftest as bot_fixtures
+from tests.bot.conftest import JPEG, SECRETARY_CHAT, USERS, BotWorld
 from tests.faults.conftest import Report
 from tests.support.telegram_api import Call
 
 JANE, SAM = USERS["M1"], USERS["S1"]
+world = bot_fixtures.world  # the bot tests' fixture: members invited, the fake Bot API
 
 
 def _count(world: BotWorld, query: object) -> int:
@@ -55,7 +57,7 @@ def _evidence_sends(world: BotWorld) -> Counter[str]:
 
 
 def test_a_refused_photo_goes_as_a_document_then_as_a_named_line(
-    world: BotWorld,  # noqa: F811
+    world: BotWorld,
     fault_report: Report,
 ) -> None:
     started = time.monotonic()
@@ -144,7 +146,7 @@ def test_a_refused_photo_goes_as_a_document_then_as_a_named_line(
 
 
 def test_getfile_failures_are_retried_then_the_claim_is_kept_and_the_member_told(
-    world: BotWorld,  # noqa: F811
+    world: BotWorld,
     fault_report: Report,
 ) -> None:
     started = time.monotonic()
