@@ -282,6 +282,7 @@ class FakeTelegramServer:
             self._refusals.append((method.lower(), chat_id, min_bytes, status, description))
 
     def clear_refusals(self) -> None:
+        """End every ``refuse``."""
         with self._lock:
             self._refusals.clear()
 

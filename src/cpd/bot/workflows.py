@@ -88,6 +88,11 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except ClaimError as exc:
         await reply(update, str(exc))
         return
+    if len(data) > limits.FILE_MAX_BYTES:
+        await reply(
+            update, f"Your CPD record is {limits.human_size(len(data))}: too big to send here."
+        )
+        return
     if update.effective_message is not None:
         await update.effective_message.reply_document(
             data, filename=f"cpd-record.{fmt}", caption="Your CPD record"
@@ -100,6 +105,14 @@ async def evidence(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         data = await call(flows_of(context).evidence_zip, sender_of(update))
     except ClaimError as exc:
         await reply(update, str(exc))
+        return
+    if len(data) > limits.FILE_MAX_BYTES:
+        await reply(
+            update,
+            f"Your evidence zip is {limits.human_size(len(data))}, more than the "
+            f"{limits.human_size(limits.FILE_MAX_BYTES)} Telegram lets a bot send: please ask "
+            "the membership secretary for a copy.",
+        )
         return
     if update.effective_message is not None:
         await update.effective_message.reply_document(
