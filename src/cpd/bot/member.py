@@ -20,6 +20,7 @@ from cpd.bot.attach import attach_by_reply, missing_note, replied_claim
 from cpd.bot.callbacks import CATEGORY, KIND, WITHDRAW, decode
 from cpd.bot.common import call, is_private, reply, sender_of, service_of
 from cpd.bot.downloads import fetch_message_files
+from cpd.bot.fallbacks import STALE_BUTTON
 from cpd.claims.chart import evaluation_png
 from cpd.claims.intake import ClaimError, ClaimView, Intake
 from cpd.claims.texts import NOT_LINKED, draft_card
@@ -27,7 +28,6 @@ from cpd.claims.texts import NOT_LINKED, draft_card
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 AWAITING = "awaiting"
-STALE_BUTTON = "That button is no longer valid."
 WITHDRAW_TAKES_NO_ARGS = "/withdraw takes no claim number: tap the claim's button below.\n"
 MAX_WITHDRAW_BUTTONS = 30
 

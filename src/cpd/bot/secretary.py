@@ -17,6 +17,7 @@ from telegram.ext import ContextTypes
 from cpd.bot import limits
 from cpd.bot.callbacks import decode
 from cpd.bot.common import call, reply, sender_of, service_of
+from cpd.bot.fallbacks import STALE_BUTTON
 from cpd.claims.intake import ClaimError, NotAllowed
 from cpd.claims.service import MAX_MANUAL_POINTS
 from cpd.claims.texts import amount, fmt
@@ -34,7 +35,7 @@ async def on_decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     service = service_of(context)
     sender = sender_of(update)
     if pressed is None or pressed.prefix != "s":
-        await query.answer("That button is not valid.", show_alert=True)
+        await query.answer(STALE_BUTTON, show_alert=True)
         return
     if not await call(service.is_secretary, sender):
         await call(service._refuse, sender, pressed.claim_id, pressed.arg)

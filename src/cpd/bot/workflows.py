@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 from cpd.bot import limits
 from cpd.bot.callbacks import decode
 from cpd.bot.common import call, reply, sender_of, service_of
+from cpd.bot.fallbacks import STALE_BUTTON
 from cpd.claims.intake import ClaimError
 from cpd.claims.workflows import Workflows
 
@@ -126,7 +127,7 @@ async def on_secretary_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     assert query is not None
     pressed = decode(query.data)
     if pressed is None:
-        await query.answer("That button is not valid.", show_alert=True)
+        await query.answer(STALE_BUTTON, show_alert=True)
         return
     flows = flows_of(context)
     try:
