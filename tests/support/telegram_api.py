@@ -13,8 +13,10 @@ own loop in a daemon thread for sync tests driving a subprocess bot (``start_in_
 not recorded), ``rejected``, ``wait_for``, ``messages_to``, ``edits`` and ``answered_callbacks``.
 
 Sends are rate limited as Telegram does (30/s overall, 1/s per private chat, 20/min per group:
-429 with ``retry_after``); ``rate_limits=False`` turns that off. ``fail_next`` and ``outage``
-inject failures so tests can show retries.
+429 with ``retry_after``); ``rate_limits=False`` turns that off. ``fail_next`` (``"download"``
+for file downloads), ``refuse`` (a 400 for a chat or above a size) and ``outage`` inject
+failures so tests can show retries. Telegram's own size limits are enforced: photos over 10 MB
+(400), documents over 50 MB (413), ``getFile`` of a file over 20 MB (400).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+PHOTO_MAX, DOCUMENT_MAX, GETFILE_MAX = 10 * 2**20, 50 * 2**20, 20 * 2**20
 
 Json = dict[str, Any]
 
@@ -172,6 +175,7 @@ class FakeTelegramServer:
         self._allowed: set[str] | None = None
         self._send_times: dict[int | None, deque[float]] = defaultdict(deque)
         self._failures: dict[str, list[int]] = {}  # lower-case method -> [times, status]
+        self._refusals: list[tuple[str, int | None, int, int, str]] = []
         self._outage_until, self._outage_drop = 0.0, False
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -263,6 +267,35 @@ class FakeTelegramServer:
         with self._lock:
             self._failures[method.lower()] = [times, status]
 
+    def refuse(
+        self,
+        method: str,
+        *,
+        chat_id: int | None = None,
+        min_bytes: int = 0,
+        status: int = 400,
+        description: str = "Bad Request: IMAGE_PROCESS_FAILED",
+    ) -> None:
+        """From now on answer ``method`` with ``status`` when it goes to ``chat_id`` (any chat
+        if None) and uploads at least ``min_bytes``; ``clear_refusals`` ends it."""
+        with self._lock:
+            self._refusals.append((method.lower(), chat_id, min_bytes, status, description))
+
+    def clear_refusals(self) -> None:
+        """End every ``refuse``."""
+        with self._lock:
+            self._refusals.clear()
+
+    def _refused(self, name: str, call: Call) -> None:
+        size = sum(len(upload.data) for upload in call.files.values())
+        for method, chat_id, min_bytes, status, description in self._refusals:
+            if method == name and chat_id in (None, call.chat_id) and size >= min_bytes:
+                raise ApiError(status, description)
+        if name == "sendphoto" and size > PHOTO_MAX:
+            raise ApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+        if name == "senddocument" and size > DOCUMENT_MAX:
+            raise ApiError(413, "Request Entity Too Large")
+
     def outage(self, seconds: float, drop_connections: bool = False) -> None:
         """For ``seconds``, answer every request with 502, or drop its connection unanswered."""
         with self._lock:
@@ -318,9 +351,15 @@ class FakeTelegramServer:
         caption: str | None = None,
         media_group_id: str | None = None,
         chat_id: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
+        """The user sends a photo (``reply_to``: as a reply to that message of the chat)."""
         photo = self._store(jpeg_bytes, "photos", "photo.jpg", "image/jpeg").photo_size()
         extra = {"caption": caption, "media_group_id": media_group_id}
+        if reply_to is not None:
+            with self._lock:
+                replied = self._messages[(chat_id or user_id, reply_to)]
+                extra["reply_to_message"] = copy.deepcopy(replied)
         return self._user_message(user_id, chat_id, {"photo": [photo]}, extra)
 
     def send_document(
@@ -334,6 +373,11 @@ class FakeTelegramServer:
     ) -> int:
         document = self._store(data, "documents", file_name, mime_type).document()
         return self._user_message(user_id, chat_id, {"document": document}, {"caption": caption})
+
+    def send_raw_message(self, user_id: int, content: Json, chat_id: int | None = None) -> int:
+        """The user sends a message of any other kind (``{"sticker": {...}}``, a location,
+        a poll...) given as its Bot API fields; returns the update_id."""
+        return self._user_message(user_id, chat_id, dict(content))
 
     def press_button(
         self,
@@ -470,6 +514,11 @@ class FakeTelegramServer:
         if self._in_outage(request):
             return ApiError(502, "Bad Gateway").response()
         with self._lock:
+            failure = self._failures.get("download", [0, 0])
+            if failure[0] > 0:
+                failure[0] -= 1
+                self.rejected.append(Call("download", {}, {}, time.monotonic(), failure[1]))
+                return ApiError(failure[1], "Injected failure").response()
             found = [f for f in self.files.values() if f.file_path == request.match_info["path"]]
         if not found or not TOKEN_RE.fullmatch(request.match_info["token"]):
             return ApiError(404, "Not Found").response()
@@ -507,6 +556,7 @@ class FakeTelegramServer:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
             with self._lock:
+                self._refused(name, call)
                 if name in SEND_METHODS:
                     self._check_chat(call.chat_id)
                     self._rate_check(call.chat_id)
@@ -689,4 +739,6 @@ class FakeTelegramServer:
         stored = self.files.get(call.params.get("file_id", ""))
         if stored is None:
             raise ApiError(400, "Bad Request: invalid file_id")
+        if len(stored.data) > GETFILE_MAX:
+            raise ApiError(400, "Bad Request: file is too big")
         return stored.meta(file_path=stored.file_path)

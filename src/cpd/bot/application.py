@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from cpd.bot import member, redelivery, secretary, workflows
+from cpd.bot import callbacks, fallbacks, member, redelivery, secretary, workflows
 from cpd.bot.config import BotConfig
 from cpd.bot.nudges import close_periods, queue_weekly_nudges
 from cpd.bot.sender import deliver_due
@@ -81,6 +81,13 @@ def build_application(service: ClaimsService, config: BotConfig) -> Application:
     application.bot_data["service"] = service
     application.bot_data["workflows"] = Workflows(service)
     private = filters.ChatType.PRIVATE
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.EDITED | filters.UpdateType.CHANNEL_POSTS,
+            fallbacks.on_edit_or_channel_post,
+        ),
+        group=-1,
+    )
     application.add_handler(CommandHandler("start", member.start))
     application.add_handler(CommandHandler("help", member.help_command))
     application.add_handler(CommandHandler("progress", member.progress, filters=private))
@@ -98,12 +105,33 @@ def build_application(service: ClaimsService, config: BotConfig) -> Application:
         ("evidence", workflows.evidence),
     ):
         application.add_handler(CommandHandler(name, handler, filters=private))
-    application.add_handler(CallbackQueryHandler(workflows.on_secretary_button, pattern=r"^[gv]:"))
-    application.add_handler(CallbackQueryHandler(workflows.on_declaration_button, pattern=r"^y:"))
+    application.add_handler(
+        CallbackQueryHandler(
+            workflows.on_secretary_button,
+            pattern=callbacks.pattern(callbacks.DISPENSATION, callbacks.DIPLOMA),
+        )
+    )
+    application.add_handler(
+        CallbackQueryHandler(
+            workflows.on_declaration_button, pattern=callbacks.pattern(callbacks.DECLARATION)
+        )
+    )
     application.add_handler(CommandHandler("standings", workflows.standings))
     application.add_handler(CommandHandler("undeclared", workflows.undeclared))
-    application.add_handler(CallbackQueryHandler(secretary.on_decision_button, pattern=r"^s:"))
-    application.add_handler(CallbackQueryHandler(member.on_draft_button, pattern=r"^[dkcw]:"))
+    application.add_handler(
+        CallbackQueryHandler(
+            secretary.on_decision_button, pattern=callbacks.pattern(callbacks.DECIDE)
+        )
+    )
+    application.add_handler(
+        CallbackQueryHandler(
+            member.on_draft_button,
+            pattern=callbacks.pattern(
+                callbacks.DRAFT, callbacks.KIND, callbacks.CATEGORY, callbacks.WITHDRAW
+            ),
+        )
+    )
+    application.add_handler(CallbackQueryHandler(fallbacks.on_stale_button))
     application.add_handler(
         MessageHandler(
             private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND,
@@ -116,6 +144,8 @@ def build_application(service: ClaimsService, config: BotConfig) -> Application:
             secretary.on_group_message,
         )
     )
+    application.add_handler(MessageHandler(private & filters.COMMAND, fallbacks.on_unknown_command))
+    application.add_handler(MessageHandler(private, fallbacks.on_unsupported))
     application.add_error_handler(_on_error)
     jobs = application.job_queue
     assert jobs is not None, "python-telegram-bot[job-queue] is required"

@@ -6,62 +6,35 @@ thread, since the service does blocking database work) and renders what comes ba
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import re
-from collections.abc import Callable
 from typing import Any, TypeVar
 
-from telegram import Message, Update
-from telegram.constants import ChatType
+from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from cpd.bot import keyboards, texts
+from cpd.bot import keyboards, limits, texts
+from cpd.bot.answers import parse_date, parse_hours
+from cpd.bot.attach import attach_by_reply, missing_note, replied_claim
 from cpd.bot.callbacks import CATEGORY, KIND, WITHDRAW, decode
+from cpd.bot.common import call, is_private, reply, sender_of, service_of
+from cpd.bot.downloads import fetch_message_files
+from cpd.bot.fallbacks import STALE_BUTTON
 from cpd.claims.chart import evaluation_png
-from cpd.claims.intake import Attachment, ClaimError, ClaimView, Intake, Sender
-from cpd.claims.service import ClaimsService
+from cpd.claims.intake import ClaimError, ClaimView, Intake
 from cpd.claims.texts import NOT_LINKED, draft_card
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 AWAITING = "awaiting"
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-
-
-def service_of(context: ContextTypes.DEFAULT_TYPE) -> ClaimsService:
-    """The claims service the application was built with."""
-    return context.application.bot_data["service"]
-
-
-async def call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking service call off the event loop."""
-    return await asyncio.to_thread(func, *args, **kwargs)
-
-
-def sender_of(update: Update) -> Sender:
-    """The Telegram user behind an update."""
-    assert update.effective_user is not None
-    return Sender(telegram_user_id=update.effective_user.id)
-
-
-def is_private(update: Update) -> bool:
-    """Whether the update comes from a private chat with the bot."""
-    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
-
-
-async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
-    """Answer in the chat the update came from."""
-    if update.effective_message is None:
-        return None
-    return await update.effective_message.reply_text(text, **kwargs)
+WITHDRAW_TAKES_NO_ARGS = "/withdraw takes no claim number: tap the claim's button below.\n"
+MAX_WITHDRAW_BUTTONS = 30
 
 
 async def show_draft(update: Update, view: ClaimView, edit: bool = False) -> None:
     """Show a draft with its buttons (editing the card when the update is a button press)."""
-    text = draft_card(view)
+    text = limits.fit(draft_card(view))
     # Unsure of the kind: the card itself asks (one message, not two).
     markup = (
         keyboards.kinds(view.id, cancel=True) if "kind" in view.needs else (keyboards.draft(view))
@@ -139,11 +112,14 @@ async def withdraw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except ClaimError as exc:
         await reply(update, str(exc))
         return
+    note = WITHDRAW_TAKES_NO_ARGS if context.args else ""
     if not views:
-        await reply(update, "You have no claim waiting for a decision.")
+        await reply(update, f"{note}You have no claim waiting for a decision.")
         return
     await reply(
-        update, "Which claim do you want to withdraw?", reply_markup=keyboards.withdraw(views)
+        update,
+        f"{note}Which claim do you want to withdraw?",
+        reply_markup=keyboards.withdraw(views[:MAX_WITHDRAW_BUTTONS]),
     )
 
 
@@ -177,34 +153,6 @@ def _source_key(update: Update) -> str:
     return f"telegram:message:{message.chat_id}:{message.message_id}"
 
 
-async def _download(
-    context: ContextTypes.DEFAULT_TYPE, file_id: str, size: int | None
-) -> bytes | None:
-    if size is not None and size > MAX_DOWNLOAD_BYTES:
-        return None
-    telegram_file = await context.bot.get_file(file_id)
-    return bytes(await telegram_file.download_as_bytearray())
-
-
-async def _attachments(update: Update, context: ContextTypes.DEFAULT_TYPE) -> list[Attachment]:
-    message = update.effective_message
-    assert message is not None
-    found: list[Attachment] = []
-    if message.photo:
-        largest = message.photo[-1]
-        data = await _download(context, largest.file_id, largest.file_size)
-        if data is not None:
-            found.append(Attachment(data, "image/jpeg", f"photo-{message.message_id}.jpg"))
-    if message.document:
-        doc = message.document
-        data = await _download(context, doc.file_id, doc.file_size)
-        if data is not None:
-            found.append(
-                Attachment(data, doc.mime_type or "application/octet-stream", doc.file_name)
-            )
-    return found
-
-
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A text, photo or document: an answer the bot waits for, or a new claim."""
     if not is_private(update) or update.effective_message is None:
@@ -217,24 +165,37 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     service = service_of(context)
     sender = sender_of(update)
     text = message.text or message.caption or ""
-    attachments = await _attachments(update, context)
+    fetched = await fetch_message_files(context.bot, message)
+    attachments = fetched.attachments
+    if message.photo or message.document:
+        target = replied_claim(message)
+        if target is not None:
+            await attach_by_reply(update, context, target, fetched)
+            return
     key = _source_key(update)
     received = message.date or dt.datetime.now(dt.UTC)
     intake = Intake("telegram", key, sender, text, received, tuple(attachments))
     try:
         result = await call(service.start_claim, intake)
     except ClaimError as exc:
-        await reply(update, str(exc))
+        if fetched.missing:  # nothing else to claim from: the file was all there was
+            await reply(update, f"{'; '.join(fetched.missing)}. Please send it again.")
+        else:
+            await reply(update, str(exc))
         return
     if result.duplicate:
-        if message.media_group_id and attachments:
-            before = result.claim
+        if message.media_group_id and (attachments or fetched.missing):
+            before = view = result.claim
             for attachment in attachments:
                 view = await call(service.attach, key, sender, attachment, text, received)
             if "no_text" in before.flags and "no_text" not in view.flags:
                 await show_draft(update, view)  # the album's caption arrived after a photo
+            if fetched.missing:
+                await reply(update, missing_note(view.id, fetched.missing))
         return  # the first delivery already answered
     await show_draft(update, result.claim)
+    if fetched.missing:
+        await reply(update, missing_note(result.claim.id, fetched.missing))
 
 
 # -- draft buttons and the answers they ask for ------------------------------------------------
@@ -254,8 +215,10 @@ async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     assert query is not None
     pressed = decode(query.data)
-    if pressed is None:
-        await query.answer("That button is no longer valid.")
+    if pressed is None or (
+        pressed.prefix == KIND and int(pressed.arg) >= len(keyboards.KIND_ORDER)
+    ):
+        await query.answer(STALE_BUTTON)
         return
     service = service_of(context)
     sender = sender_of(update)
@@ -284,7 +247,9 @@ async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             return
         await _draft_action(update, context, pressed.claim_id, pressed.arg)
     except (ClaimError, ValueError, IndexError) as exc:
-        await query.answer(str(exc)[:190] or "Not possible", show_alert=True)
+        await query.answer(
+            limits.fit(str(exc), limits.CALLBACK_ANSWER_MAX) or "Not possible", show_alert=True
+        )
 
 
 async def _draft_action(
@@ -298,8 +263,10 @@ async def _draft_action(
         view = await call(service.submit, claim_id, sender)
         await query.answer("Submitted")
         await query.edit_message_text(
-            draft_card(view).replace(
-                "Tap Submit when it is right.", "Submitted: it will be verified soon."
+            limits.fit(
+                draft_card(view).replace(
+                    "Tap Submit when it is right.", "Submitted: it will be verified soon."
+                )
             )
         )
     elif action == "cancel":
@@ -329,53 +296,7 @@ async def _draft_action(
         context.user_data[AWAITING] = {"claim_id": claim_id, "field": action}
         await reply(update, QUESTIONS[action])
     else:
-        await query.answer("That button is no longer valid.")
-
-
-_HOURS = re.compile(
-    r"^\s*(\d+(?:[.,]\d+)?)\s*(?:h|hr|hrs|hours?)?\s*(?:(\d{1,2})\s*(?:m|min|mins)?)?\s*$",
-    re.IGNORECASE,
-)
-
-
-def parse_hours(text: str) -> float:
-    """``2.5``, ``2,5``, ``3h``, ``1h30``, ``1 h 30 min``; ValueError otherwise."""
-    cleaned = text.strip().lower()
-    if cleaned.startswith("-"):
-        raise ClaimError("Hours can't be negative. How many hours did it take?")
-    match = _HOURS.match(cleaned)
-    if not match:
-        raise ClaimError("Please send the hours as a number, e.g. 2.5 or 1h30.")
-    hours = float(match.group(1).replace(",", "."))
-    if match.group(2):
-        hours += int(match.group(2)) / 60
-    return round(hours, 2)
-
-
-def parse_date(text: str, today: dt.date) -> dt.date:
-    """``2026-03-12``, ``12/03``, ``12/03/2026``, ``today``, ``yesterday`` (UK day first)."""
-    cleaned = text.strip().lower()
-    if cleaned == "today":
-        return today
-    if cleaned == "yesterday":
-        return today - dt.timedelta(days=1)
-    try:
-        return dt.date.fromisoformat(cleaned)
-    except ValueError:
-        pass
-    match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?", cleaned)
-    if match:
-        day, month = int(match.group(1)), int(match.group(2))
-        year = int(match.group(3)) if match.group(3) else today.year
-        year += 2000 if year < 100 else 0
-        try:
-            found = dt.date(year, month, day)
-        except ValueError:
-            raise ClaimError("That is not a date I can read; try 12/03 or 2026-03-12.") from None
-        if match.group(3) is None and found > today:
-            found = found.replace(year=found.year - 1)
-        return found
-    raise ClaimError("That is not a date I can read; try 12/03 or 2026-03-12.")
+        await query.answer(STALE_BUTTON)
 
 
 async def answer_awaited(

@@ -8,7 +8,7 @@ import logging
 
 from telegram.ext import ContextTypes
 
-from cpd.bot.member import call, service_of
+from cpd.bot.common import call, service_of
 
 log = logging.getLogger(__name__)
 

@@ -8,18 +8,23 @@ once the decision is committed.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from cpd.bot import limits
 from cpd.bot.callbacks import decode
-from cpd.bot.member import call, reply, sender_of, service_of
+from cpd.bot.common import call, reply, sender_of, service_of
+from cpd.bot.fallbacks import STALE_BUTTON
 from cpd.claims.intake import ClaimError, NotAllowed
-from cpd.claims.texts import amount
+from cpd.claims.service import MAX_MANUAL_POINTS
+from cpd.claims.texts import amount, fmt
 
 log = logging.getLogger(__name__)
 AWAITING_DECISION = "awaiting_decision"
+MAX_PENDING_MESSAGES = 20  # /pending: at most this many messages (about 1,500 claims)
 
 
 async def on_decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -29,8 +34,8 @@ async def on_decision_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     pressed = decode(query.data)
     service = service_of(context)
     sender = sender_of(update)
-    if pressed is None or pressed.arg not in ("accept", "points", "decline"):
-        await query.answer("That button is not valid.", show_alert=True)
+    if pressed is None or pressed.prefix != "s":
+        await query.answer(STALE_BUTTON, show_alert=True)
         return
     if not await call(service.is_secretary, sender):
         await call(service._refuse, sender, pressed.claim_id, pressed.arg)
@@ -77,7 +82,9 @@ async def _decide(
 
 async def _tell(update: Update, text: str, alert: bool = False) -> None:
     if update.callback_query is not None:
-        await update.callback_query.answer(text[:190], show_alert=alert)
+        await update.callback_query.answer(
+            limits.fit(text, limits.CALLBACK_ANSWER_MAX), show_alert=alert
+        )
     else:
         await reply(update, text)
 
@@ -93,7 +100,13 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         try:
             points = float(message.text.strip().replace(",", "."))
         except ValueError:
-            await reply(update, "Please reply with a number of points, e.g. 3 or 2.5.")
+            points = math.nan
+        if not (math.isfinite(points) and 0 <= points <= MAX_MANUAL_POINTS):
+            await reply(
+                update,
+                f"Please reply with a number of points from 0 to {fmt(MAX_MANUAL_POINTS)}, "
+                "e.g. 3 or 2.5.",
+            )
             return
         context.user_data.pop(AWAITING_DECISION, None)
         await _decide(update, context, claim_id, "accept_points", points=points)
@@ -112,10 +125,18 @@ async def pending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not views:
         await reply(update, "Nothing waits for a decision.")
         return
+    uncarded = await call(service.claims_without_card, [v.id for v in views])
     lines = [f"{len(views)} claim(s) wait for a decision:"]
     lines += [
         f"#{v.id} {v.member_name} ({v.member_no}): {v.title[:40]}, proposed "
         f"{amount(v.proposed_points or 0, v.unit)}"
-        for v in views[:50]
+        + (" (card not posted yet)" if v.id in uncarded else "")
+        for v in views
     ]
-    await reply(update, "\n".join(lines))
+    messages = limits.chunks(lines)
+    if len(messages) > MAX_PENDING_MESSAGES:
+        shown = sum(m.count("\n") + 1 for m in messages[:MAX_PENDING_MESSAGES]) - 1
+        messages = messages[:MAX_PENDING_MESSAGES]
+        messages.append(f"… and {len(views) - shown} more waiting.")
+    for text in messages:
+        await reply(update, text)

@@ -1,22 +1,29 @@
-"""Delivers the outbox to Telegram: member messages, secretary cards (with their evidence),
+"""Delivers the outbox to Telegram: member messages, secretary cards, their evidence files,
 card edits. A failure (429, network, outage) is recorded and retried later with backoff, so a
-Telegram outage delays messages and loses none."""
+Telegram outage delays messages and loses none.
+
+A card, and each evidence file under it, is never given up while its claim is pending: any
+failure, a refusal included, is retried with the outbox's backoff (capped at ten minutes), and
+``/pending`` lists the claim meanwhile. The card goes first; its evidence files follow as
+outbox rows of their own (see ``cpd.claims.cards``), so a retry never repeats a delivered file.
+"""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from cpd.bot import keyboards
-from cpd.bot.member import call, service_of
+from cpd.bot import keyboards, limits
+from cpd.bot.common import call, service_of
+from cpd.bot.evidence import send_evidence
 from cpd.claims.notifications import Notification
 from cpd.claims.service import ClaimsService
 
 log = logging.getLogger(__name__)
+CARD_TEMPLATES = frozenset({"secretary_card", "card_evidence"})
 
 
 async def deliver_due(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -29,6 +36,15 @@ async def deliver_due(context: ContextTypes.DEFAULT_TYPE) -> None:
             await deliver_one(context.bot, service, notification)
 
 
+async def _keep_trying(service: ClaimsService, notification: Notification) -> bool:
+    """Whether this notification must never be given up: a card (or its evidence) whose
+    claim still waits for a decision."""
+    if notification.template not in CARD_TEMPLATES:
+        return False
+    view = await call(service.claim, int(notification.payload["claim_id"]))
+    return view is not None and view.status == "pending"
+
+
 async def deliver_one(bot: Bot, service: ClaimsService, notification: Notification) -> bool:
     """Send one notification; record the outcome. True when delivered."""
     try:
@@ -38,28 +54,35 @@ async def deliver_one(bot: Bot, service: ClaimsService, notification: Notificati
         wait = seconds.total_seconds() if hasattr(seconds, "total_seconds") else float(seconds)
         await call(service.delivery_failed, notification, f"429: {exc}", wait, False, True)
         return False
-    except Forbidden as exc:  # the user blocked the bot: retrying cannot help
-        await call(service.delivery_failed, notification, f"forbidden: {exc}", None, True)
-        return False
-    except BadRequest as exc:
-        permanent = "not modified" not in str(exc).lower()
-        if not permanent:
+    except (Forbidden, BadRequest) as exc:
+        if isinstance(exc, BadRequest) and "not modified" in str(exc).lower():
             await call(service.delivered, notification)
             return True
-        await call(service.delivery_failed, notification, f"bad request: {exc}", None, True)
-        log.error("notification %s refused by Telegram: %s", notification.id, exc)
+        keep = await _keep_trying(service, notification)
+        # A user who blocked the bot, or a message Telegram refuses: retrying cannot help,
+        # except for a pending claim's card, which retries until it is posted.
+        await call(service.delivery_failed, notification, f"refused: {exc}", None, not keep, keep)
+        log.error(
+            "notification %s (%s) refused by Telegram%s: %s",
+            notification.id,
+            notification.template,
+            ", retrying: its claim is pending" if keep else "",
+            exc,
+        )
         return False
     except (NetworkError, TelegramError, OSError) as exc:
+        down = isinstance(exc, NetworkError | OSError) or await _keep_trying(service, notification)
         await call(
             service.delivery_failed,
             notification,
             f"{type(exc).__name__}: {exc}",
             None,
             False,
-            isinstance(exc, NetworkError | OSError),
+            down,
         )
         return False
-    await call(service.delivered, notification)
+    if notification.template != "secretary_card":  # the card records its own delivery
+        await call(service.delivered, notification)
     return True
 
 
@@ -67,44 +90,55 @@ async def _send(bot: Bot, service: ClaimsService, notification: Notification) ->
     """Deliver one notification (recording it, where the send has a result to keep)."""
     chat_id = int(notification.recipient)
     payload = notification.payload
-    text = str(payload.get("text", ""))[:4000]
-    if notification.template == "secretary_card":
+    text = limits.fit(str(payload.get("text", "")))
+    template = notification.template
+    if template == "secretary_card":
         claim_id = int(payload["claim_id"])
-        for evidence in await call(service.evidence, claim_id):
-            path = Path(evidence.stored_path)
-            if not path.is_file():
-                continue
-            caption = f"Evidence for claim #{claim_id}: {evidence.original_name}"[:1000]
-            if evidence.content_type.startswith("image/"):
-                await bot.send_photo(
-                    chat_id, path.read_bytes(), caption=caption, filename=evidence.original_name
-                )
-            else:
-                await bot.send_document(
-                    chat_id, path.read_bytes(), caption=caption, filename=evidence.original_name
-                )
         message = await bot.send_message(chat_id, text, reply_markup=keyboards.decision(claim_id))
         await call(service.card_posted, claim_id, message.chat_id, message.message_id, notification)
-        return
-    elif notification.template == "dispensation_card":
+    elif template == "card_evidence":
+        claim_id = int(payload["claim_id"])
+        evidence = await call(service.evidence_file, int(payload["evidence_id"]))
+        if evidence is None:
+            return  # the file's row is gone: nothing to show
+        location = await call(service.card_location, claim_id)
+        reply_to = location[1] if location is not None and location[0] == chat_id else None
+        how = await send_evidence(bot, chat_id, claim_id, evidence, reply_to)
+        log.info("evidence %s of claim %s sent as %s", evidence.id, claim_id, how)
+    elif template == "dispensation_card":
         await bot.send_message(
             chat_id, text, reply_markup=keyboards.dispensation(int(payload["dispensation_id"]))
         )
-    elif notification.template == "diploma_card":
+    elif template == "diploma_card":
         await bot.send_message(
             chat_id, text, reply_markup=keyboards.diploma(int(payload["member_id"]))
         )
-    elif notification.template == "declaration_prompt":
+    elif template == "declaration_prompt":
         await bot.send_message(
             chat_id, text, reply_markup=keyboards.declaration(int(payload["year"]))
         )
-    elif notification.template == "card_update":
-        location = await call(service.card_location, int(payload["claim_id"]))
-        if location is None:
-            await bot.send_message(chat_id, text)
-        else:
+    elif template == "card_update":
+        await _update_card(bot, service, chat_id, int(payload["claim_id"]), text)
+    else:
+        await bot.send_message(chat_id, text)
+
+
+async def _update_card(
+    bot: Bot, service: ClaimsService, chat_id: int, claim_id: int, text: str
+) -> None:
+    """Edit the card to show the outcome; a card that cannot be edited (never posted, deleted,
+    too old) gets the outcome as a new message instead."""
+    location = await call(service.card_location, claim_id)
+    if location is not None:
+        try:
             await bot.edit_message_text(
                 text, chat_id=location[0], message_id=location[1], reply_markup=None
             )
-    else:
-        await bot.send_message(chat_id, text)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+            log.warning(
+                "card of claim %s cannot be edited (%s): sending the outcome", claim_id, exc
+            )
+    await bot.send_message(chat_id, text)

@@ -6,8 +6,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from cpd.bot import limits
 from cpd.bot.callbacks import decode
-from cpd.bot.member import call, reply, sender_of, service_of
+from cpd.bot.common import call, reply, sender_of, service_of
+from cpd.bot.fallbacks import STALE_BUTTON
 from cpd.claims.intake import ClaimError
 from cpd.claims.workflows import Workflows
 
@@ -87,6 +89,11 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except ClaimError as exc:
         await reply(update, str(exc))
         return
+    if len(data) > limits.FILE_MAX_BYTES:
+        await reply(
+            update, f"Your CPD record is {limits.human_size(len(data))}: too big to send here."
+        )
+        return
     if update.effective_message is not None:
         await update.effective_message.reply_document(
             data, filename=f"cpd-record.{fmt}", caption="Your CPD record"
@@ -100,6 +107,14 @@ async def evidence(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except ClaimError as exc:
         await reply(update, str(exc))
         return
+    if len(data) > limits.FILE_MAX_BYTES:
+        await reply(
+            update,
+            f"Your evidence zip is {limits.human_size(len(data))}, more than the "
+            f"{limits.human_size(limits.FILE_MAX_BYTES)} Telegram lets a bot send: please ask "
+            "the membership secretary for a copy.",
+        )
+        return
     if update.effective_message is not None:
         await update.effective_message.reply_document(
             data, filename="cpd-evidence.zip", caption="Your CPD evidence files"
@@ -112,7 +127,7 @@ async def on_secretary_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     assert query is not None
     pressed = decode(query.data)
     if pressed is None:
-        await query.answer("That button is not valid.", show_alert=True)
+        await query.answer(STALE_BUTTON, show_alert=True)
         return
     flows = flows_of(context)
     try:
@@ -130,7 +145,7 @@ async def on_secretary_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         return
     await query.answer(outcome[:190])
     text = getattr(query.message, "text", "") or ""
-    await query.edit_message_text(f"{text}\n\n{outcome}", reply_markup=None)
+    await query.edit_message_text(limits.fit(f"{text}\n\n{outcome}"), reply_markup=None)
 
 
 async def on_declaration_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -143,7 +158,7 @@ async def on_declaration_button(update: Update, context: ContextTypes.DEFAULT_TY
         await query.answer(str(exc)[:190], show_alert=True)
         return
     await query.answer("Recorded")
-    await query.edit_message_text(outcome, reply_markup=None)
+    await query.edit_message_text(limits.fit(outcome), reply_markup=None)
 
 
 async def standings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

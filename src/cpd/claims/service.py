@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from cpd import rules
-from cpd.claims import notifications, texts
+from cpd.claims import cards, notifications, texts
 from cpd.claims.dispensations import is_dispensation_subject, request_in
 from cpd.claims.intake import (
     MAX_ATTACHMENT_BYTES,
@@ -444,6 +445,8 @@ class ClaimsService:
             claim.confidence = 1.0
         elif name == "hours":
             hours = float(value)
+            if not math.isfinite(hours):
+                raise ClaimError("That is not a number of hours I can use: try 2.5 or 1h30.")
             days = ((claim.end_date or claim.start_date) - claim.start_date).days + 1
             if hours < 0:
                 raise ClaimError("Hours can't be negative. How many hours did it take?")
@@ -615,13 +618,29 @@ class ClaimsService:
         notification: notifications.Notification | None = None,
     ) -> None:
         """Remember where the secretary's card was posted and, in the same transaction, that
-        its notification was delivered (so a crash cannot post it twice from here on)."""
+        its notification was delivered (so a crash cannot post it twice from here on) and
+        that each of its evidence files is now to be sent after it."""
         with transaction(self.engine) as session:
             claim = session.get(models.Claim, claim_id)
             if claim is not None:
                 claim.card_chat_id, claim.card_message_id = chat_id, message_id
+                cards.queue_evidence(session, claim_id, chat_id)
             if notification is not None:
                 notifications.delivered_in(session, notification)
+
+    def attach_to_claim(
+        self, claim_id: int, sender: Sender, attachment: Attachment
+    ) -> tuple[ClaimView, bool]:
+        """Add a file to the member's own draft or pending claim (see ``cards``)."""
+        return cards.attach_to_claim(self, claim_id, sender, attachment)
+
+    def evidence_file(self, evidence_id: int) -> models.EvidenceFile | None:
+        """One evidence file by id."""
+        return cards.evidence_file(self.engine, evidence_id)
+
+    def claims_without_card(self, claim_ids: list[int]) -> set[int]:
+        """Which of these claims have no secretary card posted yet."""
+        return cards.without_card(self.engine, claim_ids)
 
     def card_location(self, claim_id: int) -> tuple[int, int] | None:
         """Where the secretary's card for a claim was posted, if it was."""

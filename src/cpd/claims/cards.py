@@ -1,0 +1,72 @@
+"""The secretary's claim card and its evidence, as outbox work.
+
+A card is posted first (its text and decision buttons); once it is posted, each evidence file
+gets its own outbox row (``card_evidence``), keyed by claim and file, so a retried or crashed
+delivery never sends a file that was already delivered, and a file Telegram refuses never
+holds the card back. A member may add a file later (a reply to a message about the claim):
+it is queued the same way when the card is already up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from cpd.claims.intake import Attachment, ClaimError, ClaimView, Sender
+from cpd.storage import cards as store
+from cpd.storage import models, transaction
+from cpd.storage.outbox import enqueue
+
+if TYPE_CHECKING:
+    from cpd.claims.service import ClaimsService
+
+CARD_TEMPLATE = "secretary_card"
+EVIDENCE_TEMPLATE = "card_evidence"
+
+
+def queue_evidence(session: Session, claim_id: int, chat_id: int) -> int:
+    """Queue every evidence file of a claim for the chat its card is in (once per file)."""
+    ids = store.evidence_ids(session, claim_id)
+    for evidence_id in ids:
+        enqueue(
+            session,
+            f"claim:{claim_id}:evidence:{evidence_id}",
+            "telegram",
+            str(chat_id),
+            EVIDENCE_TEMPLATE,
+            {"claim_id": claim_id, "evidence_id": evidence_id},
+        )
+    return len(ids)
+
+
+def evidence_file(engine: Engine, evidence_id: int) -> models.EvidenceFile | None:
+    """One evidence file (detached, for a sender to read)."""
+    with Session(engine, expire_on_commit=False) as session:
+        return store.evidence_file(session, evidence_id)
+
+
+def without_card(engine: Engine, claim_ids: list[int]) -> set[int]:
+    """Which of these claims have no card posted yet."""
+    with Session(engine) as session:
+        return store.without_card(session, claim_ids)
+
+
+def attach_to_claim(
+    service: ClaimsService, claim_id: int, sender: Sender, attachment: Attachment
+) -> tuple[ClaimView, bool]:
+    """Add a file to the member's own draft or pending claim; (the claim, whether the file
+    was kept: False when it is too big). On a pending claim whose card is up, the file is
+    queued for the secretary too."""
+    with transaction(service.engine) as session:
+        member = service._require_member(session, sender)
+        claim = service._own_claim(session, claim_id, member)
+        if claim.status not in ("draft", "pending"):
+            raise ClaimError(
+                f"Claim #{claim.id} is already {claim.status}; no file can be added to it."
+            )
+        kept = service._add_evidence(session, claim, attachment)
+        if kept and claim.status == "pending" and claim.card_chat_id is not None:
+            queue_evidence(session, claim.id, claim.card_chat_id)  # type: ignore[arg-type]
+        return service._view(session, claim), kept
