@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from cpd import rules
+from cpd.app.mail_cli import mail_app
 from cpd.app.settings import Settings, SettingsError, load_settings
 from cpd.claims import members as member_admin
 from cpd.claims.standing import standing
@@ -30,6 +31,7 @@ schemes_app = typer.Typer(help="The schemes this installation knows.", no_args_i
 app.add_typer(rules_app, name="rules")
 app.add_typer(members_app, name="members")
 app.add_typer(schemes_app, name="schemes")
+app.add_typer(mail_app, name="mail")
 
 
 class UserError(Exception):

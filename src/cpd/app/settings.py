@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     nudge_cron: str = "0 9 * * MON"
     timezone: str = "Europe/London"
     invite_days: int = Field(default=14, ge=1, le=365)
+    smtp_max_sessions: int = Field(default=8, ge=1, le=1000)
+    max_attachments: int = Field(default=10, ge=1, le=100)
+    mail_max_attempts: int = Field(default=5, ge=1, le=100)
+    mail_retry_seconds: float = Field(default=1.0, gt=0, le=3600)
 
     @classmethod
     def settings_customise_sources(
