@@ -120,7 +120,7 @@ RAW_CASES = {
         + b"S" * 5000
         + b"\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
         b"Content-Type: text/plain\r\n\r\nBoat show, 3 hours\r\n--b\r\nContent-Type: image/png"
-        b"\r\nContent-Disposition: attachment; filename=\"" + b"n" * 900 + b'.png"\r\n'
+        b'\r\nContent-Disposition: attachment; filename="' + b"n" * 900 + b'.png"\r\n'
         b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgoAAAANSUhEUg==\r\n--b--\r\n",
         "jane@example.com",
     ),
@@ -231,8 +231,13 @@ def test_cpd_mail_failed_and_retry(
     spool = MailSpool(tmp_path / "spool" / "smtp")
     path = spool.put(as_bytes(make_mail("Course, 1 hour", subject="Stuck")), NOW)
     spool.quarantine(
-        path, {"error": "DataError: boom", "attempts": 5, "sender": "jane@example.com",
-               "subject": "Stuck"}  # fmt: skip
+        path,
+        {
+            "error": "DataError: boom",
+            "attempts": 5,
+            "sender": "jane@example.com",
+            "subject": "Stuck",
+        },  # fmt: skip
     )
     listed = runner.invoke(app, ["mail", "failed"])
     assert listed.exit_code == 0
