@@ -174,9 +174,7 @@ def test_a_poison_mail_then_50_good_ones(tmp_path: Path, fault_report: Report) -
         poison = as_bytes(make_mail("POISON webinar, 2 hours", subject="The poison"))
         send_until_accepted(run.smtp_port, poison, deadline)
         for n in range(50):
-            send_until_accepted(
-                run.smtp_port, as_bytes(make_mail(f"Course {n}, 1 hour")), deadline
-            )
+            send_until_accepted(run.smtp_port, as_bytes(make_mail(f"Course {n}, 1 hour")), deadline)
         run.wait_claims(50, timeout=30)
         failed_dir = run.data_dir / "spool" / "smtp" / "failed"
         wait_until(lambda: list(failed_dir.glob("*.eml")), timeout=30, what="the quarantine")
@@ -241,9 +239,7 @@ def test_hostile_mail_on_postgresql_then_50_good_ones(
         for raw in hostile:
             send_until_accepted(run.smtp_port, raw, deadline)
         for n in range(50):
-            send_until_accepted(
-                run.smtp_port, as_bytes(make_mail(f"Course {n}, 1 hour")), deadline
-            )
+            send_until_accepted(run.smtp_port, as_bytes(make_mail(f"Course {n}, 1 hour")), deadline)
 
         def keys() -> list[str]:
             with engine.connect() as connection:
@@ -360,11 +356,9 @@ def test_8_parallel_24_mb_mails_stay_under_400_mb(tmp_path: Path, fault_report: 
     pid = run.process.pid
     baseline = vm_hwm_kb(pid)
     photo = b"\xff\xd8\xff\xe0" + os.urandom(17 * 1024 * 1024)
-    mails = [
-        as_bytes(make_mail(f"Conference {n}, 6 hours", attachments=((photo, "image/jpeg", "p.jpg"),)))
-        for n in range(8)
-    ]
-    del photo
+    files = ((photo, "image/jpeg", "p.jpg"),)
+    mails = [as_bytes(make_mail(f"Conference {n}, 6 hours", attachments=files)) for n in range(8)]
+    del photo, files
     sizes = {len(raw) for raw in mails}
     deadline = time.monotonic() + 80
     errors: list[BaseException] = []

@@ -182,7 +182,8 @@ class MailSpool:
 
     def remove_leftovers(self, before: float | None = None) -> int:
         """Remove files in ``tmp/`` a crashed process left (not this process's, last written
-        before ``before``, by default now); how many."""
+        before ``before``, by default now), and failure records of mails no longer waiting;
+        how many files from ``tmp/``."""
         before = time.time() if before is None else before
         removed = 0
         mine = f"-{os.getpid()}-"
@@ -194,6 +195,9 @@ class MailSpool:
                 removed += 1
             except OSError:
                 continue
+        for record in self.attempts_dir.glob("*.eml.json"):  # the mail went on in a crash
+            if not (self.new / record.name.removesuffix(".json")).exists():
+                record.unlink(missing_ok=True)
         if removed:
             log.info("removed %d unfinished mail file(s) left in %s", removed, self.tmp)
         return removed
