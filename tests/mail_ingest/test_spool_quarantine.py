@@ -268,3 +268,65 @@ def test_attachments_over_the_cap_are_named_in_the_receipt(
     assert count == 3
     (receipt,) = [json.loads(p) if isinstance(p, str) else p for _, p in outbox(service)[:1]]
     assert "not kept: photo4.png, photo5.png" in receipt["text"]
+
+
+def refuse_poison_as_operational(engine: Engine) -> None:
+    """On PostgreSQL, a trigger that fails POISON claims with an operational-class error
+    (SQLSTATE 53100, disk full) — the class that usually means an outage."""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN "
+                "IF NEW.raw_text LIKE '%POISON%' THEN "
+                "RAISE EXCEPTION 'no room for this one' USING ERRCODE = '53100'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER poison BEFORE INSERT ON claim FOR EACH ROW "
+                "EXECUTE FUNCTION refuse_poison()"
+            )
+        )
+
+
+class PoisonOperational(ClaimsService):
+    """On SQLite: the real service, failing POISON mails with an OperationalError."""
+
+    def receive_mail(self, intake: Intake, extra_keys: Any = ()) -> MailOutcome:
+        if "POISON" in intake.text:
+            raise OperationalError("INSERT ...", {}, Exception("disk I/O error"))
+        return super().receive_mail(intake, extra_keys)
+
+
+def test_an_operational_error_of_one_mail_is_not_an_outage(
+    any_service: ClaimsService, tmp_path: Path
+) -> None:
+    service = any_service
+    if service.engine.dialect.name == "postgresql":
+        refuse_poison_as_operational(service.engine)
+    else:
+        service = PoisonOperational(
+            service.engine, service.extractor, service.evidence_dir, service.zone
+        )
+    spool = MailSpool(tmp_path / "spool")
+    spool.put(as_bytes(make_mail("POISON course, 2 hours")), NOW)
+    for n in range(3):
+        spool.put(as_bytes(make_mail(f"Course {n}, 1 hour")), NOW)
+    worker = worker_for(service, spool)
+    assert worker.drain() == 3  # the mails behind it were stored
+    (waiting,) = spool.waiting()
+    assert spool.attempts(waiting.name).count == 1  # type: ignore[union-attr]
+    with pytest.raises(OperationalError):  # alone, it looks like an outage: not counted
+        time.sleep(0.02)
+        worker.drain()
+    assert spool.attempts(waiting.name).count == 1  # type: ignore[union-attr]
+    sent = 3
+    while spool.waiting() and sent < 40:  # with traffic behind it, it is judged the mail's own
+        spool.put(as_bytes(make_mail(f"Course {sent}, 1 hour")), NOW)
+        sent += 1
+        time.sleep(0.03)
+        worker.drain()
+    (failed,) = spool.failed_mails()
+    assert "OperationalError" in failed.error and failed.attempts == 3
+    assert len(claims(any_service)) == sent

@@ -7,7 +7,10 @@ When storing fails, the error decides what happens (:func:`cpd.claims.failures.i
 
 * **an outage** (the database unreachable or locked, the disk full): nothing is counted
   against the mail; the pass stops and the worker waits with exponential backoff (0.5 s up
-  to a minute) before trying again. A long outage therefore quarantines nothing.
+  to a minute) before trying again. A long outage therefore quarantines nothing. The next
+  waiting mail is tried first: if it is stored, the "outage" was this mail's own (a
+  PostgreSQL error of the operational class raised by this row only), and it is counted
+  as below; if it fails too, it is an outage.
 * **the mail itself** (a ``DataError``, an encoding error, a bug only this mail hits): the
   failure is counted in ``attempts/<name>.json`` (so it survives restarts), the mail is not
   tried again for a backoff that doubles with each attempt, and the files behind it are
@@ -123,10 +126,12 @@ class SpoolWorker:
     def drain(self) -> int:
         """Hand every waiting file that is due to the service; how many were done with.
 
-        A mail that fails on its own is counted and skipped; an outage (a transient error)
-        is raised, so the caller backs off without counting it against any mail.
+        A mail that fails on its own is counted and skipped; an outage (a transient error of
+        two mails in a row, or of the last one) is raised, so the caller backs off without
+        counting it against any mail.
         """
         count = 0
+        suspect: tuple[Path, Exception] | None = None  # a transient failure, not yet judged
         for path in self.spool.waiting():
             if self._stopping.is_set():
                 break
@@ -136,11 +141,19 @@ class SpoolWorker:
             try:
                 self.handle(path)
             except Exception as exc:
-                if is_transient(exc):
-                    raise
-                self._failed(path, exc)
+                if not is_transient(exc):
+                    self._failed(path, exc)
+                elif suspect is None:
+                    suspect = (path, exc)  # the next mail tells an outage from this mail
+                else:
+                    raise  # two mails in a row: the database (or disk) is away
                 continue
+            if suspect is not None:  # the next mail was stored: it was that mail after all
+                self._failed(*suspect)
+                suspect = None
             count += 1
+        if suspect is not None:
+            raise suspect[1]
         return count
 
     def handle(self, path: Path) -> MailOutcome | None:
