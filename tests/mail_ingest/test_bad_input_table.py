@@ -66,9 +66,12 @@ class Listener:
         )
 
     def call(self, coroutine: Any) -> Any:
+        """Run ``coroutine`` on the listener's loop and wait for it."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(60)
 
     def close(self) -> None:
+        """Stop listening and end the loop."""
+
         async def stop() -> None:
             self.server.close()
             await self.server.wait_closed()
@@ -79,10 +82,12 @@ class Listener:
         self.loop.close()
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows ``sql`` selects."""
         with self.service.engine.connect() as connection:
             return [tuple(r) for r in connection.execute(text(sql))]
 
     def observe(self, action: Callable[[Listener], tuple[int, str]]) -> Outcome:
+        """Run ``action``, drain the spool, and say what changed."""
         claims = len(self.rows("SELECT id FROM claim"))
         sent = len(self.rows("SELECT id FROM outbox WHERE channel = 'email'"))
         evidence = len(self.rows("SELECT id FROM evidence_file"))

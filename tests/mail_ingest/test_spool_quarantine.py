@@ -142,7 +142,9 @@ def test_hostile_text_is_stored_once(any_service: ClaimsService, tmp_path: Path,
     assert receipt, f"no receipt to {sender}"
 
 
-def test_a_poison_mail_is_skipped_then_quarantined(any_service: ClaimsService, tmp_path: Path):
+def test_a_poison_mail_is_skipped_then_quarantined(
+    any_service: ClaimsService, tmp_path: Path
+) -> None:
     refuse_poison(any_service.engine)
     spool = MailSpool(tmp_path / "spool")
     spool.put(as_bytes(make_mail("POISON webinar, 2 hours", subject="Bad one")), NOW)
