@@ -195,6 +195,9 @@ class MailSpool:
                 removed += 1
             except OSError:
                 continue
+        for folder in (self.attempts_dir, self.failed):  # JSON cut short by a crash
+            for part in folder.glob("*.part"):
+                part.unlink(missing_ok=True)
         for record in self.attempts_dir.glob("*.eml.json"):  # the mail went on in a crash
             if not (self.new / record.name.removesuffix(".json")).exists():
                 record.unlink(missing_ok=True)
