@@ -8,14 +8,18 @@
   the data directory and fsynced, then ``250``; a :class:`SpoolWorker` hands the files to the
   service in arrival order and deletes each only after the service returned. Acceptance then
   costs about what receiving costs, and parsing (~10 ms of CPU a mail) and storing happen
-  behind it. Files left by a crash are handled at the next start.
+  behind it. Files left by a crash are handled at the next start. DATA is streamed into
+  the spool file as it arrives (:mod:`cpd.mail_ingest.streaming`), a mail that fails to
+  store on its own is quarantined without holding up the rest
+  (:mod:`cpd.mail_ingest.spool_worker`), and the layout is in :mod:`cpd.mail_ingest.spool`.
 
 Either way a crash before the ``250`` leaves the mail with the sending server, which retries;
 a temporary failure (the database is locked or gone, the spool cannot be written, anything
-unexpected) answers ``451`` so it tries again; a mail without a usable sender answers ``550``
-with the reason (checked on the headers before spooling). A repeated delivery — a retry after
-a lost ``250``, a file handled again after a crash — creates nothing new: the service is
-idempotent on the Message-ID (on the SHA-256 of the bytes without one).
+unexpected) answers ``451`` so it tries again (``451 4.3.1`` for a full disk); at most
+``max_sessions`` sessions are served at once (``421`` beyond); a mail without a usable
+sender answers ``550`` with the reason (checked on the headers before spooling). A repeated
+delivery — a retry after a lost ``250``, a file handled again after a crash — creates nothing
+new: the service is idempotent on the Message-ID (on the SHA-256 of the bytes without one).
 
 Blocking work runs in worker threads, so the bot and other sessions on the loop keep going.
 """
