@@ -23,6 +23,7 @@ from cpd.app.cli_common import (
     settings,
     write_output,
 )
+from cpd.app.mail_cli import mail_app
 from cpd.app.settings import SettingsError
 from cpd.claims import members as member_admin
 from cpd.claims.standing import standing
@@ -42,6 +43,7 @@ schemes_app = typer.Typer(help="The schemes this installation knows.", no_args_i
 app.add_typer(rules_app, name="rules")
 app.add_typer(members_app, name="members")
 app.add_typer(schemes_app, name="schemes")
+app.add_typer(mail_app, name="mail")
 
 
 _settings = settings

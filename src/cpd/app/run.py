@@ -139,6 +139,10 @@ def mail_config(settings: Settings) -> MailConfig:
         recipients=tuple(r.strip() for r in settings.smtp_recipients.split(",") if r.strip())
         or None,
         spool_dir=settings.data_dir / "spool" / "smtp",
+        max_sessions=settings.smtp_max_sessions,
+        max_attachments=settings.max_attachments,
+        max_attempts=settings.mail_max_attempts,
+        retry_initial=settings.mail_retry_seconds,
     )
 
 

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     telegram_retry_max: float = Field(default=60.0, gt=0, le=3600)
     """Longest wait (s) between attempts to start the bot while the Bot API is unreachable;
     a rejected token is retried every 5 x this."""
+    smtp_max_sessions: int = Field(default=8, ge=1, le=1000)
+    max_attachments: int = Field(default=10, ge=1, le=100)
+    mail_max_attempts: int = Field(default=5, ge=1, le=100)
+    mail_retry_seconds: float = Field(default=1.0, gt=0, le=3600)
 
     @classmethod
     def settings_customise_sources(

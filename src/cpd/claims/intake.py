@@ -57,6 +57,7 @@ class Intake:
 
     ``reply_context`` carries what a reply needs: for mail ``message_id``, ``references``,
     ``subject`` and ``automatic`` (an auto-reply or bounce, which gets no answer).
+    ``dropped`` names the attachments the channel did not keep (over its cap), for the receipt.
     """
 
     channel: str
@@ -66,6 +67,7 @@ class Intake:
     received_at: dt.datetime
     attachments: tuple[Attachment, ...] = ()
     reply_context: dict[str, Any] = field(default_factory=dict)
+    dropped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,7 +240,16 @@ class ClaimsService:
                     for key in keys:
                         add_processed(session, key, intake.channel, "nothing_to_claim")
                     return MailOutcome("nothing_to_claim", None)
-                view = self._submit(session, member, claim, intake.sender, texts.mail_receipt)
+                dropped = intake.dropped + tuple(
+                    a.name or "attachment" for a in intake.attachments[MAX_ATTACHMENTS:]
+                )
+                view = self._submit(
+                    session,
+                    member,
+                    claim,
+                    intake.sender,
+                    lambda v: texts.mail_receipt(v, dropped),
+                )
                 for key in keys:
                     add_processed(session, key, intake.channel, "claimed", claim.id)
                 return MailOutcome("claimed", view)

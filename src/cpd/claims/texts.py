@@ -233,8 +233,9 @@ UNKNOWN_SENDER = (
 )
 
 
-def mail_receipt(view: ClaimView) -> str:
-    """The receipt for a claim by mail: what was understood and what it would earn."""
+def mail_receipt(view: ClaimView, dropped: tuple[str, ...] = ()) -> str:
+    """The receipt for a claim by mail: what was understood and what it would earn, and
+    which attachments were not kept (``dropped``: over the cap on files per claim)."""
     lines = [
         f"Thank you: your claim #{view.id} was received and will be verified soon.",
         "",
@@ -248,6 +249,13 @@ def mail_receipt(view: ClaimView) -> str:
             "",
             "Your scheme asks for a reflection on what you learnt: reply to this "
             "message with it, or add it in the Telegram bot.",
+        ]
+    if dropped:
+        names = ", ".join(dropped[:20]) + (f" and {len(dropped) - 20} more" * (len(dropped) > 20))
+        lines += [
+            "",
+            f"That was more attachments than one claim keeps; not kept: {names}. "
+            "Send them in a new mail if they belong to another claim.",
         ]
     lines += ["", "If anything is wrong, reply to this message and the secretary will correct it."]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ channel-neutral :class:`~cpd.claims.intake.Intake`.
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import hashlib
 import io
@@ -16,14 +17,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
+from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
-from email.parser import BytesParser
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
 from pypdf import PdfReader
 
-from cpd.claims.intake import MAX_TEXT_CHARS, Attachment, Intake, Sender
+from cpd.claims.intake import MAX_ATTACHMENTS, MAX_TEXT_CHARS, Attachment, Intake, Sender
+from cpd.mail_ingest.normalise import MAX_NAME_CHARS, clean_address, clean_line, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ REFERENCED_LOGO_MAX_BYTES = 100 * 1024
 ones are photos pasted into the mail and kept as evidence."""
 MAX_REFERENCES = 20
 MAX_HEADER_CHARS = 998
+FEED_CHUNK_BYTES = 256 * 1024
 
 EVIDENCE_TYPES = {
     "image/jpeg": ".jpg",
@@ -109,26 +112,43 @@ def parse_mail(raw: bytes) -> ParsedMail:
     )
 
 
-def to_intake(parsed: ParsedMail, raw: bytes, received_at: dt.datetime) -> Intake:
-    """The claims service's intake for a parsed mail (``received_at`` must be timezone-aware)."""
+def to_intake(
+    parsed: ParsedMail,
+    raw: bytes,
+    received_at: dt.datetime,
+    *,
+    max_attachments: int = MAX_ATTACHMENTS,
+) -> Intake:
+    """The claims service's intake for a parsed mail (``received_at`` must be timezone-aware).
+
+    Every string is normalised (see :mod:`cpd.mail_ingest.normalise`) so that what got a
+    ``250`` can be stored; evidence beyond ``max_attachments`` is named in ``dropped``.
+    """
     if received_at.tzinfo is None or received_at.utcoffset() is None:
         raise ValueError("received_at must be timezone-aware")
     text = parsed.subject + "\n" + parsed.body
     if parsed.pdf_text and not any(ch.isdigit() for ch in parsed.body):
         text += "\n" + parsed.pdf_text
+    kept = parsed.attachments[: max(0, max_attachments)]
+    dropped = tuple(
+        a.name or f"attachment {index}"
+        for index, a in enumerate(parsed.attachments, start=1)
+        if index > len(kept)
+    )
     return Intake(
         channel="email",
         source_key=source_key(parsed.message_id, raw),
-        sender=Sender(email=parsed.sender),
-        text=text,
+        sender=Sender(email=clean_address(parsed.sender)),
+        text=clean_text(text, MAX_SCAN_CHARS),
         received_at=received_at,
-        attachments=parsed.attachments,
+        attachments=kept,
         reply_context={
             "message_id": parsed.message_id,
             "references": _thread(parsed),
-            "subject": parsed.subject,
+            "subject": clean_line(parsed.subject, MAX_HEADER_CHARS),
             "automatic": parsed.automatic,
         },
+        dropped=dropped,
     )
 
 
@@ -152,10 +172,18 @@ def source_key(message_id: str | None, raw: bytes) -> str:
 def _read(raw: bytes) -> EmailMessage:
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise MalformedMail("the mail is not bytes")
-    if not bytes(raw).strip():
+    if isinstance(raw, memoryview):
+        raw = raw.tobytes()
+    if not raw or raw.isspace():
         raise MalformedMail("the mail is empty")
     try:
-        message = BytesParser(policy=policy.default).parsebytes(bytes(raw))
+        # fed in chunks: parsing the whole bytes at once holds them decoded and split into
+        # lines besides (a 24 MB mail peaked at 180 MB; this way at about 65 MB)
+        parser = BytesFeedParser(policy=policy.default)
+        view = memoryview(raw)
+        for start in range(0, len(view), FEED_CHUNK_BYTES):
+            parser.feed(bytes(view[start : start + FEED_CHUNK_BYTES]))
+        message = parser.close()
     except Exception as exc:  # the parser is lenient; anything it still raises is fatal
         raise MalformedMail(f"the mail cannot be parsed: {type(exc).__name__}") from exc
     assert isinstance(message, EmailMessage)
@@ -177,7 +205,7 @@ def _header(message: Message, name: str) -> str:
         text = "" if value is None else str(value)
     except Exception:
         text = _raw_header(message, name) or ""
-    return " ".join(text.split())[:MAX_HEADER_CHARS]
+    return clean_line(text, MAX_HEADER_CHARS)
 
 
 def _sender(message: Message) -> str | None:
@@ -194,7 +222,7 @@ def _sender(message: Message) -> str | None:
         raw = _raw_header(message, "From") or ""
         found = [a for _, a in getaddresses([raw]) if _looks_like_address(a)]
         address = found[0] if found else ""
-    return address.lower() if _looks_like_address(address) else None
+    return clean_address(address) if _looks_like_address(address) else None
 
 
 def _looks_like_address(address: str) -> bool:
@@ -278,8 +306,8 @@ def _filename(part: Message) -> str | None:
         name = None
     if not name:
         return None
-    cleaned = "".join(ch for ch in str(name) if ch.isprintable()).strip()
-    return cleaned[:255] or None
+    cleaned = "".join(ch for ch in clean_line(str(name)) if ch.isprintable()).strip()
+    return cleaned[:MAX_NAME_CHARS] or None
 
 
 def _is_body(part: Message, content_type: str) -> bool:
@@ -290,6 +318,16 @@ def _is_body(part: Message, content_type: str) -> bool:
 
 
 def _payload(part: Message) -> bytes:
+    """The decoded payload ("" when unreadable). Base64 is decoded straight from the text:
+    the standard library splits and joins it first, three more copies of a large file."""
+    raw = part.get_payload()
+    if isinstance(raw, str) and str(part.get("Content-Transfer-Encoding", "")).lower().strip() == (
+        "base64"
+    ):
+        try:
+            return binascii.a2b_base64(raw)
+        except (binascii.Error, ValueError):
+            pass  # bad padding, 8-bit text: the lenient decoder below recovers what it can
     try:
         data = part.get_payload(decode=True)
     except Exception:
@@ -499,7 +537,7 @@ def clean_body(text: str) -> str:
     Conservative: when cleaning would leave nothing, the text above any reply attribution is
     kept with its quote marks removed (a reply that only quotes the thread stays empty).
     """
-    text = text[:MAX_SCAN_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    text = clean_text(text[:MAX_SCAN_CHARS])
     lines = [line.rstrip() for line in text.split("\n")]
     cleaned = _tidy(_clean_lines(lines))
     if not re.search(r"\w", cleaned):  # all quoted: unquote, but never revive a replied thread

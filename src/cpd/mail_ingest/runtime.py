@@ -15,16 +15,19 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cpd.claims.intake import MAX_ATTACHMENTS
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapPoller, parse_imap_url
 from cpd.mail_ingest.outbound import MailSender
 from cpd.mail_ingest.smtp_server import (
     DEFAULT_DATA_SIZE_LIMIT,
+    DEFAULT_MAX_SESSIONS,
     ClaimMailHandler,
     MailSpool,
     SpoolWorker,
     start_smtp,
 )
+from cpd.mail_ingest.spool_worker import DEFAULT_MAX_ATTEMPTS
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,10 @@ class MailConfig:
     ``relay_host`` None: outbound mail stays queued in the outbox. ``imap_url`` None: no
     poller (the URL holds a password and is kept out of ``repr``). ``spool_dir``: SMTP mail
     is spooled there (fsynced) and acknowledged before it is parsed and stored; None: the
-    ``250`` waits for the database commit.
+    ``250`` waits for the database commit. ``max_sessions``: concurrent SMTP sessions
+    (``421`` beyond). ``max_attachments``: evidence files kept per claim (the rest are named
+    in the receipt). ``max_attempts``/``retry_initial``: a spooled mail that fails on its own
+    is retried that often, after ``retry_initial`` seconds doubling, then quarantined.
     """
 
     smtp_host: str | None = None
@@ -52,6 +58,10 @@ class MailConfig:
     data_size_limit: int = DEFAULT_DATA_SIZE_LIMIT
     imap_poll_interval: float = 60.0
     drain_timeout: float = 30.0
+    max_sessions: int = DEFAULT_MAX_SESSIONS
+    max_attachments: int = MAX_ATTACHMENTS
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    retry_initial: float = 1.0
 
     @property
     def smtp_enabled(self) -> bool:
@@ -136,21 +146,34 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
     if spool_dir is not None and (config.smtp_enabled or spool_dir.exists()):
         # (without SMTP only to finish what an earlier run spooled)
         spool = await asyncio.to_thread(MailSpool, spool_dir)
-        worker = SpoolWorker(service, spool)
+        worker = SpoolWorker(
+            service,
+            spool,
+            max_attempts=config.max_attempts,
+            retry_initial=config.retry_initial,
+            max_attachments=config.max_attachments,
+        )
     if config.smtp_enabled:
         assert config.smtp_host is not None and config.smtp_port is not None
         if worker is not None:
             handler = ClaimMailHandler(
-                service, config.recipients, spool=worker.spool, on_spooled=worker.wake
+                service,
+                config.recipients,
+                spool=worker.spool,
+                on_spooled=worker.wake,
+                max_attachments=config.max_attachments,
             )
         else:
-            handler = ClaimMailHandler(service, config.recipients)
+            handler = ClaimMailHandler(
+                service, config.recipients, max_attachments=config.max_attachments
+            )
         server = await start_smtp(
             service,
             config.smtp_host,
             config.smtp_port,
             data_size_limit=config.data_size_limit,
             handler=handler,
+            max_sessions=config.max_sessions,
         )
     runtime = MailRuntime(server, handler, drain_timeout=config.drain_timeout, spool_worker=worker)
     if worker is not None:

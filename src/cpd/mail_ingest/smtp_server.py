@@ -8,14 +8,18 @@
   the data directory and fsynced, then ``250``; a :class:`SpoolWorker` hands the files to the
   service in arrival order and deletes each only after the service returned. Acceptance then
   costs about what receiving costs, and parsing (~10 ms of CPU a mail) and storing happen
-  behind it. Files left by a crash are handled at the next start.
+  behind it. Files left by a crash are handled at the next start. DATA is streamed into
+  the spool file as it arrives (:mod:`cpd.mail_ingest.streaming`), a mail that fails to
+  store on its own is quarantined without holding up the rest
+  (:mod:`cpd.mail_ingest.spool_worker`), and the layout is in :mod:`cpd.mail_ingest.spool`.
 
 Either way a crash before the ``250`` leaves the mail with the sending server, which retries;
 a temporary failure (the database is locked or gone, the spool cannot be written, anything
-unexpected) answers ``451`` so it tries again; a mail without a usable sender answers ``550``
-with the reason (checked on the headers before spooling). A repeated delivery — a retry after
-a lost ``250``, a file handled again after a crash — creates nothing new: the service is
-idempotent on the Message-ID (on the SHA-256 of the bytes without one).
+unexpected) answers ``451`` so it tries again (``451 4.3.1`` for a full disk); at most
+``max_sessions`` sessions are served at once (``421`` beyond); a mail without a usable
+sender answers ``550`` with the reason (checked on the headers before spooling). A repeated
+delivery — a retry after a lost ``250``, a file handled again after a crash — creates nothing
+new: the service is idempotent on the Message-ID (on the SHA-256 of the bytes without one).
 
 Blocking work runs in worker threads, so the bot and other sessions on the loop keep going.
 """
@@ -24,28 +28,35 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import logging
-import os
-import re
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from cpd.claims.intake import MailOutcome
+from cpd.claims.intake import MAX_ATTACHMENTS, MailOutcome
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.parse import MalformedMail, parse_mail, to_intake
-from cpd.mail_ingest.worker import run_in_thread
+from cpd.mail_ingest.spool import Incoming, MailSpool
+from cpd.mail_ingest.spool_worker import SpoolWorker
+from cpd.mail_ingest.spool_worker import one_line as _one_line
+from cpd.mail_ingest.streaming import (
+    DISK_FULL,
+    TEMPORARY_FAILURE,
+    BoundedSMTP,
+    SessionGate,
+    disk_full,
+)
+
+__all__ = ["ClaimMailHandler", "MailSpool", "SpoolWorker", "check_headers", "start_smtp"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA_SIZE_LIMIT = 25 * 1024 * 1024
-TEMPORARY_FAILURE = "451 4.3.0 Temporary failure storing your claim; please try again later"
+DEFAULT_MAX_SESSIONS = 8
 
 PasswordCheck = Callable[[str, str], bool]
 """``check(username, password)``: whether a client may AUTH with these credentials."""
@@ -82,173 +93,18 @@ def check_headers(raw: bytes) -> None:
     parse_mail(raw if end < 0 else raw[:end] + b"\r\n\r\n")
 
 
-class MailSpool:
-    """Raw mails on disk, durably, until the claims service has them.
-
-    Layout under ``directory``: ``tmp/`` (being written), ``new/`` (complete, fsynced, waiting;
-    the name starts with the arrival time in nanoseconds, so names sort in arrival order) and
-    ``rejected/`` (files the parser refused, kept for a person to look at).
-    """
-
-    NAME = re.compile(r"^(\d{19,20})-\d+-\d+\.eml$")
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.tmp, self.new, self.rejected = (directory / n for n in ("tmp", "new", "rejected"))
-        for folder in (self.tmp, self.new, self.rejected):
-            folder.mkdir(parents=True, exist_ok=True)
-        self._numbers = itertools.count()
-
-    def put(self, raw: bytes, received_at: dt.datetime) -> Path:
-        """Write ``raw`` durably (file and directory fsynced); its path in ``new/``."""
-        stamp = int(received_at.timestamp() * 1_000_000) * 1000
-        name = f"{stamp:020d}-{os.getpid()}-{next(self._numbers)}.eml"
-        partial, final = self.tmp / name, self.new / name
-        try:
-            with partial.open("xb") as handle:
-                handle.write(raw)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(partial, final)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        _fsync_directory(self.new)
-        return final
-
-    def waiting(self) -> list[Path]:
-        """The files waiting, oldest first."""
-        return sorted(p for p in self.new.iterdir() if self.NAME.match(p.name))
-
-    def received_at(self, path: Path) -> dt.datetime:
-        """When the mail in ``path`` arrived (from its name)."""
-        match = self.NAME.match(path.name)
-        if match is None:
-            return _utcnow()
-        return dt.datetime.fromtimestamp(int(match.group(1)) / 1e9, dt.UTC)
-
-    def reject(self, path: Path) -> None:
-        """Set a file aside that can never become a claim."""
-        os.replace(path, self.rejected / path.name)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class SpoolWorker:
-    """Hands spooled mails to the claims service, oldest first; ``await run()`` until cancelled.
-
-    A file is deleted only after ``receive_mail`` returned, so a crash in between hands the
-    same mail over again, which the service recognises. When the service fails (the database
-    is down) the worker waits with exponential backoff and tries the same file again.
-    """
-
-    def __init__(
-        self,
-        service: ClaimsService,
-        spool: MailSpool,
-        *,
-        backoff_initial: float = 0.5,
-        backoff_max: float = 60.0,
-        idle_check: float = 5.0,
-    ) -> None:
-        self.service = service
-        self.spool = spool
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        self.idle_check = idle_check
-        self.handled = 0
-        """How many spooled mails were handed to the service."""
-        self._stopping = threading.Event()
-        self._wakeup = threading.Event()
-
-    def wake(self) -> None:
-        """A new file is waiting (called by the handler after each ``250``)."""
-        self._wakeup.set()
-
-    def stop(self) -> None:
-        """Stop after the file in hand."""
-        self._stopping.set()
-        self._wakeup.set()
-
-    async def run(self) -> None:
-        """Work in a thread of its own until cancelled (cancelling waits for the file in hand)."""
-        await run_in_thread(self.run_blocking, self.stop, "mail-spool")
-
-    def run_blocking(self) -> None:
-        """Drain the spool, then wait to be woken (or ``idle_check`` seconds); until stopped."""
-        delay = self.backoff_initial
-        while not self._stopping.is_set():
-            self._wakeup.clear()
-            try:
-                self.drain()
-                delay = self.backoff_initial
-            except Exception as exc:
-                log.warning(
-                    "could not store a spooled mail (%s: %s); retrying in %.1f s",
-                    type(exc).__name__,
-                    _one_line(str(exc)),
-                    delay,
-                )
-                self._stopping.wait(delay)
-                delay = min(delay * 2, self.backoff_max)
-                continue
-            self._wakeup.wait(self.idle_check)
-
-    def drain(self) -> int:
-        """Hand every waiting file to the service; how many (raises on a service failure)."""
-        count = 0
-        for path in self.spool.waiting():
-            if self._stopping.is_set():
-                break
-            self.handle(path)
-            count += 1
-        return count
-
-    def handle(self, path: Path) -> MailOutcome | None:
-        """One file: parse, store, delete; a file the parser refuses is set aside."""
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            intake = to_intake(parse_mail(raw), raw, self.spool.received_at(path))
-        except MalformedMail as exc:
-            log.warning("spooled mail %s is not readable (%s); set aside", path.name, exc)
-            self.spool.reject(path)
-            return None
-        outcome = self.service.receive_mail(intake)
-        path.unlink(missing_ok=True)
-        self.handled += 1
-        log.info(
-            "mail from %s: %s%s%s",
-            intake.sender.email,
-            outcome.outcome,
-            f" (claim #{outcome.claim.id})" if outcome.claim else "",
-            " (duplicate)" if outcome.duplicate else "",
-        )
-        return outcome
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    """Text safe for an SMTP reply line: printable ASCII, one line, bounded."""
-    clean = "".join(ch if 32 <= ord(ch) < 127 else " " for ch in text)
-    clean = " ".join(clean.split())
-    return clean[:limit] or "unreadable message"
-
-
 def with_return_path(raw: bytes, mail_from: str | None) -> bytes:
     """Record the envelope sender as the final delivery does (``Return-Path: <>`` marks a
     bounce, which must get no automatic answer)."""
     if raw[:12].lower() == b"return-path:":
         return raw
+    return return_path_line(mail_from) + raw
+
+
+def return_path_line(mail_from: str | None) -> bytes:
+    """``Return-Path: <sender>`` and CRLF, for the envelope sender ``mail_from``."""
     address = (mail_from or "").strip().strip("<>")
-    return b"Return-Path: <" + address.encode("utf-8", "replace") + b">\r\n" + raw
+    return b"Return-Path: <" + address.encode("utf-8", "replace") + b">\r\n"
 
 
 class ClaimMailHandler:
@@ -267,8 +123,10 @@ class ClaimMailHandler:
         spool: MailSpool | None = None,
         on_spooled: Callable[[], None] | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
+        max_attachments: int = MAX_ATTACHMENTS,
     ) -> None:
         self.service = service
+        self.max_attachments = max_attachments
         self.spool = spool
         self.on_spooled = on_spooled
         self.clock = clock
@@ -325,6 +183,11 @@ class ClaimMailHandler:
         except MalformedMail as exc:
             log.warning("refused malformed mail from %s (%s): %s", envelope.mail_from, peer, exc)
             return f"550 5.6.0 Malformed message: {_one_line(str(exc))}"
+        except OSError as exc:
+            if not disk_full(exc):
+                raise
+            log.warning("cannot spool mail from %s (%s): %s", envelope.mail_from, peer, exc)
+            return DISK_FULL
         except Exception:
             log.exception(
                 "could not store mail from %s (%s); asked to retry", envelope.mail_from, peer
@@ -353,8 +216,38 @@ class ClaimMailHandler:
     def store(self, raw: bytes) -> MailOutcome:
         """Parse ``raw`` and hand it to the claims service (blocking: run it in a thread)."""
         received_at = self.clock()
-        intake = to_intake(parse_mail(raw), raw, received_at)
+        intake = to_intake(parse_mail(raw), raw, received_at, max_attachments=self.max_attachments)
         return self.service.receive_mail(intake)
+
+    # -- streamed DATA (BoundedSMTP calls these when there is a spool) -------------------
+
+    def return_path(self, mail_from: str | None) -> bytes:
+        """The line recording the envelope sender, put before a streamed mail."""
+        return return_path_line(mail_from)
+
+    def begin_spooled(self) -> Incoming:
+        """A new spool file for a mail about to be streamed (blocking; OSError on a full disk)."""
+        assert self.spool is not None
+        return self.spool.incoming(self.clock())
+
+    async def finish_spooled(self, incoming: Incoming, header: bytes) -> str:
+        """Check the streamed mail's headers, then make it durable: the reply to send."""
+        self._storing += 1
+        try:
+            check_headers(header)
+            await asyncio.to_thread(incoming.commit)
+        except MalformedMail as exc:
+            await asyncio.to_thread(incoming.discard)
+            log.warning("refused malformed mail (%s)", exc)
+            return f"550 5.6.0 Malformed message: {_one_line(str(exc))}"
+        except OSError as exc:
+            log.warning("could not spool mail (%s); asked to retry", exc)
+            return DISK_FULL if disk_full(exc) else TEMPORARY_FAILURE
+        finally:
+            self._storing -= 1
+        if self.on_spooled is not None:
+            self.on_spooled()
+        return "250 OK"
 
 
 class _PasswordAuthenticator:
@@ -393,13 +286,16 @@ async def start_smtp(
     hostname: str | None = None,
     timeout: float = 300,
     handler: ClaimMailHandler | None = None,
+    max_sessions: int | None = DEFAULT_MAX_SESSIONS,
 ) -> asyncio.base_events.Server:
     """Listen for claim mail on ``host:port`` on the running loop; returns the server.
 
     STARTTLS is offered when ``tls_context`` is given (``require_starttls`` refuses mail
     before it); AUTH PLAIN/LOGIN is offered when ``auth`` checks credentials
     (``auth_required`` refuses mail without it; by aiosmtpd's default AUTH needs TLS).
-    ``handler`` replaces the default one built from ``service`` and ``recipients``.
+    ``handler`` replaces the default one built from ``service`` and ``recipients``. At most
+    ``max_sessions`` sessions at once (``421`` beyond; None: no cap); with a spooling
+    handler DATA is streamed to the spool (see :mod:`cpd.mail_ingest.streaming`).
     Close the server with ``server.close(); await server.wait_closed()``.
     """
     loop = asyncio.get_running_loop()
@@ -420,6 +316,7 @@ async def start_smtp(
     }
     if auth is not None:
         options["authenticator"] = _PasswordAuthenticator(auth)
+    gate = SessionGate(max_sessions)
     return await loop.create_server(
-        lambda: SMTP(handler, loop=loop, **options), host=host, port=port
+        lambda: BoundedSMTP(handler, gate=gate, loop=loop, **options), host=host, port=port
     )
