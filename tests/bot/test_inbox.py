@@ -10,15 +10,19 @@ import functools
 import logging
 import random
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from cpd.bot.inbox_dispatch import record_failure
 from cpd.bot.polling import BotRunner
 from cpd.claims.inbox import TelegramInbox
 from tests.support.telegram_api import FakeTelegramServer
@@ -229,3 +233,61 @@ async def test_the_bot_starts_once_the_api_comes_up(sqlite_engine: Engine) -> No
         assert runner.started.is_set()
         stopping.set()
         await task
+
+
+@_run
+async def test_an_update_whose_handler_meets_a_locked_database_is_handled_again_once(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """A temporary fault (here a real SQLite write lock held by another connection past the
+    handler's busy timeout) leaves the update unhandled, its attempt not counted; once the
+    lock is gone it is handled, and its effect is there once."""
+    records = tmp_path / "records.sqlite3"
+    setup = sqlite3.connect(records)
+    setup.execute("CREATE TABLE seen (update_id INTEGER PRIMARY KEY, text TEXT)")
+    setup.commit()
+    setup.close()
+    blocker = sqlite3.connect(records, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    attempts: list[int] = []
+
+    async def write(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        attempts.append(update.update_id)
+        message = update.effective_message
+        assert message is not None
+
+        def insert() -> None:
+            with sqlite3.connect(records, timeout=0.2) as connection:
+                connection.execute(
+                    "INSERT INTO seen VALUES (?, ?)", (update.update_id, message.text)
+                )
+
+        try:
+            await asyncio.to_thread(insert)
+        except sqlite3.OperationalError as exc:  # what SQLAlchemy raises, wrapped
+            raise OperationalError("INSERT", {}, exc) from exc
+
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        record_failure(context.error)
+
+    inbox = TelegramInbox(sqlite_engine)
+    async with FakeTelegramServer(rate_limits=False) as server:
+        server.add_user(7, "Ann")
+        application = _app(server.api_url, server.file_url)
+        application.add_handler(MessageHandler(filters.TEXT, write))
+        application.add_error_handler(on_error)
+        runner = BotRunner(application, inbox, concurrency=2, drain_seconds=2)
+        stopping = asyncio.Event()
+        task = asyncio.create_task(runner.run(stopping))
+        server.send_text(7, "three hours at the boat show")
+        await _until(lambda: len(attempts) >= 2)  # failed on the lock, tried again
+        assert inbox.counts() == (1, 0)
+        blocker.execute("ROLLBACK")
+        await _until(lambda: inbox.counts() == (0, 1))
+        stopping.set()
+        await task
+    blocker.close()
+    with sqlite3.connect(records) as connection:
+        rows = connection.execute("SELECT text FROM seen").fetchall()
+    assert rows == [("three hours at the boat show",)]
+    assert len(attempts) >= 2  # each attempt after the first waits for the lock or gets it

@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from cpd.bot import callbacks, fallbacks, member, redelivery, secretary, workflows
+from cpd.bot import callbacks, fallbacks, inbox_dispatch, member, redelivery, secretary, workflows
 from cpd.bot.config import BotConfig
 from cpd.bot.nudges import close_periods, queue_weekly_nudges
 from cpd.bot.sender import deliver_due
@@ -44,6 +44,7 @@ COMMANDS = [
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    inbox_dispatch.record_failure(context.error)
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
 
 

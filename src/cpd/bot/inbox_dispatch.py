@@ -22,12 +22,24 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from cpd.claims.inbox import StoredUpdate, TelegramInbox
+from cpd.claims.inbox import StoredUpdate, TelegramInbox, is_temporary
 
 log = logging.getLogger(__name__)
 
 RESCAN_SECONDS = 1.0  # the inbox is read again this often even without a wake-up
+RETRY_MAX_SECONDS = 30.0  # the longest pause after an update met a temporary fault
 _AGAIN: contextvars.ContextVar[bool] = contextvars.ContextVar("handled_again", default=False)
+_FAILURES: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar(
+    "handler_failures", default=None
+)
+
+
+def record_failure(error: BaseException | None) -> None:
+    """Called by the application's error handler: remember what the handler of the update in
+    hand raised, so that a temporary fault makes the dispatcher handle it again later."""
+    failures = _FAILURES.get()
+    if failures is not None and error is not None:
+        failures.append(error)
 
 
 def handled_again() -> bool:
@@ -63,7 +75,9 @@ class InboxDispatcher:
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._tails: dict[int, asyncio.Task[None]] = {}  # chat -> its latest task
         self._last: int | None = None
+        self._retry_delay = 0.0  # the pause before handling again after a temporary fault
         self.handled_count = 0
+        self.retried_count = 0
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Dispatch until ``stopping`` is set (in-flight handlers are left to :meth:`drain`)."""
@@ -118,15 +132,49 @@ class InboxDispatcher:
         if previous is not None:
             await asyncio.wait([previous])  # the chat's earlier update first, however it ended
         async with self._slots:
-            attempt = await asyncio.to_thread(self.inbox.begin, update_id)
+            try:
+                attempt = await asyncio.to_thread(self.inbox.begin, update_id)
+            except Exception as exc:  # the database is down: the row stays, tried again later
+                log.warning("cannot begin Telegram update %s: %s", update_id, exc)
+                await asyncio.sleep(RESCAN_SECONDS)
+                return
             if not attempt:
                 return
             _AGAIN.set(attempt > 1)  # this task's context only
+            failures: list[BaseException] = []
+            _FAILURES.set(failures)
             try:
                 await self.application.process_update(update)
             except Exception as exc:  # process_update routes handler errors to the error handler
+                failures.append(exc)
                 log.error("Telegram update %s failed: %s", update_id, exc, exc_info=exc)
+            if any(is_temporary(error) for error in failures):
+                await self._retry_later(update_id)
+                return
+            self._retry_delay = 0.0
             await self._finish(update_id, "handled")
+
+    async def _retry_later(self, update_id: int) -> None:
+        """Leave the row unhandled (its attempt taken back) and pause before the next try, so
+        that a database outage delays updates and loses none."""
+        self._retry_delay = min(max(self._retry_delay * 2, 0.5), RETRY_MAX_SECONDS)
+        self.retried_count += 1
+        log.warning(
+            "Telegram update %s met a temporary fault; handling it again in %.1f s",
+            update_id,
+            self._retry_delay,
+        )
+        await asyncio.sleep(self._retry_delay)
+        delay = 0.5
+        while True:
+            try:
+                await asyncio.to_thread(self.inbox.retry_later, update_id)
+                return
+            except Exception as exc:
+                if not is_temporary(exc):
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     async def _finish(self, update_id: int, outcome: str) -> None:
         delay = 0.5

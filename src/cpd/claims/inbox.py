@@ -6,7 +6,9 @@ fetcher calls :meth:`TelegramInbox.store` with a ``getUpdates`` batch and only t
 offset that confirms it; a webhook endpoint calls the same ``store`` with its one update and
 answers 200 only after it returned. The same ``update_id`` twice is stored once and handled
 once. An update whose handling began ``max_attempts`` times without finishing (each attempt
-ended by a crash) is given up, logged, and never blocks the ones behind it.
+ended by a crash) is given up, logged, and never blocks the ones behind it. An update whose
+handler met a temporary fault (:func:`is_temporary`: the database down or locked) stays
+unhandled, that attempt not counted, and is handled again once the fault has passed.
 
 Retention: :meth:`TelegramInbox.purge` deletes handled rows older than N days (the nightly
 purge job calls it; unhandled rows are never deleted).
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from cpd.storage import inbox as storage
 
@@ -75,6 +78,11 @@ class TelegramInbox:
             return 0
         return attempts
 
+    def retry_later(self, update_id: int) -> None:
+        """The handling of ``update_id`` failed on a temporary fault (see :func:`is_temporary`):
+        leave it unhandled, its attempt not counted, to be handled again."""
+        storage.release_attempt(self.engine, update_id)
+
     def handled(self, update_id: int, outcome: str = "handled") -> bool:
         """Record that ``update_id`` was handled (False if it already was)."""
         return storage.mark_handled(self.engine, update_id, outcome)
@@ -89,3 +97,14 @@ class TelegramInbox:
     def counts(self) -> tuple[int, int]:
         """(unhandled, handled) updates in the inbox."""
         return storage.inbox_counts(self.engine)
+
+
+def is_temporary(error: BaseException) -> bool:
+    """Whether ``error`` is a fault of the infrastructure that passes (the database is down,
+    locked or restarting), so the update that met it must be handled again later rather than
+    recorded as handled."""
+    if isinstance(error, OperationalError | InterfaceError | DisconnectionError):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, ConnectionError | TimeoutError)

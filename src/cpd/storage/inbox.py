@@ -95,6 +95,22 @@ def begin_handling(engine: Engine, update_id: int) -> int | None:
         )
 
 
+def release_attempt(engine: Engine, update_id: int) -> bool:
+    """Take back the attempt counted by :func:`begin_handling` (the handling failed on a
+    temporary fault and is to be tried again without counting toward giving up)."""
+    with engine.begin() as connection:
+        changed = connection.execute(
+            update(TABLE)
+            .where(
+                TABLE.c.update_id == update_id,
+                TABLE.c.handled_at.is_(None),
+                TABLE.c.attempts > 0,
+            )
+            .values(attempts=TABLE.c.attempts - 1)
+        ).rowcount
+    return changed == 1
+
+
 def mark_handled(engine: Engine, update_id: int, outcome: str = "handled") -> bool:
     """Record that ``update_id`` was handled; False when it already was."""
     with engine.begin() as connection:
