@@ -196,6 +196,8 @@ def test_sigterm_stops_cleanly_and_what_was_spooled_is_stored_at_the_next_start(
         send(cpd.smtp_port, make_mail(f"Course number {n}, 2 hours"))
     assert cpd.stop(signal.SIGTERM) == 0
     assert "mail channel stopped" in cpd.log_text
+    # without a bot the nightly period end and purge and the nudges are scheduled all the same
+    assert "scheduled: period end and retention purge nightly at 00:05" in cpd.log_text
     stored, waiting = len(cpd.claims()), len(cpd.spooled())
     assert stored + waiting == 10
     cpd.start()

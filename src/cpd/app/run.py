@@ -19,6 +19,7 @@ import signal
 from typing import Any
 
 from cpd.app import redact
+from cpd.app.schedule import build_scheduler
 from cpd.app.settings import Settings, SettingsError
 from cpd.bot.config import BotConfig
 from cpd.claims.service import ClaimsService
@@ -104,8 +105,6 @@ def bot_config(settings: Settings) -> BotConfig:
         api_url=settings.telegram_api_url,
         file_url=settings.telegram_file_url,
         secretary_chat_id=settings.secretary_chat_id,
-        nudge_cron=settings.nudge_cron,
-        timezone=settings.zone,
         start_retry_max=settings.telegram_retry_max,
         rejected_token_retry=settings.telegram_retry_max * 5,
     )
@@ -211,9 +210,17 @@ async def serve(settings: Settings, service: ClaimsService, mail: MailConfig) ->
         loop.add_signal_handler(sig, stopping.set)
     runtime: MailRuntime | None = None
     bot: asyncio.Task[Any] | None = None
+    scheduler = build_scheduler(service, settings.nudge_cron, settings.zone)
     try:
         if mail.enabled:
             runtime = await _start_mail(service, mail)
+        scheduler.start()
+        log.info(
+            "scheduled: period end and retention purge nightly at 00:05, weekly nudges on "
+            "'%s', in %s",
+            settings.nudge_cron,
+            settings.zone.key,
+        )
         if settings.telegram_token is not None:
             bot = asyncio.create_task(_bot(service, bot_config(settings), stopping), name="bot")
         log.info("running; stop it with Ctrl-C or SIGTERM")
@@ -221,6 +228,8 @@ async def serve(settings: Settings, service: ClaimsService, mail: MailConfig) ->
         log.info("stopping")
     finally:
         stopping.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         parts = [asyncio.ensure_future(runtime.stop())] if runtime is not None else []
         if bot is not None:
             parts.append(bot)

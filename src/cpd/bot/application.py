@@ -5,10 +5,8 @@ It is run by :class:`cpd.bot.polling.BotRunner` (updates through the inbox), not
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
-from apscheduler.triggers.cron import CronTrigger
 from telegram import BotCommand
 from telegram.ext import (
     AIORateLimiter,
@@ -23,7 +21,6 @@ from telegram.ext import (
 
 from cpd.bot import callbacks, fallbacks, inbox_dispatch, member, redelivery, secretary, workflows
 from cpd.bot.config import BotConfig
-from cpd.bot.nudges import close_periods, queue_weekly_nudges
 from cpd.bot.sender import deliver_due
 from cpd.claims.service import ClaimsService
 from cpd.claims.workflows import Workflows
@@ -156,20 +153,5 @@ def build_application(service: ClaimsService, config: BotConfig) -> Application:
         first=0.2,
         name="outbox",
         job_kwargs={"max_instances": 1, "coalesce": True},
-    )
-    jobs.run_daily(
-        close_periods,
-        time=dt.time(0, 5, tzinfo=config.timezone),
-        name="period-end",
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
-    jobs.run_custom(
-        queue_weekly_nudges,
-        job_kwargs={
-            "trigger": CronTrigger.from_crontab(config.nudge_cron, timezone=config.timezone),
-            "max_instances": 1,
-            "coalesce": True,
-        },
-        name="weekly-nudges",
     )
     return application

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -14,8 +13,6 @@ class BotConfig:
     api_url: str
     file_url: str
     secretary_chat_id: int | None
-    nudge_cron: str
-    timezone: ZoneInfo
     outbox_interval: float = 1.0
     max_retries: int = 10
     concurrent_updates: int = 8  # updates handled at once (one chat's always in order)

@@ -178,7 +178,7 @@ class BotRunner:
         await application.bot.delete_webhook(drop_pending_updates=False)
         if application.post_init is not None:  # run only by run_polling otherwise
             await application.post_init(application)
-        await application.start()  # the job queue: outbox delivery, nudges, period end
+        await application.start()  # the job queue: outbox delivery
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Start, then fetch and handle updates until ``stopping`` is set; then stop."""

@@ -1,0 +1,87 @@
+"""The product's scheduled jobs, run by ``cpd run`` whichever channels are on.
+
+* nightly at 00:05 in ``CPD_TIMEZONE``: the period end (notices, IMI audit samples), then the
+  retention purge, which runs even when the period end failed;
+* on ``CPD_NUDGE_CRON`` in ``CPD_TIMEZONE``: the weekly progress nudges.
+
+The jobs only queue messages in the outbox; each channel's sender delivers them. They used to
+live in the bot's job queue, so that a mail-only ``cpd run`` never closed a period or purged.
+Each job is idempotent (the outbox's keys), so a job that runs late or twice tells no one twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import zoneinfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from cpd.claims.service import ClaimsService
+from cpd.claims.workflows import Workflows
+
+log = logging.getLogger(__name__)
+
+NIGHTLY = dt.time(0, 5)
+"""When the nightly job runs, in the body's time zone."""
+MISFIRE_GRACE_SECONDS = 3600
+"""A job whose time passed while the process was busy or asleep still runs within this."""
+
+
+async def nightly(service: ClaimsService, workflows: Workflows) -> None:
+    """Period ends and audit samples, then the retention purge (even if the first failed)."""
+    try:
+        report = await asyncio.to_thread(workflows.close_periods)
+        log.info(
+            "period end %s: %d member(s) told, %d audit sample(s)",
+            report.closing_day,
+            len(report.told),
+            len(report.audits),
+        )
+    except Exception:
+        log.exception("the period end failed; it runs again tomorrow")
+    try:
+        purged = await asyncio.to_thread(service.purge_expired)
+    except Exception:
+        log.exception("the retention purge failed; it runs again tomorrow")
+        return
+    log.info("retention: %s", purged.line())
+
+
+async def weekly_nudges(service: ClaimsService) -> None:
+    """Queue this week's nudges (idempotent per day); the senders deliver them."""
+    try:
+        count = await asyncio.to_thread(service.queue_nudges)
+    except Exception:
+        log.exception("queuing the weekly nudges failed")
+        return
+    log.info("queued %d weekly nudges", count)
+
+
+def build_scheduler(
+    service: ClaimsService, nudge_cron: str, zone: zoneinfo.ZoneInfo
+) -> AsyncIOScheduler:
+    """The scheduler with the product's jobs; ``start()`` it on the running loop and
+    ``shutdown(wait=False)`` it when stopping."""
+    workflows = Workflows(service)
+    scheduler = AsyncIOScheduler(timezone=zone)
+    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
+    scheduler.add_job(
+        nightly,
+        CronTrigger(hour=NIGHTLY.hour, minute=NIGHTLY.minute, timezone=zone),
+        args=(service, workflows),
+        id="period-end",
+        name="period-end",
+        **common,
+    )
+    scheduler.add_job(
+        weekly_nudges,
+        CronTrigger.from_crontab(nudge_cron, timezone=zone),
+        args=(service,),
+        id="weekly-nudges",
+        name="weekly-nudges",
+        **common,
+    )
+    return scheduler

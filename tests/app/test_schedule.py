@@ -1,0 +1,89 @@
+"""The product's scheduled jobs, run by `cpd run` whatever channels are on: the nightly period
+end followed by the retention purge (under the settings' CPD_RETENTION_DAYS /
+CPD_DRAFT_RETENTION_DAYS), and the weekly nudges on CPD_NUDGE_CRON in the body's time zone."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import zoneinfo
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from cpd.app.schedule import build_scheduler, nightly
+from cpd.app.settings import load_settings
+from cpd.claims.service import ClaimsService
+from cpd.claims.workflows import Workflows
+from cpd.storage import ProcessedMessage, transaction
+from tests.support.extractor import StubExtractor
+
+NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+
+
+def test_the_nightly_job_purges_what_the_settings_say(engine: Engine, tmp_path: Path) -> None:
+    policy = load_settings(retention_days=30).retention
+    assert (policy.days, policy.draft_days) == (30, 30)
+    service = ClaimsService(
+        engine,
+        StubExtractor(),
+        tmp_path / "evidence",
+        zoneinfo.ZoneInfo("Europe/London"),
+        clock=lambda: NOW,
+        retention=policy,
+    )
+    with transaction(engine) as session:
+        for key, age in (("old", 31), ("young", 29)):
+            at = NOW - dt.timedelta(days=age)
+            session.add(ProcessedMessage(key=key, channel="telegram", processed_at=at))
+    asyncio.run(nightly(service, Workflows(service)))
+    with Session(engine) as session:
+        assert list(session.execute(select(ProcessedMessage.key)).scalars()) == ["young"]
+
+
+def test_the_default_retention_is_90_days_for_keys_and_30_for_drafts() -> None:
+    policy = load_settings().retention
+    assert (policy.days, policy.draft_days) == (90, 30)
+
+
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+
+def test_jobs_follow_the_nudge_cron_in_the_bodys_time_zone(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    service = ClaimsService(sqlite_engine, StubExtractor(), tmp_path, LONDON)
+    scheduler = build_scheduler(service, "0 9 * * MON", LONDON)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"period-end", "weekly-nudges"}
+    after = dt.datetime(2026, 11, 24, 12, 0, tzinfo=LONDON)  # a Tuesday
+    nudge = jobs["weekly-nudges"].trigger.get_next_fire_time(None, after)
+    assert nudge == dt.datetime(2026, 11, 30, 9, 0, tzinfo=LONDON)  # the next Monday, 09:00
+    summer = jobs["weekly-nudges"].trigger.get_next_fire_time(
+        None, dt.datetime(2026, 6, 2, tzinfo=LONDON)
+    )
+    assert summer.utcoffset() == dt.timedelta(hours=1) and summer.hour == 9  # BST, local 09:00
+    period_end = jobs["period-end"].trigger.get_next_fire_time(None, after)
+    assert (period_end.hour, period_end.minute) == (0, 5)
+    new_year = jobs["period-end"].trigger.get_next_fire_time(
+        None, dt.datetime(2026, 12, 31, 23, 0, tzinfo=LONDON)
+    )
+    assert new_year == dt.datetime(2027, 1, 1, 0, 5, tzinfo=LONDON)
+
+
+def test_a_failing_period_end_still_purges(engine: Engine, tmp_path: Path) -> None:
+    service = ClaimsService(
+        engine, StubExtractor(), tmp_path / "evidence", LONDON, clock=lambda: NOW
+    )
+    with transaction(engine) as session:
+        at = NOW - dt.timedelta(days=200)
+        session.add(ProcessedMessage(key="old", channel="telegram", processed_at=at))
+
+    class Broken(Workflows):
+        def close_periods(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            raise RuntimeError("period end broke")
+
+    asyncio.run(nightly(service, Broken(service)))
+    with Session(engine) as session:
+        assert list(session.execute(select(ProcessedMessage.key)).scalars()) == []
