@@ -54,6 +54,12 @@ ROWS = [
         CPD_CONFIG="{d}/nope.toml",
     ),
     row(
+        "config names a missing file, for a command that reads no other setting",
+        "schemes list",
+        r"CPD_CONFIG: '.*nope\.toml': no such file",
+        CPD_CONFIG="{d}/nope.toml",
+    ),
+    row(
         "config names a directory",
         "members show M1",
         r"CPD_CONFIG: .*: is a directory",

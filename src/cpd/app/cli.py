@@ -24,7 +24,7 @@ from cpd.app.cli_common import (
     write_output,
 )
 from cpd.app.mail_cli import mail_app
-from cpd.app.settings import SettingsError
+from cpd.app.settings import SettingsError, check_config_file
 from cpd.claims import members as member_admin
 from cpd.claims.standing import standing
 from cpd.claims.texts import amount, balance_sentence
@@ -330,6 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     from cpd.claims.members import MemberNotFound
 
     try:
+        check_config_file()  # for every command, also those that read no other setting
         code = app(args=argv, prog_name="cpd", standalone_mode=False)
     except typer.Abort:
         typer.echo("cpd: stopped", err=True)

@@ -30,6 +30,15 @@ class SettingsError(ValueError):
     """A setting has a bad value; the message is one line naming it."""
 
 
+def check_config_file() -> None:
+    """SettingsError when ``CPD_CONFIG`` names a file that is not there (a missing default
+    ``cpd.toml`` is fine)."""
+    named = os.environ.get(CONFIG_FILE_VARIABLE)
+    if named and not Path(named).is_file():
+        problem = "is a directory" if Path(named).is_dir() else "no such file"
+        raise SettingsError(f"{CONFIG_FILE_VARIABLE}: {named!r}: {problem}")
+
+
 class _TomlFile(PydanticBaseSettingsSource):
     """Reads ``cpd.toml`` (or the file named by ``CPD_CONFIG``), accepting both key styles."""
 
@@ -102,11 +111,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        named = os.environ.get(CONFIG_FILE_VARIABLE)
-        if named and not Path(named).is_file():
-            problem = "is a directory" if Path(named).is_dir() else "no such file"
-            raise SettingsError(f"{CONFIG_FILE_VARIABLE}: {named!r}: {problem}")
-        path = Path(named or DEFAULT_CONFIG_FILE)
+        check_config_file()
+        path = Path(os.environ.get(CONFIG_FILE_VARIABLE) or DEFAULT_CONFIG_FILE)
         return (init_settings, env_settings, _TomlFile(settings_cls, path))
 
     @field_validator("scheme")
