@@ -15,8 +15,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, and_, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from cpd.storage.database import transaction
 from cpd.storage.models import (
@@ -55,69 +57,54 @@ def _expired_draft(before: dt.datetime):  # type: ignore[no-untyped-def]
     return and_(Claim.status == "draft", Claim.created_at < before, ~recent)
 
 
+def _count(engine: Engine, model: type[Any], condition: ColumnElement[bool]) -> int:
+    with engine.connect() as connection:
+        query = select(func.count()).select_from(model).where(condition)
+        return int(connection.execute(query).scalar_one())
+
+
 def count_processed_keys(engine: Engine, before: dt.datetime) -> int:
     """How many processed-message keys are older than ``before``."""
-    with engine.connect() as connection:
-        query = select(func.count()).select_from(ProcessedMessage).where(_old_processed(before))
-        return int(connection.execute(query).scalar_one())
+    return _count(engine, ProcessedMessage, _old_processed(before))
 
 
 def count_delivered_outbox(engine: Engine, before: dt.datetime) -> int:
     """How many outbox rows were delivered before ``before``."""
-    with engine.connect() as connection:
-        query = select(func.count()).select_from(OutboxMessage).where(_old_delivered(before))
-        return int(connection.execute(query).scalar_one())
+    return _count(engine, OutboxMessage, _old_delivered(before))
 
 
 def count_expired_drafts(engine: Engine, before: dt.datetime) -> int:
     """How many drafts have been untouched since before ``before``."""
-    with engine.connect() as connection:
-        query = select(func.count()).select_from(Claim).where(_expired_draft(before))
-        return int(connection.execute(query).scalar_one())
+    return _count(engine, Claim, _expired_draft(before))
 
 
-def purge_processed_keys(engine: Engine, before: dt.datetime, batch: int = 1000) -> int:
-    """Delete processed-message keys older than ``before``, ``batch`` rows per transaction."""
+def _delete_in_batches(
+    engine: Engine, key: InstrumentedAttribute[Any], condition: ColumnElement[bool], batch: int
+) -> int:
+    """Delete the rows of ``key``'s table that meet ``condition``, ``batch`` per transaction
+    (the condition is checked again in the DELETE, so a row changed meanwhile stays)."""
+    table = key.class_
     total = 0
     while True:
         with engine.begin() as connection:
-            keys = list(
-                connection.execute(
-                    select(ProcessedMessage.key).where(_old_processed(before)).limit(batch)
-                ).scalars()
-            )
+            keys = list(connection.execute(select(key).where(condition).limit(batch)).scalars())
             if keys:
-                connection.execute(
-                    delete(ProcessedMessage).where(
-                        ProcessedMessage.key.in_(keys),  # type: ignore[attr-defined]
-                        _old_processed(before),
-                    )
-                )
+                connection.execute(delete(table).where(key.in_(keys), condition))
         total += len(keys)
         if len(keys) < batch:
             return total
 
 
+def purge_processed_keys(engine: Engine, before: dt.datetime, batch: int = 1000) -> int:
+    """Delete processed-message keys older than ``before``, ``batch`` rows per transaction."""
+    key = cast("InstrumentedAttribute[Any]", ProcessedMessage.key)
+    return _delete_in_batches(engine, key, _old_processed(before), batch)
+
+
 def purge_delivered_outbox(engine: Engine, before: dt.datetime, batch: int = 1000) -> int:
     """Delete outbox rows delivered before ``before`` (pending and dead rows stay)."""
-    total = 0
-    while True:
-        with engine.begin() as connection:
-            ids = list(
-                connection.execute(
-                    select(OutboxMessage.id).where(_old_delivered(before)).limit(batch)
-                ).scalars()
-            )
-            if ids:
-                connection.execute(
-                    delete(OutboxMessage).where(
-                        OutboxMessage.id.in_(ids),  # type: ignore[union-attr]
-                        _old_delivered(before),
-                    )
-                )
-        total += len(ids)
-        if len(ids) < batch:
-            return total
+    key = cast("InstrumentedAttribute[Any]", OutboxMessage.id)
+    return _delete_in_batches(engine, key, _old_delivered(before), batch)
 
 
 def expire_drafts(
