@@ -185,7 +185,10 @@ class LocalDNS:
             self._servers = [udp, tcp]
             self.port = port
             for server in self._servers:
-                server.start_thread()
+                thread = threading.Thread(
+                    target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+                )
+                thread.start()
             return self
         raise RuntimeError("no free port for both UDP and TCP on 127.0.0.1")
 
