@@ -317,3 +317,19 @@ def test_the_config_value_verifies_and_lets_imap_skip_spf(
     assert config.verify(signed, **kwargs).verdict == "none"  # no AR header: nothing believed
     result = config.verify(signed, mode="verify", **kwargs)  # DKIM + DMARC without SPF
     assert result.verdict == "pass" and result.reasons[0].startswith("spf=none (not checked")
+
+
+def test_verifications_in_parallel_threads_use_their_own_resolvers(
+    mail_zone: LocalDNS, dkim_key: DkimKey
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    dead = closed_port()
+
+    def one(number: int) -> str:
+        server = mail_zone if number % 2 else dead
+        return _check(server, MAIL, client_ip="127.0.0.1", mail_from="jane@example.com").verdict
+
+    with ThreadPoolExecutor(4) as pool:
+        verdicts = list(pool.map(one, range(8)))
+    assert verdicts == ["none", "pass"] * 4

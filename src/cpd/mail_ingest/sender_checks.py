@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,7 @@ _spf_lookups: contextvars.ContextVar[Lookups | None] = contextvars.ContextVar(
     "cpd_spf_lookups", default=None
 )
 _pyspf_lookup: Callable[..., Any] | None = None
+_install_lock = threading.Lock()
 
 
 def _spf_dns(name: str, qtype: str, strict: Any = True, timeout: Any = 20) -> list[Any]:
@@ -86,9 +88,10 @@ def _spf_dns(name: str, qtype: str, strict: Any = True, timeout: Any = 20) -> li
 
 def _install_spf_dispatch() -> None:
     global _pyspf_lookup
-    if _pyspf_lookup is None:
-        _pyspf_lookup = spf.DNSLookup
-        spf.DNSLookup = _spf_dns
+    with _install_lock:
+        if _pyspf_lookup is None and spf.DNSLookup is not _spf_dns:
+            _pyspf_lookup = spf.DNSLookup
+            spf.DNSLookup = _spf_dns
 
 
 def check_spf(lookups: Lookups, client_ip: str, helo: str | None, mail_from: str) -> SpfResult:
