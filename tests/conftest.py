@@ -13,6 +13,12 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from cpd.storage import make_engine, migrate
+from tests.support.dns_server import (  # noqa: F401 (fixtures)
+    dkim_key,
+    local_dns,
+    mail_zone,
+    other_dkim_key,
+)
 from tests.support.postgres import postgres_available, throwaway_postgres
 
 _database_numbers = itertools.count(1)

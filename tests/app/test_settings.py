@@ -104,3 +104,42 @@ def test_retention_settings_are_checked(
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=f"^{variable}: "):
         load_settings()
+
+
+def test_mail_auth_defaults_to_verify_with_the_system_resolvers() -> None:
+    settings = load_settings()
+    assert (settings.mail_auth, settings.mail_authserv_id) == ("verify", None)
+    assert settings.dns_servers == "" and settings.dns_server_addresses is None
+
+
+def test_mail_auth_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CPD_MAIL_AUTH", "header")
+    monkeypatch.setenv("CPD_MAIL_AUTHSERV_ID", " mx.example.org ")
+    monkeypatch.setenv("CPD_DNS_SERVERS", "127.0.0.1:5353, [::1]:53,")
+    settings = load_settings()
+    assert (settings.mail_auth, settings.mail_authserv_id) == ("header", "mx.example.org")
+    assert settings.dns_server_addresses == (("127.0.0.1", 5353), ("::1", 53))
+
+
+@pytest.mark.parametrize(
+    ("environment", "variable", "words"),
+    [
+        ({"CPD_MAIL_AUTH": "dkim"}, "CPD_MAIL_AUTH", "'verify', 'header' or 'off'"),
+        ({"CPD_MAIL_AUTH": "header"}, "CPD_MAIL_AUTHSERV_ID", "required when CPD_MAIL_AUTH"),
+        ({"CPD_MAIL_AUTHSERV_ID": "mx.example.org; x"}, "CPD_MAIL_AUTHSERV_ID", "one token"),
+        ({"CPD_DNS_SERVERS": "localhost:53"}, "CPD_DNS_SERVERS", "ip:port"),
+        ({"CPD_DNS_SERVERS": "127.0.0.1"}, "CPD_DNS_SERVERS", "ip:port"),
+        ({"CPD_DNS_SERVERS": "127.0.0.1:53,127.0.0.1:0"}, "CPD_DNS_SERVERS", "127.0.0.1:0"),
+        ({"CPD_DNS_SERVERS": "::1:53"}, "CPD_DNS_SERVERS", "[ip]:port"),
+    ],
+)
+def test_bad_mail_auth_settings_are_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], variable: str, words: str
+) -> None:
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert message.startswith(variable + ":") and "\n" not in message
+    assert words in message

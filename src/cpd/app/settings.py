@@ -9,13 +9,14 @@ is not.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -71,6 +72,23 @@ def _host_port(value: str, name: str) -> str:
     return value
 
 
+def _resolver_address(item: str) -> tuple[str, int]:
+    """``host:port`` of a DNS resolver; the host must be an IP address (``[v6]:port``)."""
+    problem = f"each DNS server must be ip:port (IPv6 as [ip]:port), got {item!r}"
+    host, sep, port = item.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(problem)  # a bare IPv6 address: where does the port start?
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(problem) from None
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(problem)
+    return host, int(port)
+
+
 class Settings(BaseSettings):
     """Everything configurable, read once by ``app`` and passed down."""
 
@@ -101,6 +119,9 @@ class Settings(BaseSettings):
     max_attachments: int = Field(default=10, ge=1, le=100)
     mail_max_attempts: int = Field(default=5, ge=1, le=100)
     mail_retry_seconds: float = Field(default=1.0, gt=0, le=3600)
+    mail_auth: Literal["verify", "header", "off"] = "verify"
+    mail_authserv_id: str | None = Field(default=None, validate_default=True)
+    dns_servers: str = ""
 
     @classmethod
     def settings_customise_sources(
@@ -156,6 +177,30 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("only sqlite:// and postgresql+psycopg:// URLs are supported")
         return value or None
+
+    @field_validator("mail_authserv_id")
+    @classmethod
+    def _authserv_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and (any(ch.isspace() or ch in ";()" for ch in value)):
+            raise ValueError(f"an authserv-id is one token without spaces or ';', got {value!r}")
+        if value is None and info.data.get("mail_auth") == "header":
+            raise ValueError("required when CPD_MAIL_AUTH is header")
+        return value
+
+    @field_validator("dns_servers")
+    @classmethod
+    def _dns_servers(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            _resolver_address(item)
+        return ",".join(items)
+
+    @property
+    def dns_server_addresses(self) -> tuple[tuple[str, int], ...] | None:
+        """``CPD_DNS_SERVERS`` as ``(ip, port)`` pairs; None means the system's resolvers."""
+        items = [item for item in self.dns_servers.split(",") if item]
+        return tuple(_resolver_address(item) for item in items) or None
 
     @property
     def effective_database_url(self) -> str:
