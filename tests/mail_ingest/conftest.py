@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from cpd.claims.members import import_members, parse_members_csv
 from cpd.claims.service import ClaimsService
+from tests.mail_ingest.tls_certs import TlsFiles, make_ca_and_cert
 from tests.support.extractor import StubExtractor
 
 MEMBERS = """membership_no,name,email,scheme,grade,joined,role
@@ -35,3 +36,9 @@ def service(sqlite_engine: Engine, tmp_path: Path) -> ClaimsService:
         zoneinfo.ZoneInfo("Europe/London"),
         SECRETARY_CHAT,
     )
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A CA and a server certificate for 127.0.0.1/localhost it signed (once per run)."""
+    return make_ca_and_cert(tmp_path_factory.mktemp("tls"))

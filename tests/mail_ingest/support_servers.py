@@ -16,6 +16,7 @@ import signal
 import smtplib
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import threading
@@ -27,7 +28,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from cpd.claims.members import import_members, parse_members_csv
 from cpd.storage import make_engine, migrate
@@ -147,6 +148,8 @@ class Delivered:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    login: str | None = None
+    """The user the client logged in as (AUTH), if it did."""
 
 
 class _Collector:
@@ -158,24 +161,51 @@ class _Collector:
         parsed = email.message_from_bytes(raw, policy=policy.default)
         with self.sink.lock:
             self.sink.delivered.append(
-                Delivered(str(envelope.mail_from), list(envelope.rcpt_tos), parsed)  # type: ignore[arg-type]
+                Delivered(
+                    str(envelope.mail_from),
+                    list(envelope.rcpt_tos),
+                    parsed,  # type: ignore[arg-type]
+                    session.login_data.decode() if session.login_data else None,
+                )
             )
         return "250 OK"
 
 
 @dataclass
 class RelaySink:
-    """An aiosmtpd server (in its own thread) that keeps every mail it is given."""
+    """An aiosmtpd server (in its own thread) that keeps every mail it is given.
+
+    With ``tls_context`` it offers STARTTLS and refuses mail before it (a relay with a
+    certificate of its own); with ``users`` it also requires AUTH with one of them.
+    """
 
     port: int = field(default_factory=free_port)
     delivered: list[Delivered] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     controller: Controller | None = None
+    tls_context: ssl.SSLContext | None = None
+    users: dict[str, str] | None = None
 
     def start(self) -> None:
         """Listen on 127.0.0.1:port."""
-        self.controller = Controller(_Collector(self), hostname="127.0.0.1", port=self.port)
+        options: dict[str, object] = {}
+        if self.tls_context is not None:
+            options = {"tls_context": self.tls_context, "require_starttls": True}
+        if self.users is not None:
+            options.update(authenticator=self._authenticate, auth_required=True)
+        self.controller = Controller(
+            _Collector(self), hostname="127.0.0.1", port=self.port, **options
+        )
         self.controller.start()
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: object
+    ) -> AuthResult:
+        assert self.users is not None
+        ok = isinstance(data, LoginPassword) and (
+            self.users.get(data.login.decode()) == data.password.decode()
+        )
+        return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
 
     def stop(self) -> None:
         """Stop listening."""
@@ -190,9 +220,11 @@ class RelaySink:
 
     @classmethod
     @contextlib.contextmanager
-    def running(cls) -> Iterator[RelaySink]:
+    def running(
+        cls, tls_context: ssl.SSLContext | None = None, users: dict[str, str] | None = None
+    ) -> Iterator[RelaySink]:
         """A started sink, stopped afterwards."""
-        sink = cls()
+        sink = cls(tls_context=tls_context, users=users)
         sink.start()
         try:
             yield sink

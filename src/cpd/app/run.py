@@ -14,6 +14,7 @@ updates in hand (the rest stay in the inbox), and anything not delivered stays i
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 from typing import Any
@@ -142,7 +143,52 @@ def mail_config(settings: Settings) -> MailConfig:
         max_attachments=settings.max_attachments,
         max_attempts=settings.mail_max_attempts,
         retry_initial=settings.mail_retry_seconds,
+        **_transport_security(settings),
     )
+
+
+def _transport_security(settings: Settings) -> dict[str, Any]:
+    """The mail channel's TLS, AUTH, relay and IMAP-since settings, as MailConfig fields."""
+    password = settings.smtp_relay_password
+    since = settings.imap_since
+    return {
+        "tls_cert": settings.smtp_tls_cert,
+        "tls_key": settings.smtp_tls_key,
+        "require_tls": settings.smtp_require_tls,
+        "auth_users": settings.smtp_auth_users,
+        "relay_tls": settings.smtp_relay_tls,
+        "relay_ca": settings.smtp_relay_ca,
+        "relay_user": settings.smtp_relay_user,
+        "relay_password": password.get_secret_value() if password is not None else None,
+        "imap_since": (
+            dt.datetime.combine(since, dt.time(), tzinfo=settings.zone) if since else None
+        ),
+    }
+
+
+def _listener_note(mail: MailConfig) -> str:
+    """`` (STARTTLS offered; AUTH required)`` and the like, for the startup line."""
+    if not mail.tls_enabled:
+        return " (no TLS: CPD_SMTP_TLS_CERT is not set)"
+    notes = ["STARTTLS required" if mail.require_tls else "STARTTLS offered"]
+    if mail.auth_users is not None:
+        notes.append(f"AUTH required (users from {mail.auth_users})")
+    return f" ({'; '.join(notes)})"
+
+
+def _relay_note(mail: MailConfig) -> str:
+    """How the relay is talked to, for the startup line."""
+    mode = mail.effective_relay_tls
+    trust = f"verified against {mail.relay_ca}" if mail.relay_ca else "verified"
+    text = {
+        "auto": f"STARTTLS when offered, {trust}",
+        "starttls": f"STARTTLS required, {trust}",
+        "tls": f"TLS, {trust}",
+        "none": "no TLS",
+    }[mode]
+    if mail.relay_user:
+        text += f"; login as {mail.relay_user}"
+    return f" ({text})"
 
 
 async def _start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
@@ -169,15 +215,21 @@ def startup_lines(settings: Settings, mail: MailConfig) -> list[str]:
     else:
         lines.append("Telegram bot: off (no CPD_TELEGRAM_TOKEN)")
     if mail.smtp_enabled:
-        lines.append(f"SMTP claim mail: listening on {mail.smtp_host}:{mail.smtp_port}")
+        lines.append(
+            f"SMTP claim mail: listening on {mail.smtp_host}:{mail.smtp_port}"
+            + _listener_note(mail)
+        )
     else:
         lines.append("SMTP claim mail: off (CPD_SMTP_LISTEN is empty)")
     if mail.imap_url:
-        lines.append(f"IMAP claim mail: polling {parse_imap_url(mail.imap_url)}")
+        since = ""
+        if mail.imap_since is not None:
+            since = f" (mail before {mail.imap_since.isoformat()} left alone)"
+        lines.append(f"IMAP claim mail: polling {parse_imap_url(mail.imap_url)}{since}")
     else:
         lines.append("IMAP claim mail: off (no CPD_IMAP_URL)")
     if mail.relay_enabled:
-        lines.append(f"outbound mail: relay {mail.relay_host}:{mail.relay_port}")
+        lines.append(f"outbound mail: relay {mail.relay_host}:{mail.relay_port}{_relay_note(mail)}")
     else:
         lines.append("outbound mail: no CPD_SMTP_RELAY, mail is kept in the outbox")
     return lines

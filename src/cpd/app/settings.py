@@ -9,6 +9,7 @@ is not.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 import tomllib
@@ -21,6 +22,9 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cpd.claims.retention import RetentionPolicy
+from cpd.mail_ingest.passwords import PasswordFile, PasswordFileError
+from cpd.mail_ingest.tls import RELAY_TLS_MODES, TlsFileError, readable_file, relay_context
+from cpd.mail_ingest.tls import server_context as tls_server_context
 from cpd.rules import SchemeError, load_scheme
 
 CONFIG_FILE_VARIABLE = "CPD_CONFIG"
@@ -89,6 +93,16 @@ def _resolver_address(item: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _readable(value: Path | None) -> Path | None:
+    """``value`` when it is None or a readable file (ValueError with the reason)."""
+    if value is None:
+        return None
+    try:
+        return readable_file(value)
+    except TlsFileError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class Settings(BaseSettings):
     """Everything configurable, read once by ``app`` and passed down."""
 
@@ -107,6 +121,24 @@ class Settings(BaseSettings):
     smtp_relay: str | None = None
     mail_from: str = "cpd@localhost"
     imap_url: SecretStr | None = None
+    # -- transport security of the mail channel (issue 10, item 7) --------------------------
+    smtp_tls_cert: Path | None = None
+    """PEM certificate (chain) for STARTTLS on the SMTP listener; needs CPD_SMTP_TLS_KEY."""
+    smtp_tls_key: Path | None = Field(default=None, validate_default=True)
+    """PEM private key of CPD_SMTP_TLS_CERT."""
+    smtp_require_tls: bool = Field(default=False, validate_default=True)
+    """Refuse mail before STARTTLS (530); needs the certificate."""
+    smtp_auth_users: Path | None = None
+    """``user:scrypt$...`` lines: AUTH PLAIN/LOGIN is offered (over TLS) and required."""
+    smtp_relay_tls: str = "auto"
+    """auto | starttls | tls | none, for the outbound relay."""
+    smtp_relay_ca: Path | None = None
+    """PEM CA file the outbound relay's certificate is verified against."""
+    smtp_relay_user: str | None = None
+    smtp_relay_password: SecretStr | None = Field(default=None, validate_default=True)
+    imap_since: dt.date | None = None
+    """The IMAP poller ignores (and leaves in place) mail received before this day."""
+    # -- end of transport security --------------------------------------------------------
     nudge_cron: str = "0 9 * * MON"
     timezone: str = "Europe/London"
     invite_days: int = Field(default=14, ge=1, le=365)
@@ -163,6 +195,100 @@ class Settings(BaseSettings):
     @classmethod
     def _relay(cls, value: str | None) -> str | None:
         return None if not value else _host_port(value, "the relay")
+
+    # -- transport security validators (issue 10, item 7) ---------------------------------
+
+    @field_validator(
+        "smtp_tls_cert",
+        "smtp_tls_key",
+        "smtp_auth_users",
+        "smtp_relay_ca",
+        "smtp_relay_user",
+        "smtp_relay_password",
+        "imap_since",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("smtp_tls_cert")
+    @classmethod
+    def _tls_cert(cls, value: Path | None) -> Path | None:
+        return _readable(value)
+
+    @field_validator("smtp_tls_key")
+    @classmethod
+    def _tls_key(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        cert = info.data.get("smtp_tls_cert")
+        if value is None:
+            if cert is not None:
+                raise ValueError("CPD_SMTP_TLS_CERT is set: give its key file too")
+            return None
+        if "smtp_tls_cert" in info.data and cert is None:
+            raise ValueError("set CPD_SMTP_TLS_CERT too (both or neither)")
+        _readable(value)
+        if cert is not None:
+            try:
+                tls_server_context(cert, value)
+            except TlsFileError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("smtp_require_tls")
+    @classmethod
+    def _require_tls(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("smtp_tls_key") is None:
+            raise ValueError("needs CPD_SMTP_TLS_CERT and CPD_SMTP_TLS_KEY")
+        return value
+
+    @field_validator("smtp_auth_users")
+    @classmethod
+    def _auth_users(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        if info.data.get("smtp_tls_key") is None:
+            raise ValueError(
+                "needs CPD_SMTP_TLS_CERT and CPD_SMTP_TLS_KEY (AUTH is only offered over TLS)"
+            )
+        try:
+            PasswordFile.load(value)
+        except PasswordFileError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("smtp_relay_tls")
+    @classmethod
+    def _relay_tls(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in RELAY_TLS_MODES:
+            raise ValueError(f"expected one of {', '.join(RELAY_TLS_MODES)}, got {value!r}")
+        return value
+
+    @field_validator("smtp_relay_ca")
+    @classmethod
+    def _relay_ca(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        if info.data.get("smtp_relay_tls") == "none":
+            raise ValueError("a CA file needs TLS to the relay, but CPD_SMTP_RELAY_TLS is none")
+        try:
+            relay_context(value)
+        except TlsFileError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("smtp_relay_password")
+    @classmethod
+    def _relay_password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        user = info.data.get("smtp_relay_user")
+        if (value is None or not value.get_secret_value()) != (not user):
+            raise ValueError("set both CPD_SMTP_RELAY_USER and CPD_SMTP_RELAY_PASSWORD, or neither")
+        if user and info.data.get("smtp_relay_tls") == "none":
+            raise ValueError("will not send the relay password in the clear (CPD_SMTP_RELAY_TLS)")
+        return value if user else None
+
+    # -- end of transport security validators ---------------------------------------------
 
     @field_validator("nudge_cron")
     @classmethod

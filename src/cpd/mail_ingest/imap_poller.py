@@ -7,6 +7,11 @@ downloads the message without marking it read (``BODY.PEEK[]``), calls
 folder. A crash in between leaves the message in place; the next pass hands it over again and
 the service recognises it by its Message-ID or its UIDVALIDITY/UID key: exactly one claim.
 
+With ``since`` (``CPD_IMAP_SINCE``) only mail whose INTERNALDATE is at or after that moment
+is handled: the search asks for ``SINCE`` the day before (SINCE is a date in the server's
+time zone) and the INTERNALDATE of each hit is compared exactly; older mail is left where it
+is, unread and unmoved. Without it every message in the folder is claimed.
+
 Between passes it waits in IDLE when the server offers it (re-issued every few minutes),
 otherwise it polls. When the server goes away it reconnects with exponential backoff.
 The password is never logged: the account prints as ``imap://user@host:port/FOLDER``.
@@ -123,6 +128,7 @@ class ImapPoller:
         stop_check: float = 0.5,
         use_idle: bool = True,
         clock: Callable[[], dt.datetime] = _utcnow,
+        since: dt.datetime | None = None,
     ) -> None:
         self.service = service
         self.account = account
@@ -134,9 +140,12 @@ class ImapPoller:
         self.stop_check = stop_check
         self.use_idle = use_idle
         self.clock = clock
+        self.since = _aware(since)
         self._stopping = threading.Event()
         self._done: set[tuple[int, int]] = set()
         self._refused: set[tuple[int, int]] = set()
+        self._older: set[tuple[int, int]] = set()
+        """Messages received before ``since``: left in place, never fetched again."""
         self.connections = 0
         """How many times a session was established (for tests and logs)."""
         self.handled = 0
@@ -217,20 +226,47 @@ class ImapPoller:
 
     def handle_new(self, client: IMAPClient, uidvalidity: int, capabilities: set[bytes]) -> int:
         """Hand every message in the folder not handled yet to the service; how many."""
-        uids = sorted(client.search(["NOT", "DELETED"]))
+        criteria: list[Any] = ["NOT", "DELETED"]
+        if self.since is not None:
+            criteria += ["SINCE", self.since.astimezone(dt.UTC).date() - dt.timedelta(days=1)]
+        uids = sorted(client.search(criteria))
         present = {(uidvalidity, uid) for uid in uids}
         self._done &= present  # what was filed away is gone: forget it
         self._refused &= present
+        self._older &= present
+        self._skip_older(client, uidvalidity, uids)
         count = 0
         for uid in uids:
             if self._stopping.is_set():
                 break
             key = (uidvalidity, uid)
-            if key in self._done or key in self._refused:
+            if key in self._done or key in self._refused or key in self._older:
                 continue
             if self.handle_one(client, uidvalidity, uid, capabilities):
                 count += 1
         return count
+
+    def _skip_older(self, client: IMAPClient, uidvalidity: int, uids: list[int]) -> None:
+        """Note the messages among ``uids`` received before ``since`` (one FETCH)."""
+        if self.since is None:
+            return
+        known = self._done | self._refused | self._older
+        unknown = [uid for uid in uids if (uidvalidity, uid) not in known]
+        if not unknown:
+            return
+        older = 0
+        for uid, data in client.fetch(unknown, [b"INTERNALDATE"]).items():
+            received = _aware(data.get(b"INTERNALDATE"))
+            if received is not None and received < self.since:
+                self._older.add((uidvalidity, uid))
+                older += 1
+        if older:
+            log.info(
+                "IMAP %s: %d message(s) received before %s left in place (CPD_IMAP_SINCE)",
+                self.account,
+                older,
+                self.since.isoformat(),
+            )
 
     def handle_one(
         self, client: IMAPClient, uidvalidity: int, uid: int, capabilities: set[bytes]

@@ -5,6 +5,10 @@ notifications, hands each to the relay with aiosmtplib, and reports back. A noti
 marked delivered only after the relay accepted it; a relay that is down leaves everything queued
 (retried with the service's backoff), and a recipient the relay refuses for good (5xx) is given
 up.
+
+How the relay is talked to is ``tls`` (auto|starttls|tls|none, see :mod:`cpd.mail_ingest.tls`)
+with ``tls_context`` (a CA of its own for a self-signed relay); ``username``/``password`` log
+in. A relay whose certificate does not verify counts as down: the mail stays in the outbox.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
@@ -19,6 +24,7 @@ import aiosmtplib
 
 from cpd.claims.notifications import Notification
 from cpd.claims.service import ClaimsService
+from cpd.mail_ingest.tls import relay_send_options
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +85,26 @@ def compose(notification: Notification, mail_from: str) -> EmailMessage:
     return message
 
 
+def _relay_misconfigured(error: BaseException) -> bool:
+    """A failure every mail would meet (a certificate that does not verify, STARTTLS
+    required but not offered, a rejected login): the relay counts as down, mail waits."""
+    if isinstance(error, aiosmtplib.SMTPAuthenticationError | ssl.SSLError):
+        return True
+    return isinstance(error, aiosmtplib.SMTPException) and "STARTTLS" in str(error).upper()
+
+
 def classify(error: BaseException) -> tuple[bool, bool]:
     """``(permanent, relay_down)`` for a failed send.
 
     Permanent: the relay refused the recipient with a 5xx reply. Relay down: no connection,
-    a timeout, a dropped connection or a 421. Everything else is temporary.
+    a timeout, a dropped connection, a 421, or a TLS or login failure. Everything else is temporary.
     """
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         codes = [refusal.code for refusal in error.recipients]
         return bool(codes) and all(500 <= code < 600 for code in codes), False
     if isinstance(error, aiosmtplib.SMTPRecipientRefused):
         return 500 <= error.code < 600, False
-    if isinstance(error, RELAY_DOWN_ERRORS):
+    if isinstance(error, RELAY_DOWN_ERRORS) or _relay_misconfigured(error):
         return False, True
     if isinstance(error, aiosmtplib.SMTPResponseException):
         return False, error.code == 421
@@ -108,6 +122,11 @@ class MailSender:
         mail_from: str,
         poll_interval: float = 1.0,
         timeout: float = 30.0,
+        *,
+        tls: str = "auto",
+        tls_context: ssl.SSLContext | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.service = service
         self.relay_host = relay_host
@@ -115,6 +134,8 @@ class MailSender:
         self.mail_from = mail_from
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.tls_options = relay_send_options(tls, tls_context)
+        self._login = {"username": username, "password": password} if username else {}
         self.relay_down = False
         """Whether the last batch stopped because the relay could not be reached."""
 
@@ -150,6 +171,8 @@ class MailSender:
                 hostname=self.relay_host,
                 port=self.relay_port,
                 timeout=self.timeout,
+                **self.tls_options,
+                **self._login,
             )
         except Exception as exc:  # every failure is recorded; none may stop the sender
             permanent, self.relay_down = classify(exc)
@@ -191,8 +214,9 @@ class MailSender:
         """Whether the relay answers a connection (a probe that sends nothing)."""
         if self.relay_host is None:
             return False
+        options = {**self.tls_options, "start_tls": False}  # a probe needs no STARTTLS
         client = aiosmtplib.SMTP(
-            hostname=self.relay_host, port=self.relay_port, timeout=self.timeout, start_tls=False
+            hostname=self.relay_host, port=self.relay_port, timeout=self.timeout, **options
         )
         try:
             await client.connect()

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cpd.claims.intake import MAX_ATTACHMENTS
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapPoller, parse_imap_url
 from cpd.mail_ingest.outbound import MailSender
+from cpd.mail_ingest.passwords import PasswordFile
 from cpd.mail_ingest.smtp_server import (
     DEFAULT_DATA_SIZE_LIMIT,
     DEFAULT_MAX_SESSIONS,
@@ -28,6 +31,7 @@ from cpd.mail_ingest.smtp_server import (
     start_smtp,
 )
 from cpd.mail_ingest.spool_worker import DEFAULT_MAX_ATTEMPTS
+from cpd.mail_ingest.tls import effective_relay_tls, relay_context, server_context
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,13 @@ class MailConfig:
     (``421`` beyond). ``max_attachments``: evidence files kept per claim (the rest are named
     in the receipt). ``max_attempts``/``retry_initial``: a spooled mail that fails on its own
     is retried that often, after ``retry_initial`` seconds doubling, then quarantined.
+
+    Transport security: ``tls_cert``/``tls_key`` offer STARTTLS on the listener
+    (``require_tls`` refuses mail before it); ``auth_users`` (a ``user:scrypt$...`` file,
+    see :mod:`cpd.mail_ingest.passwords`) offers AUTH over TLS and requires it for every
+    mail. ``relay_tls`` (auto|starttls|tls|none, see :mod:`cpd.mail_ingest.tls`) and
+    ``relay_ca`` decide how the relay is talked to, ``relay_user``/``relay_password`` log in
+    to it. ``imap_since``: the poller leaves mail received before this moment where it is.
     """
 
     smtp_host: str | None = None
@@ -62,6 +73,25 @@ class MailConfig:
     max_attachments: int = MAX_ATTACHMENTS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     retry_initial: float = 1.0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    require_tls: bool = False
+    auth_users: Path | None = None
+    relay_tls: str = "auto"
+    relay_ca: Path | None = None
+    relay_user: str | None = None
+    relay_password: str | None = field(default=None, repr=False)
+    imap_since: dt.datetime | None = None
+
+    @property
+    def tls_enabled(self) -> bool:
+        """Whether the SMTP listener offers STARTTLS."""
+        return self.tls_cert is not None and self.tls_key is not None
+
+    @property
+    def effective_relay_tls(self) -> str:
+        """The relay TLS mode in force (``auto`` with a CA file is ``starttls``)."""
+        return effective_relay_tls(self.relay_tls, self.relay_ca)
 
     @property
     def smtp_enabled(self) -> bool:
@@ -134,6 +164,21 @@ class MailRuntime:
         log.info("mail channel stopped")
 
 
+def _listener_security(config: MailConfig) -> dict[str, Any]:
+    """``start_smtp`` options for STARTTLS and AUTH (TlsFileError/PasswordFileError)."""
+    if not config.tls_enabled:
+        return {}
+    assert config.tls_cert is not None and config.tls_key is not None
+    options: dict[str, Any] = {
+        "tls_context": server_context(config.tls_cert, config.tls_key),
+        "require_starttls": config.require_tls,
+    }
+    if config.auth_users is not None:
+        options["auth"] = PasswordFile.load(config.auth_users)
+        options["auth_required"] = True
+    return options
+
+
 async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
     """Start every configured part of the mail channel on the running loop.
 
@@ -174,6 +219,7 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
             data_size_limit=config.data_size_limit,
             handler=handler,
             max_sessions=config.max_sessions,
+            **_listener_security(config),
         )
     runtime = MailRuntime(server, handler, drain_timeout=config.drain_timeout, spool_worker=worker)
     if worker is not None:
@@ -181,13 +227,25 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
     if (address := runtime.smtp_address) is not None:
         log.info("listening for claim mail on %s:%s", *address)
     if account is not None:
-        poller = ImapPoller(service, account, poll_interval=config.imap_poll_interval)
+        poller = ImapPoller(
+            service, account, poll_interval=config.imap_poll_interval, since=config.imap_since
+        )
         runtime.poller = poller
         runtime.tasks["imap"] = asyncio.create_task(poller.run(), name="cpd-imap-poller")
         log.info("polling %s for claim mail", account)
     if config.relay_enabled:
         assert config.relay_host is not None and config.relay_port is not None
-        sender = MailSender(service, config.relay_host, config.relay_port, config.mail_from)
+        mode = config.effective_relay_tls
+        sender = MailSender(
+            service,
+            config.relay_host,
+            config.relay_port,
+            config.mail_from,
+            tls=mode,
+            tls_context=relay_context(config.relay_ca) if mode != "none" else None,
+            username=config.relay_user,
+            password=config.relay_password,
+        )
         runtime.tasks["outbound"] = asyncio.create_task(sender.run(), name="cpd-mail-sender")
         log.info(
             "sending mail from %s through %s:%s",

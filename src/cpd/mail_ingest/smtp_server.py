@@ -40,6 +40,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cpd.claims.intake import MAX_ATTACHMENTS, MailOutcome
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.parse import MalformedMail, parse_mail, to_intake
+from cpd.mail_ingest.smtp_auth import ThreadedAuthSMTP
 from cpd.mail_ingest.spool import Incoming, MailSpool
 from cpd.mail_ingest.spool_worker import SpoolWorker
 from cpd.mail_ingest.spool_worker import one_line as _one_line
@@ -251,7 +252,8 @@ class ClaimMailHandler:
 
 
 class _PasswordAuthenticator:
-    """aiosmtpd authenticator around a plain ``check(username, password)``."""
+    """aiosmtpd authenticator around a plain ``check(username, password)``; a refusal is
+    logged with the user name and the peer, never the password."""
 
     def __init__(self, check: PasswordCheck) -> None:
         self.check = check
@@ -268,6 +270,10 @@ class _PasswordAuthenticator:
         except Exception:
             log.exception("the SMTP password check failed")
             ok = False
+        if not ok:
+            peer = session.peer[0] if isinstance(session.peer, tuple) else session.peer
+            user = _one_line(username, 100)
+            log.warning("SMTP AUTH %s refused for user %r from %s", mechanism, user, peer)
         return AuthResult(success=bool(ok), handled=False, auth_data=username if ok else None)
 
 
@@ -292,7 +298,8 @@ async def start_smtp(
 
     STARTTLS is offered when ``tls_context`` is given (``require_starttls`` refuses mail
     before it); AUTH PLAIN/LOGIN is offered when ``auth`` checks credentials
-    (``auth_required`` refuses mail without it; by aiosmtpd's default AUTH needs TLS).
+    (``auth_required`` refuses mail without it; by aiosmtpd's default AUTH needs TLS); the
+    check runs in a worker thread.
     ``handler`` replaces the default one built from ``service`` and ``recipients``. At most
     ``max_sessions`` sessions at once (``421`` beyond; None: no cap); with a spooling
     handler DATA is streamed to the spool (see :mod:`cpd.mail_ingest.streaming`).
@@ -314,9 +321,11 @@ async def start_smtp(
         "auth_require_tls": auth_require_tls,
         "enable_SMTPUTF8": True,
     }
+    protocol: type[BoundedSMTP] = BoundedSMTP
     if auth is not None:
         options["authenticator"] = _PasswordAuthenticator(auth)
+        protocol = ThreadedAuthSMTP  # the check may be slow (scrypt): off the loop
     gate = SessionGate(max_sessions)
     return await loop.create_server(
-        lambda: BoundedSMTP(handler, gate=gate, loop=loop, **options), host=host, port=port
+        lambda: protocol(handler, gate=gate, loop=loop, **options), host=host, port=port
     )
