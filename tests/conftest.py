@@ -69,3 +69,29 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+# The fault-injection suite's figures (tests/faults/conftest.py records them in each report's
+# user_properties): gathered here, where the controlling process also sees them under xdist.
+FAULT_FIGURES_PROPERTY = "fault_figures"
+FAULT_REPORT_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "faults.txt"
+_fault_lines: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Keep the fault figures a test recorded."""
+    if report.when == "call":
+        _fault_lines.extend(
+            str(value) for name, value in report.user_properties if name == FAULT_FIGURES_PROPERTY
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print every fault case's figures after the run."""
+    if not _fault_lines:
+        return
+    terminalreporter.section("fault injection figures")
+    for line in _fault_lines:
+        terminalreporter.write_line(line)
+    if FAULT_REPORT_FILE.parent.is_dir():
+        FAULT_REPORT_FILE.write_text("\n".join(_fault_lines) + "\n", encoding="utf-8")

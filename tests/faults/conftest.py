@@ -2,19 +2,17 @@
 servers, injects a fault (SIGKILL, a refusal, an outage, a full disk) and counts what survived.
 
 Every case records its figures with the ``fault_report`` fixture; they are printed together at
-the end of the run (and written to ``benchmarks/results/faults.txt`` when that folder exists),
-so that a run's output is the evidence quoted in a closing note.
+the end of the run by the hooks in ``tests/conftest.py`` (and written to
+``benchmarks/results/faults.txt`` when that folder exists), so that a run's output is the
+evidence quoted in a closing note.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-
-REPORT_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "faults.txt"
 
 
 @dataclass
@@ -38,13 +36,15 @@ class FaultFigures:
         )
 
 
-_FIGURES: list[FaultFigures] = []
+FIGURES_PROPERTY = "fault_figures"
+"""The name under which a case's summary line travels in its test report (so that the figures
+reach the terminal summary also when the tests run in pytest-xdist workers)."""
 
 Report = Callable[..., FaultFigures]
 
 
 @pytest.fixture
-def fault_report() -> Report:
+def fault_report(request: pytest.FixtureRequest) -> Report:
     """``fault_report(case, sent=, accepted=, stored=, lost=, repeated=, **extra)`` records a
     case's figures for the end-of-run summary and returns them."""
 
@@ -59,19 +59,7 @@ def fault_report() -> Report:
         **extra: object,
     ) -> FaultFigures:
         figures = FaultFigures(case, sent, accepted, stored, lost, repeated, dict(extra))
-        _FIGURES.append(figures)
+        request.node.user_properties.append((FIGURES_PROPERTY, figures.line()))
         return figures
 
     return record
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print every fault case's figures after the run."""
-    if not _FIGURES:
-        return
-    terminalreporter.section("fault injection figures")
-    lines = [figures.line() for figures in _FIGURES]
-    for line in lines:
-        terminalreporter.write_line(line)
-    if REPORT_FILE.parent.is_dir():
-        REPORT_FILE.write_text("\n".join(lines) + "\n", encoding="utf-8")
