@@ -119,6 +119,19 @@ def test_compose_threads_the_reply_and_encodes_utf8() -> None:
     assert compose(note, MAIL_FROM)["Message-ID"] != message["Message-ID"]
 
 
+def test_compose_uses_the_message_id_the_claims_service_minted() -> None:
+    local = "cpd-12." + "ab" * 16
+    minted = compose(notification(message_id_local=local), MAIL_FROM)
+    assert minted["Message-ID"] == f"<{local}@claims.example.org>"
+    assert (
+        compose(notification(message_id_local=local), MAIL_FROM)["Message-ID"]
+        == (minted["Message-ID"])
+    )
+    # anything else in the payload is not written into a header
+    odd = compose(notification(message_id_local="x>\r\nBcc: all@x"), MAIL_FROM)
+    assert odd["Message-ID"].startswith("<") and "Bcc" not in odd["Message-ID"]
+
+
 def test_compose_without_threading_and_with_a_bad_recipient() -> None:
     message = compose(notification(subject="CPD decision"), "cpd@localhost")
     assert message["In-Reply-To"] is None and message["References"] is None

@@ -61,6 +61,7 @@ def test_a_phone_photo_mail_keeps_the_photo_and_the_short_body() -> None:
     assert intake.received_at == RECEIVED and intake.attachments == parsed.attachments
     assert intake.reply_context == {
         "message_id": "<m1@example.com>",
+        "in_reply_to": None,
         "references": "<m1@example.com>",
         "subject": "CPD claim",
         "automatic": False,

@@ -336,12 +336,19 @@ class FakeTelegramServer:
         with self._lock:
             return [p.update["update_id"] for p in self._pending]
 
-    def send_text(self, user_id: int, text: str, chat_id: int | None = None) -> int:
-        """The user writes ``text`` (in private, or in group ``chat_id``); returns the update_id."""
+    def send_text(
+        self, user_id: int, text: str, chat_id: int | None = None, reply_to: int | None = None
+    ) -> int:
+        """The user writes ``text`` (in private, or in group ``chat_id``; ``reply_to``: as a
+        reply to that message of the chat); returns the update_id."""
         content: Json = {"text": text}
         if text.startswith("/"):  # CommandHandler needs the bot_command entity
             length = len(text.split()[0].encode("utf-16-le")) // 2
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        if reply_to is not None:
+            with self._lock:
+                replied = self._messages[(chat_id or user_id, reply_to)]
+                content["reply_to_message"] = copy.deepcopy(replied)
         return self._user_message(user_id, chat_id, content)
 
     def send_photo(

@@ -22,7 +22,7 @@ from cpd.bot.common import call, is_private, reply, sender_of, service_of
 from cpd.bot.downloads import fetch_message_files
 from cpd.bot.fallbacks import STALE_BUTTON
 from cpd.claims.chart import evaluation_png
-from cpd.claims.intake import ClaimError, ClaimView, Intake
+from cpd.claims.intake import Amendment, ClaimError, ClaimView, Intake
 from cpd.claims.texts import NOT_LINKED, draft_card
 
 log = logging.getLogger(__name__)
@@ -167,14 +167,18 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     text = message.text or message.caption or ""
     fetched = await fetch_message_files(context.bot, message)
     attachments = fetched.attachments
-    if message.photo or message.document:
-        target = replied_claim(message)
-        if target is not None:
-            await attach_by_reply(update, context, target, fetched)
-            return
+    target = replied_claim(message)
+    if target is not None and (message.photo or message.document):
+        await attach_by_reply(update, context, target, fetched)
+        return
     key = _source_key(update)
     received = message.date or dt.datetime.now(dt.UTC)
     intake = Intake("telegram", key, sender, text, received, tuple(attachments))
+    if target is not None and message.text:
+        amendment = await call(service.amend_by_reply, target, intake)
+        if amendment is not None:
+            await answer_amendment(update, amendment)
+            return
     try:
         result = await call(service.start_claim, intake)
     except ClaimError as exc:
@@ -196,6 +200,18 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await show_draft(update, result.claim)
     if fetched.missing:
         await reply(update, missing_note(result.claim.id, fetched.missing))
+
+
+async def answer_amendment(update: Update, amendment: Amendment) -> None:
+    """Tell the member what their reply about a claim did (a draft is shown again with its
+    buttons); nothing for a reply handled before."""
+    if amendment.duplicate:
+        return
+    if amendment.claim.status == "draft" and amendment.outcome == "amended":
+        await reply(update, limits.fit(amendment.message.split("\n", 1)[0]))
+        await show_draft(update, amendment.claim)
+        return
+    await reply(update, limits.fit(amendment.message))
 
 
 # -- draft buttons and the answers they ask for ------------------------------------------------

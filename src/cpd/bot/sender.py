@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
@@ -118,21 +118,33 @@ async def _send(bot: Bot, service: ClaimsService, notification: Notification) ->
             chat_id, text, reply_markup=keyboards.declaration(int(payload["year"]))
         )
     elif template == "card_update":
-        await _update_card(bot, service, chat_id, int(payload["claim_id"]), text)
+        claim_id = int(payload["claim_id"])
+        buttons = keyboards.decision(claim_id) if payload.get("buttons") else None
+        await _update_card(bot, service, chat_id, claim_id, text, buttons)
+    elif template == "card_note":
+        location = await call(service.card_location, int(payload["claim_id"]))
+        reply_to = location[1] if location is not None and location[0] == chat_id else None
+        await bot.send_message(chat_id, text, reply_to_message_id=reply_to)
     else:
         await bot.send_message(chat_id, text)
 
 
 async def _update_card(
-    bot: Bot, service: ClaimsService, chat_id: int, claim_id: int, text: str
+    bot: Bot,
+    service: ClaimsService,
+    chat_id: int,
+    claim_id: int,
+    text: str,
+    buttons: InlineKeyboardMarkup | None = None,
 ) -> None:
-    """Edit the card to show the outcome; a card that cannot be edited (never posted, deleted,
-    too old) gets the outcome as a new message instead."""
+    """Edit the card to show the outcome (or, with ``buttons``, a pending claim's amended
+    text under its decision buttons); a card that cannot be edited (never posted, deleted,
+    too old) gets the text as a new message instead."""
     location = await call(service.card_location, claim_id)
     if location is not None:
         try:
             await bot.edit_message_text(
-                text, chat_id=location[0], message_id=location[1], reply_markup=None
+                text, chat_id=location[0], message_id=location[1], reply_markup=buttons
             )
             return
         except BadRequest as exc:
@@ -141,4 +153,4 @@ async def _update_card(
             log.warning(
                 "card of claim %s cannot be edited (%s): sending the outcome", claim_id, exc
             )
-    await bot.send_message(chat_id, text)
+    await bot.send_message(chat_id, text, reply_markup=buttons)

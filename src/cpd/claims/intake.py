@@ -58,6 +58,9 @@ class Intake:
     ``reply_context`` carries what a reply needs: for mail ``message_id``, ``references``,
     ``subject`` and ``automatic`` (an auto-reply or bounce, which gets no answer).
     ``dropped`` names the attachments the channel did not keep (over its cap), for the receipt.
+    ``sender_verdict`` is what the channel's sender verification concluded: ``"pass"``,
+    ``"fail"`` or ``"none"``, or None when nothing was checked (the sender is believed, as
+    Telegram's user id is). Only a None or ``"pass"`` sender may amend a claim by replying.
     """
 
     channel: str
@@ -68,6 +71,12 @@ class Intake:
     attachments: tuple[Attachment, ...] = ()
     reply_context: dict[str, Any] = field(default_factory=dict)
     dropped: tuple[str, ...] = ()
+    sender_verdict: str | None = None
+
+    @property
+    def may_amend(self) -> bool:
+        """Whether this sender is trusted enough for a reply to change a claim."""
+        return self.sender_verdict in (None, "pass")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,4 +134,17 @@ class MailOutcome:
 
     outcome: str
     claim: ClaimView | None
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """What a member's reply about a claim did: ``amended`` (the claim changed), ``noted``
+    (passed to the secretary, the claim unchanged: it was decided, or the reply said nothing
+    the claim could take) or ``unchanged``; ``message`` is the answer for the member."""
+
+    claim: ClaimView
+    outcome: str
+    message: str
+    changes: dict[str, Any] = field(default_factory=dict)
     duplicate: bool = False

@@ -23,12 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from cpd import rules
-from cpd.claims import cards, notifications, texts
+from cpd.claims import amend, cards, notifications, texts, threads
 from cpd.claims.dispensations import is_dispensation_subject, request_in
 from cpd.claims.intake import (
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
     MAX_TEXT_CHARS,
+    Amendment,
     Attachment,
     ClaimError,
     ClaimView,
@@ -210,7 +211,8 @@ class ClaimsService:
 
         Idempotent on the intake's source key (the Message-ID) and on ``extra_keys`` (e.g. an
         IMAP UIDVALIDITY/UID). A sender who is not a member's registered address gets one
-        polite reply a day explaining how to register, and no claim is made.
+        polite reply a day explaining how to register, and no claim is made. A member's reply
+        to a mail the product sent about their claim amends that claim (``claims.amend``).
         """
         keys = [intake.source_key, *extra_keys]
         with Session(self.engine, expire_on_commit=False) as session:
@@ -223,6 +225,9 @@ class ClaimsService:
                         else None
                     )
                     return MailOutcome(done.outcome, view, duplicate=True)
+        amended = amend.from_mail(self, intake, keys)
+        if amended is not None:
+            return amended
         try:
             with transaction(self.engine) as session:
                 member = self._member(session, intake.sender)
@@ -418,6 +423,7 @@ class ClaimsService:
             **extracted,
             "flags": sorted(set(flags)),
             "reply": reply_context if reply_context is not None else previous.get("reply", {}),
+            **threads.keep_ids(previous),
         }
 
     def update_draft(self, claim_id: int, sender: Sender, **changes: Any) -> ClaimView:
@@ -636,6 +642,11 @@ class ClaimsService:
                 cards.queue_evidence(session, claim_id, chat_id)
             if notification is not None:
                 notifications.delivered_in(session, notification)
+
+    def amend_by_reply(self, claim_id: int, intake: Intake) -> Amendment | None:
+        """A member's message replying to the product's message about ``claim_id``: amends
+        it or passes it on (see ``claims.amend``); None when it is not the sender's claim."""
+        return amend.by_reply(self, claim_id, intake)
 
     def attach_to_claim(
         self, claim_id: int, sender: Sender, attachment: Attachment
@@ -943,6 +954,7 @@ class ClaimsService:
                     "subject": texts.mail_subject(event, claim.title),
                     "in_reply_to": reply.get("message_id"),
                     "references": reply.get("references"),
+                    "message_id_local": threads.mint(claim),
                 },
             )
 

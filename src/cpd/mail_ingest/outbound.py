@@ -24,6 +24,7 @@ import aiosmtplib
 
 from cpd.claims.notifications import Notification
 from cpd.claims.service import ClaimsService
+from cpd.claims.threads import is_local
 from cpd.mail_ingest.tls import relay_send_options
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,15 @@ def _domain(mail_from: str) -> str:
     return domain or "localhost"
 
 
+def _message_id(notification: Notification, mail_from: str) -> str:
+    """The Message-ID the claims service minted for this mail (so a reply can be matched to
+    its claim), else a fresh one."""
+    local = str(notification.payload.get("message_id_local") or "")
+    if is_local(local):
+        return f"<{local}@{_domain(mail_from)}>"
+    return make_msgid(idstring=f"cpd.{notification.id}", domain=_domain(mail_from))
+
+
 def compose(notification: Notification, mail_from: str) -> EmailMessage:
     """The mail for one notification: plain UTF-8 text, threaded under the member's mail.
 
@@ -73,7 +83,7 @@ def compose(notification: Notification, mail_from: str) -> EmailMessage:
     message["To"] = recipient
     message["Subject"] = _one_line(payload.get("subject") or "CPD", 900)
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-    message["Message-ID"] = make_msgid(idstring=f"cpd.{notification.id}", domain=_domain(mail_from))
+    message["Message-ID"] = _message_id(notification, mail_from)
     in_reply_to = _one_line(payload.get("in_reply_to") or "", 900)
     references = _one_line(payload.get("references") or "", 900) or in_reply_to
     if in_reply_to:

@@ -144,6 +144,7 @@ def to_intake(
         attachments=kept,
         reply_context={
             "message_id": parsed.message_id,
+            "in_reply_to": parsed.in_reply_to,
             "references": _thread(parsed),
             "subject": clean_line(parsed.subject, MAX_HEADER_CHARS),
             "automatic": parsed.automatic,

@@ -123,3 +123,14 @@ def pending_count(engine: Engine, channel: str | None = None) -> int:
         query = query.where(OutboxMessage.channel == channel)
     with engine.connect() as connection:
         return len(connection.execute(query).all())
+
+
+def replace_pending_payload(session: Session, dedup_key: str, payload: dict[str, Any]) -> bool:
+    """Give a notification that is still waiting for delivery a new payload (in the caller's
+    transaction); False when there is none waiting under ``dedup_key``."""
+    changed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedup_key == dedup_key, OutboxMessage.status == "pending")
+        .values(payload=payload)
+    ).rowcount
+    return bool(changed)

@@ -254,3 +254,14 @@ def add_processed(
         session.add(
             ProcessedMessage(key=key[:255], channel=channel, outcome=outcome, claim_id=claim_id)
         )
+
+
+def secretary_emails(session: Session) -> list[str]:
+    """The registered addresses of the members with the secretary role."""
+    return [
+        address
+        for address in session.exec(  # type: ignore[call-overload]
+            select(Member.email).where(Member.role == "secretary").order_by(Member.id)
+        ).scalars()
+        if address
+    ]
