@@ -14,9 +14,11 @@ updates in hand (the rest stay in the inbox), and anything not delivered stays i
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import logging
 import signal
+import threading
 from typing import Any
 
 from cpd.app import redact
@@ -68,12 +70,34 @@ def prepare_data_dir(settings: Settings) -> None:
         ) from None
 
 
+class BackgroundExtractor:
+    """The NLP extractor, loading in a thread of its own from the moment ``cpd run`` builds the
+    service: the SMTP listener and the Telegram fetcher only store what comes in, so they start
+    while spaCy loads (about 2 s of a restart); the first text to be read waits for it."""
+
+    def __init__(self) -> None:
+        self._loaded: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        threading.Thread(target=self._load, name="cpd-nlp-load", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            from cpd.nlp import load_extractor
+
+            self._loaded.set_result(load_extractor())
+        except BaseException as exc:  # handed to whoever reads a text first
+            self._loaded.set_exception(exc)
+
+    def extract(self, text: str, today: dt.date) -> Any:
+        """The activity in ``text`` (waits for the pipeline on the first call)."""
+        return self._loaded.result().extract(text, today)
+
+
 def build_service(settings: Settings) -> ClaimsService:
     """The claims service on the configured database, with the shipped NLP pipeline
     (StartupError when the database cannot be reached or its file cannot be created)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cpd.nlp import LOW_CONFIDENCE, load_extractor
+    from cpd.nlp import LOW_CONFIDENCE
     from cpd.storage import make_engine, migrate
     from cpd.storage.evidence import remove_incoming_leftovers
 
@@ -89,7 +113,7 @@ def build_service(settings: Settings) -> ClaimsService:
     remove_incoming_leftovers(settings.evidence_dir)
     return ClaimsService(
         engine,
-        load_extractor(),
+        BackgroundExtractor(),
         settings.evidence_dir,
         settings.zone,
         settings.secretary_chat_id,

@@ -1,15 +1,24 @@
-"""The progress chart (bot /progress, PDF exports): a PNG drawn with matplotlib, no display."""
+"""The progress chart (bot /progress, PDF exports): a PNG drawn with matplotlib, no display.
+
+matplotlib is imported on the first chart, not with the module: it costs about half a second,
+and ``cpd run`` (which imports this through the workflows) should be listening before that.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+from types import ModuleType
 from typing import Any
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+def _pyplot() -> ModuleType:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
 
 
 def progress_png(
@@ -24,6 +33,7 @@ def progress_png(
     diploma: dict[str, Any] | None = None,
 ) -> bytes:
     """A horizontal bar of carried-in and earned against the target, with time elapsed."""
+    plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7, 1.9), dpi=100)
     try:
         if diploma is not None:

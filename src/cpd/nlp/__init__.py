@@ -14,8 +14,29 @@ Modules: ``normalise`` (clean-up), ``numbers``, ``durations`` (hours), ``dates``
 ``training`` (train and score).
 """
 
-from cpd.nlp.extract import LOW_CONFIDENCE, Activity, Extractor, load_extractor
+from typing import TYPE_CHECKING, Any
+
+from cpd.nlp.confidence import LOW_CONFIDENCE
 from cpd.nlp.kinds import KINDS
-from cpd.nlp.training import train
+
+if TYPE_CHECKING:
+    from cpd.nlp.extract import Activity, Extractor, load_extractor
+    from cpd.nlp.training import train
 
 __all__ = ["KINDS", "LOW_CONFIDENCE", "Activity", "Extractor", "load_extractor", "train"]
+
+_LAZY = {
+    "Activity": "cpd.nlp.extract",
+    "Extractor": "cpd.nlp.extract",
+    "load_extractor": "cpd.nlp.extract",
+    "train": "cpd.nlp.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """spaCy (about 1.5 s to import) loads on first use of what needs it, not with the package."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'cpd.nlp' has no attribute {name!r}")
