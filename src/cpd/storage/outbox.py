@@ -20,21 +20,27 @@ def enqueue(
     recipient: str,
     template: str,
     payload: dict[str, Any],
-) -> None:
-    """Add a notification in the caller's transaction; a repeated dedup_key adds nothing."""
+    not_before: dt.datetime | None = None,
+) -> bool:
+    """Add a notification in the caller's transaction; a repeated dedup_key adds nothing.
+
+    ``not_before`` holds it back until then (quiet hours). True when a row was added."""
     exists = session.exec(  # type: ignore[call-overload]
         select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)
     ).first()
-    if exists is None:
-        session.add(
-            OutboxMessage(
-                dedup_key=dedup_key,
-                channel=channel,
-                recipient=recipient,
-                template=template,
-                payload=payload,
-            )
-        )
+    if exists is not None:
+        return False
+    message = OutboxMessage(
+        dedup_key=dedup_key,
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        payload=payload,
+    )
+    if not_before is not None:
+        message.next_attempt_at = not_before
+    session.add(message)
+    return True
 
 
 def queued(session: Session, dedup_keys: list[str]) -> set[str]:
