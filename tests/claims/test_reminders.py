@@ -90,6 +90,11 @@ def test_countdown_steps(today: dt.date, step: str | None) -> None:
     assert [r.moment for r in due] == ([step] if step else [])
 
 
+def test_on_a_countdown_day_the_progress_nudge_gives_way() -> None:
+    assert reminders.progress(iims(2, dt.date(2026, 12, 24)), RULE) is None
+    assert reminders.progress(iims(2, dt.date(2026, 12, 23)), RULE).kind == "progress"
+
+
 def test_a_muted_member_still_gets_the_countdown_unless_the_scheme_says_otherwise() -> None:
     facts = iims(2, dt.date(2026, 12, 1))
     muted = Facts(IIMS, facts.evaluation, facts.today, muted=True, claims_in_period=2)

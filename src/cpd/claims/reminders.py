@@ -10,6 +10,7 @@ Paced, not nagging:
 * **countdown** — ``countdown_days`` (30, 7, 3) before the period's end, a member still short
   gets one reminder per step; a run that missed a step's day sends that step late (once) with
   the real number of days left. Rolling windows (the IBMS diploma) have no end to count to.
+  On a countdown day the progress nudge gives way to the countdown (one message, not two).
 * **duty** — a member with no claim in the period hears "it is your duty" every
   ``duty_every_weeks`` weeks after the period's start. Members who are not muted hear it in
   their progress or encouraging note already, so the separate duty reminder goes to muted
@@ -134,6 +135,10 @@ def progress(facts: Facts, rule: ReminderRule) -> Reminder | None:
     if facts.muted or not _owes(facts):
         return None
     ev, today = facts.evaluation, facts.today
+    if days_left(facts.scheme, ev, today) in rule.countdown_days and countdown_step(
+        facts.scheme, rule, days_left(facts.scheme, ev, today)
+    ):
+        return None  # the countdown goes today and says more
     since = max(facts.last_claim or ev.period_start, ev.period_start)
     stale = (today - since).days >= 7 * rule.weeks_without_claim
     if behind_pace(facts.scheme, ev, today) or stale:
