@@ -235,6 +235,11 @@ ROWS = [
         r"--now: .* is later than the real time",
     ),
     row(
+        "nudges long ago",
+        f"nudges send --dry-run --now {LONG_AGO}",
+        r"--now: .* more than 90 days ago \(CPD_RETENTION_DAYS\)",
+    ),
+    row(
         "nudges, not a date",
         "nudges send --now monday",
         r"--now: 'monday' is not an ISO date-time",

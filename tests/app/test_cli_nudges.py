@@ -17,6 +17,7 @@ T1,Tom Technician,tom@example.com,imi,member,2024-05-01,member
 N1,No Address,,iims,member,2019-05-01,member
 """
 MOMENT = "2025-12-01T09:00"  # 30 days before the end of the IIMS year 2025, in the past
+# (further back than the default CPD_RETENTION_DAYS: the test keeps its outbox rows for ever)
 
 
 def cpd(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -37,7 +38,8 @@ def outbox_keys(work: Path) -> list[str]:
 def test_dry_run_then_real_run_then_nothing_new(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _environment(monkeypatch, tmp_path, {"CPD_SMTP_RECIPIENTS": "claims@iims.example"})
+    env = {"CPD_SMTP_RECIPIENTS": "claims@iims.example", "CPD_RETENTION_DAYS": "36500"}
+    _environment(monkeypatch, tmp_path, env)
     (tmp_path / "members.csv").write_text(MEMBERS)
     assert cpd(capsys, "members", "import", str(tmp_path / "members.csv"))[0] == 0
 

@@ -31,7 +31,7 @@ def test_a_past_run_queues_and_the_relay_gets_the_reminder(tmp_path: Path) -> No
         run = CpdRun.configure(
             tmp_path / "data",
             relay_port=relay.port,
-            extra={"CPD_SMTP_RECIPIENTS": "claims@example.com"},
+            extra={"CPD_SMTP_RECIPIENTS": "claims@example.com", "CPD_RETENTION_DAYS": "36500"},
         )
         run.start()
         try:

@@ -3,7 +3,9 @@
 One run covers every pass (Telegram and mail progress nudges, countdowns and duty reminders,
 see ``claims.reminder_run``) at the moment given, whatever the cadences say: an operator who
 sends the nudges means now. ``--now`` may be in the past (the run as it would have been then)
-and never later than the real time, dry run or not; a second run for the same moment queues
+and never later than the real time, dry run or not, nor further back than
+``CPD_RETENTION_DAYS`` (the outbox rows that make a replay harmless are purged by then); a
+second run for the same moment queues
 nothing new (the outbox keys). ``--dry-run`` prints who would be told what and queues nothing.
 """
 
@@ -30,7 +32,9 @@ def send(
     from cpd.claims.reminder_run import ALL_PASSES, run_reminders
 
     config = settings()
-    moment = moment_option(now, config.zone, dry_run=False)
+    moment = moment_option(
+        now, config.zone, dry_run=False, not_before=dt.timedelta(days=config.retention_days)
+    )
     engine = open_engine(config)
     report = run_reminders(
         engine,

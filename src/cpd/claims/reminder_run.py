@@ -80,10 +80,16 @@ def _members(engine: Engine) -> dict[int, models.Member]:
 
 
 def _decide(
-    standing: MemberStanding, member: models.Member, today: dt.date, passes: Collection[Pass]
+    standing: MemberStanding,
+    member: models.Member,
+    today: dt.date,
+    passes: Collection[Pass],
+    rule_of: dict[str, reminders.ReminderRule],
 ) -> tuple[str | None, list[tuple[reminders.Facts, reminders.Reminder]]]:
     scheme = rules.load_scheme(standing.scheme)
-    rule = reminders.rule_for(scheme)
+    rule = rule_of.get(scheme.id)
+    if rule is None:
+        rule = rule_of[scheme.id] = reminders.rule_for(scheme)
     facts = reminders.Facts(
         scheme,
         standing.evaluation,
@@ -125,11 +131,12 @@ def run_reminders(
     members = _members(engine)
     report = ReminderReport(moment)
     due: list[_Due] = []
+    rule_of: dict[str, reminders.ReminderRule] = {}
     for standing in all_standings(engine, today):
         member = members.get(standing.member_id)
         if member is None:
             continue
-        channel, decided = _decide(standing, member, today, passes)
+        channel, decided = _decide(standing, member, today, passes, rule_of)
         if decided and channel is None:
             report.unreachable += 1
             continue

@@ -135,9 +135,8 @@ def progress(facts: Facts, rule: ReminderRule) -> Reminder | None:
     if facts.muted or not _owes(facts):
         return None
     ev, today = facts.evaluation, facts.today
-    if days_left(facts.scheme, ev, today) in rule.countdown_days and countdown_step(
-        facts.scheme, rule, days_left(facts.scheme, ev, today)
-    ):
+    left = days_left(facts.scheme, ev, today)
+    if left in rule.countdown_days and countdown_step(facts.scheme, rule, left) is not None:
         return None  # the countdown goes today and says more
     since = max(facts.last_claim or ev.period_start, ev.period_start)
     stale = (today - since).days >= 7 * rule.weeks_without_claim
