@@ -162,3 +162,27 @@ def test_a_dry_run_queues_nothing_and_a_second_run_nothing_new(members: Engine) 
     ]
     assert real.queued == len(outbox(members)) > 0
     assert run_reminders(members, moment, LONDON, how=HOW).queued == 0
+
+
+def test_telegram_reminders_due_at_night_wait_for_the_morning_other_messages_do_not(
+    members: Engine,
+) -> None:
+    afternoon = at(dt.date(2026, 11, 23), 15)
+    run_reminders(members, afternoon, LONDON, ("telegram",), HOW, queued_at=afternoon)
+    (cat,) = of(members, "A3")
+    with transaction(members) as session:  # a receipt to Cat, and both long due
+        store.enqueue(session, "receipt", "telegram", "303", "message", {"text": "Got it"})
+        for row in session.exec(select(OutboxMessage)).all():
+            row.next_attempt_at = afternoon.astimezone(dt.UTC)
+
+    def due_at(hour: int, day: int = 23) -> list[str]:
+        moment = at(dt.date(2026, 11, day), hour)
+        service = ClaimsService(
+            members, StubExtractor(), Path("/nonexistent"), LONDON, clock=lambda: moment
+        )
+        return sorted(n.template for n in service.due_notifications("telegram"))
+
+    assert due_at(19) == ["message", "reminder"]
+    assert due_at(22) == ["message"]  # a retry or a backlog at night: the nudge waits
+    assert due_at(7, 24) == ["message"]
+    assert due_at(8, 24) == ["message", "reminder"]

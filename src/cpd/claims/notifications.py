@@ -35,11 +35,14 @@ class Notification:
     attempts: int
 
 
-def due(engine: Engine, channel: str, limit: int = 50) -> list[Notification]:
-    """Notifications for ``channel`` that are due now, oldest first."""
+def due(
+    engine: Engine, channel: str, limit: int = 50, held: tuple[str, ...] = ()
+) -> list[Notification]:
+    """Notifications for ``channel`` that are due now, oldest first (templates ``held``
+    wait: Telegram reminders in quiet hours)."""
     return [
         Notification(m.id, m.channel, m.recipient, m.template, dict(m.payload), m.attempts)  # type: ignore[arg-type]
-        for m in store.due(engine, channel, limit)
+        for m in store.due(engine, channel, limit, held_templates=held)
     ]
 
 

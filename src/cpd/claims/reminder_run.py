@@ -12,7 +12,9 @@ Three passes, each on its own cadence in ``app/schedule.py`` and all three in
 The channel is ``notifications.channel_for`` (Telegram when linked, else the registered
 address, else nobody: counted as unreachable). Every reminder has a dedup key
 (``Reminder.key``), so a run repeated for the same moment queues nothing new. Telegram
-messages queued in quiet hours (20:00-08:00 in the body's zone) wait until 08:00.
+messages queued in quiet hours (20:00-08:00 in the body's zone) wait until 08:00, and the
+service does not hand Telegram reminders (template ``reminder``) to the sender in quiet hours
+either (a retry or a backlog that falls due at night).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from cpd.storage import outbox as store
 Pass = Literal["telegram", "email", "daily"]
 ALL_PASSES: tuple[Pass, ...] = ("telegram", "email", "daily")
 BATCH = 500
+REMINDER = "reminder"
+"""The outbox template of every reminder, in both channels (the Telegram sender sends any
+template it does not know as plain text; the service holds these back in quiet hours)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +181,7 @@ def _enqueue(
             key,
             "telegram",
             str(member.telegram_user_id),
-            "message",
+            REMINDER,
             {"text": message(item.facts, item.reminder)},
             not_before=release,
         )
@@ -186,6 +191,6 @@ def _enqueue(
         key,
         "email",
         member.email or "",
-        "reminder",
+        REMINDER,
         mail_payload(item.facts, item.reminder, member.id, member.name, how),  # type: ignore[arg-type]
     )

@@ -42,8 +42,9 @@ from cpd.claims.intake import (
     Sender,
 )
 from cpd.claims.members import token_digest
-from cpd.claims.reminder_run import Pass, ReminderReport, run_reminders
+from cpd.claims.reminder_run import REMINDER, Pass, ReminderReport, run_reminders
 from cpd.claims.reminder_texts import HowToClaim
+from cpd.claims.reminders import quiet_release
 from cpd.claims.retention import PurgeReport, RetentionPolicy, purge
 from cpd.claims.standing import rules_claim, rules_member
 from cpd.storage import models, safe_display_name, store_bytes, transaction
@@ -705,8 +706,10 @@ class ClaimsService:
             return [(c.id, c.name) for c in rules.load_scheme(member.scheme).categories]
 
     def due_notifications(self, channel: str, limit: int = 50) -> list[notifications.Notification]:
-        """Notifications waiting for ``channel`` that are due now."""
-        return notifications.due(self.engine, channel, limit)
+        """Notifications waiting for ``channel`` that are due now (Telegram reminders wait
+        out the quiet hours, also when a retry or a backlog falls in them)."""
+        quiet = channel == "telegram" and quiet_release(self.clock(), self.zone) is not None
+        return notifications.due(self.engine, channel, limit, (REMINDER,) if quiet else ())
 
     def delivered(self, notification: notifications.Notification) -> None:
         """Record a delivery."""

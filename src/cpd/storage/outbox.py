@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -55,21 +56,26 @@ def queued(session: Session, dedup_keys: list[str]) -> set[str]:
 
 
 def due(
-    engine: Engine, channel: str, limit: int = 50, now: dt.datetime | None = None
+    engine: Engine,
+    channel: str,
+    limit: int = 50,
+    now: dt.datetime | None = None,
+    held_templates: Collection[str] = (),
 ) -> list[OutboxMessage]:
-    """Pending notifications for ``channel`` whose next attempt is due, oldest first."""
+    """Pending notifications for ``channel`` whose next attempt is due, oldest first
+    (those of ``held_templates`` left waiting)."""
     now = now or utcnow()
+    query = select(OutboxMessage).where(
+        OutboxMessage.channel == channel,
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+    )
+    if held_templates:
+        query = query.where(OutboxMessage.template.not_in(list(held_templates)))  # type: ignore[attr-defined]
     with Session(engine, expire_on_commit=False) as session:
         return list(
             session.exec(  # type: ignore[call-overload]
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
+                query.order_by(OutboxMessage.id).limit(limit)
             ).scalars()
         )
 
