@@ -74,7 +74,10 @@ def message(facts: Facts, reminder: Reminder) -> str:
             f"{amount(ev.remaining, unit)} to go by {long_date(due)}. Keep it up."
         )
         if facts.claims_in_period == 0:
-            text += " You have made no claim this period yet: claim as you go."
+            text += (
+                " You have made no claim this period: it is your duty as a member to reach "
+                f"the target by {long_date(due)}."
+            )
         return text
     if reminder.kind == "countdown":
         needed = (
