@@ -225,6 +225,38 @@ ROWS = [
         r"--now: 'yesterday' is not an ISO date-time",
     ),
     row(
+        "nudges in the future",
+        f"nudges send --now {FUTURE}",
+        r"--now: .* is later than the real time",
+    ),
+    row(
+        "nudges dry run in the future",
+        f"nudges send --dry-run --now {FUTURE}",
+        r"--now: .* is later than the real time",
+    ),
+    row(
+        "nudges long ago",
+        f"nudges send --dry-run --now {LONG_AGO}",
+        r"--now: .* more than 90 days ago \(CPD_RETENTION_DAYS\)",
+    ),
+    row(
+        "nudges, not a date",
+        "nudges send --now monday",
+        r"--now: 'monday' is not an ISO date-time",
+    ),
+    row(
+        "mail nudge cron of four fields",
+        "nudges send --dry-run",
+        r"CPD_MAIL_NUDGE_CRON: expected 5 cron fields",
+        CPD_MAIL_NUDGE_CRON="0 9 1-7 MON",
+    ),
+    row(
+        "mail nudge cron with a bad weekday",
+        "nudges send --dry-run",
+        r"CPD_MAIL_NUDGE_CRON: .*'0 9 1-7 \* MOON'",
+        CPD_MAIL_NUDGE_CRON="0 9 1-7 * MOON",
+    ),
+    row(
         "audit in the future",
         f"audit sample --scheme imi --cycle 2025 --now {FUTURE}",
         r"--now: .* later than the real time",

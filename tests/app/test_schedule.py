@@ -56,7 +56,7 @@ def test_jobs_follow_the_nudge_cron_in_the_bodys_time_zone(
     service = ClaimsService(sqlite_engine, StubExtractor(), tmp_path, LONDON)
     scheduler = build_scheduler(service, "0 9 * * MON", LONDON)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"period-end", "weekly-nudges"}
+    assert set(jobs) == {"period-end", "weekly-nudges", "mail-nudges", "daily-reminders"}
     after = dt.datetime(2026, 11, 24, 12, 0, tzinfo=LONDON)  # a Tuesday
     nudge = jobs["weekly-nudges"].trigger.get_next_fire_time(None, after)
     assert nudge == dt.datetime(2026, 11, 30, 9, 0, tzinfo=LONDON)  # the next Monday, 09:00
@@ -70,6 +70,30 @@ def test_jobs_follow_the_nudge_cron_in_the_bodys_time_zone(
         None, dt.datetime(2026, 12, 31, 23, 0, tzinfo=LONDON)
     )
     assert new_year == dt.datetime(2027, 1, 1, 0, 5, tzinfo=LONDON)
+    daily = jobs["daily-reminders"].trigger.get_next_fire_time(None, after)
+    assert daily == dt.datetime(2026, 11, 25, 9, 0, tzinfo=LONDON)
+
+
+def test_mail_reminders_go_on_the_first_monday_of_the_month_by_default(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    service = ClaimsService(sqlite_engine, StubExtractor(), tmp_path, LONDON)
+    default = load_settings().mail_nudge_cron
+    assert default == "0 9 1-7 * MON"
+    trigger = (
+        build_scheduler(service, "0 9 * * MON", LONDON, default).get_job("mail-nudges").trigger
+    )
+    fires, moment = [], dt.datetime(2026, 11, 24, tzinfo=LONDON)
+    for _ in range(4):
+        moment = trigger.get_next_fire_time(None, moment + dt.timedelta(minutes=1))
+        fires.append(moment)
+    assert [f.date() for f in fires] == [
+        dt.date(2026, 12, 7),
+        dt.date(2027, 1, 4),
+        dt.date(2027, 2, 1),
+        dt.date(2027, 3, 1),
+    ]
+    assert all(f.hour == 9 and f.weekday() == 0 for f in fires)
 
 
 def test_a_failing_period_end_still_purges(engine: Engine, tmp_path: Path) -> None:

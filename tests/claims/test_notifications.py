@@ -25,7 +25,7 @@ def test_pace_in_words() -> None:
 
 def nudges(engine: Engine) -> dict[str, str]:
     with Session(engine) as session:
-        query = select(OutboxMessage).where(OutboxMessage.dedup_key.startswith("nudge:"))
+        query = select(OutboxMessage).where(OutboxMessage.dedup_key.contains(":progress:"))
         rows = session.exec(query).all()
         return {r.recipient: r.payload["text"] for r in rows}
 
@@ -40,7 +40,7 @@ def test_nudges_go_to_linked_members_behind_target_only(
         session.add(Dispensation(member_id=sam.id, period_key=2026, status="granted"))
         member_by_number(session, "S2").nudges_muted = True
     assert service.queue_nudges(NOW.date()) == 2
-    assert service.queue_nudges(NOW.date()) == 2  # idempotent: the same rows, not new ones
+    assert service.queue_nudges(NOW.date()) == 0  # idempotent: nothing new for the same day
     sent = nudges(engine)
     assert sorted(sent) == ["101", "301"]
     assert "0 points of 10. 10 points to go by 31 December 2026 (38 days)" in sent["101"]

@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from cpd import rules
-from cpd.app import cli_ops
+from cpd.app import cli_nudges, cli_ops
 from cpd.app.cli_common import (
     UserError,
     database_problem,
@@ -295,6 +295,11 @@ app.add_typer(audit_app, name="audit")
 audit_app.command("sample")(cli_ops.audit_sample_command)
 app.command("period-end")(cli_ops.period_end)
 app.command("purge")(cli_ops.purge)
+nudges_app = typer.Typer(
+    help="Progress nudges, countdowns and duty reminders.", no_args_is_help=True
+)
+app.add_typer(nudges_app, name="nudges")
+nudges_app.command("send")(cli_nudges.send)
 
 
 @app.command("standings")

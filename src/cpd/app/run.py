@@ -22,7 +22,7 @@ import threading
 from typing import Any
 
 from cpd.app import redact
-from cpd.app.schedule import build_scheduler
+from cpd.app.schedule import build_scheduler, how_to_claim
 from cpd.app.settings import Settings, SettingsError
 from cpd.bot.config import BotConfig
 from cpd.claims.service import ClaimsService
@@ -286,15 +286,22 @@ async def serve(settings: Settings, service: ClaimsService, mail: MailConfig) ->
         loop.add_signal_handler(sig, stopping.set)
     runtime: MailRuntime | None = None
     bot: asyncio.Task[Any] | None = None
-    scheduler = build_scheduler(service, settings.nudge_cron, settings.zone)
+    scheduler = build_scheduler(
+        service,
+        settings.nudge_cron,
+        settings.zone,
+        settings.mail_nudge_cron,
+        how_to_claim(settings),
+    )
     try:
         if mail.enabled:
             runtime = await _start_mail(service, mail)
         scheduler.start()
         log.info(
-            "scheduled: period end and retention purge nightly at 00:05, weekly nudges on "
-            "'%s', in %s",
+            "scheduled: period end and retention purge nightly at 00:05, Telegram nudges on "
+            "'%s', mail reminders on '%s', countdowns daily at 09:00, in %s",
             settings.nudge_cron,
+            settings.mail_nudge_cron,
             settings.zone.key,
         )
         if settings.telegram_token is not None:

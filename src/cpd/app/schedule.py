@@ -2,7 +2,10 @@
 
 * nightly at 00:05 in ``CPD_TIMEZONE``: the period end (notices, IMI audit samples), then the
   retention purge, which runs even when the period end failed;
-* on ``CPD_NUDGE_CRON`` in ``CPD_TIMEZONE``: the weekly progress nudges.
+* on ``CPD_NUDGE_CRON`` in ``CPD_TIMEZONE``: the Telegram progress nudges;
+* on ``CPD_MAIL_NUDGE_CRON``: the mail progress reminders for members not on Telegram (default
+  ``0 9 1-7 * MON``: APScheduler ANDs day-of-month and weekday, so the first Monday at 09:00);
+* daily at 09:00: deadline countdowns and duty reminders (``claims.reminder_run``).
 
 The jobs only queue messages in the outbox; each channel's sender delivers them. They used to
 live in the bot's job queue, so that a mail-only ``cpd run`` never closed a period or purged.
@@ -19,6 +22,9 @@ import zoneinfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from cpd.app.settings import Settings
+from cpd.claims.reminder_run import Pass
+from cpd.claims.reminder_texts import HowToClaim
 from cpd.claims.service import ClaimsService
 from cpd.claims.workflows import Workflows
 
@@ -26,6 +32,8 @@ log = logging.getLogger(__name__)
 
 NIGHTLY = dt.time(0, 5)
 """When the nightly job runs, in the body's time zone."""
+DAILY_REMINDERS = dt.time(9, 0)
+"""When countdowns and duty reminders are queued, in the body's time zone."""
 MISFIRE_GRACE_SECONDS = 3600
 """A job whose time passed while the process was busy or asleep still runs within this."""
 
@@ -50,18 +58,34 @@ async def nightly(service: ClaimsService, workflows: Workflows) -> None:
     log.info("retention: %s", purged.line())
 
 
-async def weekly_nudges(service: ClaimsService) -> None:
-    """Queue this week's nudges (idempotent per day); the senders deliver them."""
+def how_to_claim(settings: Settings) -> HowToClaim:
+    """What reminder mails say about claiming: the claims address and the portal, if any."""
+    return HowToClaim(settings.claims_address, settings.web_url or None)
+
+
+async def reminders(
+    service: ClaimsService, passes: tuple[Pass, ...], how: HowToClaim | None
+) -> None:
+    """Queue one reminder run (idempotent per moment); the senders deliver them."""
     try:
-        count = await asyncio.to_thread(service.queue_nudges)
+        report = await asyncio.to_thread(service.send_reminders, passes, None, how)
     except Exception:
-        log.exception("queuing the weekly nudges failed")
+        log.exception("queuing the %s reminders failed", "/".join(passes))
         return
-    log.info("queued %d weekly nudges", count)
+    log.info(
+        "reminders (%s): %d queued, %d member(s) with no channel",
+        "/".join(passes),
+        report.queued,
+        report.unreachable,
+    )
 
 
 def build_scheduler(
-    service: ClaimsService, nudge_cron: str, zone: zoneinfo.ZoneInfo
+    service: ClaimsService,
+    nudge_cron: str,
+    zone: zoneinfo.ZoneInfo,
+    mail_nudge_cron: str = "0 9 1-7 * MON",
+    how: HowToClaim | None = None,
 ) -> AsyncIOScheduler:
     """The scheduler with the product's jobs; ``start()`` it on the running loop and
     ``shutdown(wait=False)`` it when stopping."""
@@ -77,11 +101,27 @@ def build_scheduler(
         **common,
     )
     scheduler.add_job(
-        weekly_nudges,
+        reminders,
         CronTrigger.from_crontab(nudge_cron, timezone=zone),
-        args=(service,),
+        args=(service, ("telegram",), how),
         id="weekly-nudges",
         name="weekly-nudges",
+        **common,
+    )
+    scheduler.add_job(
+        reminders,
+        CronTrigger.from_crontab(mail_nudge_cron, timezone=zone),
+        args=(service, ("email",), how),
+        id="mail-nudges",
+        name="mail-nudges",
+        **common,
+    )
+    scheduler.add_job(
+        reminders,
+        CronTrigger(hour=DAILY_REMINDERS.hour, minute=DAILY_REMINDERS.minute, timezone=zone),
+        args=(service, ("daily",), how),
+        id="daily-reminders",
+        name="daily-reminders",
         **common,
     )
     return scheduler

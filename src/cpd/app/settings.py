@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     """The IMAP poller ignores (and leaves in place) mail received before this day."""
     # -- end of transport security --------------------------------------------------------
     nudge_cron: str = "0 9 * * MON"
+    mail_nudge_cron: str = "0 9 1-7 * MON"
+    """Mail progress reminders. Read as APScheduler reads a crontab: day-of-month AND weekday
+    must both match (classic cron ORs them), so the default is the first Monday, 09:00."""
+    web_url: str | None = None
+    """The portal's public base URL, named in reminder mails when set."""
     timezone: str = "Europe/London"
     invite_days: int = Field(default=14, ge=1, le=365)
     retention_days: int = Field(default=90, ge=7, le=36500)
@@ -290,11 +295,17 @@ class Settings(BaseSettings):
 
     # -- end of transport security validators ---------------------------------------------
 
-    @field_validator("nudge_cron")
+    @field_validator("nudge_cron", "mail_nudge_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError(f"expected 5 cron fields (minute hour day month weekday): {value!r}")
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r}: {exc}") from None
         return value
 
     @field_validator("database_url")
@@ -332,6 +343,13 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The database URL: the configured one, else SQLite under the data directory."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'cpd.sqlite3').resolve()}"
+
+    @property
+    def claims_address(self) -> str:
+        """Where members mail claims: the first CPD_SMTP_RECIPIENTS address, else
+        CPD_MAIL_FROM."""
+        first = next((r.strip() for r in self.smtp_recipients.split(",") if r.strip()), "")
+        return first or self.mail_from
 
     @property
     def evidence_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""Notifications for the channels' senders: what is due in the outbox, and the weekly nudges.
+"""Notifications for the channels' senders: what is due in the outbox, and nudge texts.
 
 Senders (the bot, the mail sender) never read the database: they ask this module for due
 notifications, deliver them, and report back.
@@ -11,14 +11,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from cpd import rules
-from cpd.claims.standing import all_standings
 from cpd.claims.texts import amount, long_date
 from cpd.rules.values import number
-from cpd.storage import models, transaction
+from cpd.storage import models
 from cpd.storage import outbox as store
 
 MAX_ATTEMPTS = 50
@@ -36,11 +35,14 @@ class Notification:
     attempts: int
 
 
-def due(engine: Engine, channel: str, limit: int = 50) -> list[Notification]:
-    """Notifications for ``channel`` that are due now, oldest first."""
+def due(
+    engine: Engine, channel: str, limit: int = 50, held: tuple[str, ...] = ()
+) -> list[Notification]:
+    """Notifications for ``channel`` that are due now, oldest first (templates ``held``
+    wait: Telegram reminders in quiet hours)."""
     return [
         Notification(m.id, m.channel, m.recipient, m.template, dict(m.payload), m.attempts)  # type: ignore[arg-type]
-        for m in store.due(engine, channel, limit)
+        for m in store.due(engine, channel, limit, held_templates=held)
     ]
 
 
@@ -156,42 +158,3 @@ def nudge_text(
             f"the target by {long_date(deadline)}."
         )
     return text
-
-
-def queue_nudges(engine: Engine, today: dt.date) -> int:
-    """Queue this week's nudge for every linked member who is behind (idempotent per day).
-
-    Skipped: members at target, muted, exempt by grade, with a dispensation, or not linked to
-    Telegram. Returns how many were queued.
-    """
-    with Session(engine) as session:
-        linked = {
-            m.id: m
-            for m in session.exec(  # type: ignore[call-overload]
-                select(models.Member).where(models.Member.telegram_user_id.is_not(None))  # type: ignore[union-attr]
-            ).scalars()
-        }
-    queued = 0
-    batch: list[tuple[models.Member, str]] = []
-    for standing in all_standings(engine, today):
-        member = linked.get(standing.member_id)
-        ev = standing.evaluation
-        if member is None or member.nudges_muted or ev.met or not ev.compulsory:
-            continue
-        if ev.dispensation:
-            continue
-        scheme = rules.load_scheme(standing.scheme)
-        in_period = sum(1 for r in ev.claims if r.note and not r.note.startswith("outside"))
-        batch.append((member, nudge_text(scheme, ev, today, in_period)))
-    with transaction(engine) as session:
-        for member, text in batch:
-            store.enqueue(
-                session,
-                f"nudge:{member.id}:{today.isoformat()}",
-                "telegram",
-                str(member.telegram_user_id),
-                "message",
-                {"text": text},
-            )
-            queued += 1
-    return queued

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,6 +42,9 @@ from cpd.claims.intake import (
     Sender,
 )
 from cpd.claims.members import token_digest
+from cpd.claims.reminder_run import REMINDER, Pass, ReminderReport, run_reminders
+from cpd.claims.reminder_texts import HowToClaim
+from cpd.claims.reminders import quiet_release
 from cpd.claims.retention import PurgeReport, RetentionPolicy, purge
 from cpd.claims.standing import rules_claim, rules_member
 from cpd.storage import models, safe_display_name, store_bytes, transaction
@@ -703,8 +706,10 @@ class ClaimsService:
             return [(c.id, c.name) for c in rules.load_scheme(member.scheme).categories]
 
     def due_notifications(self, channel: str, limit: int = 50) -> list[notifications.Notification]:
-        """Notifications waiting for ``channel`` that are due now."""
-        return notifications.due(self.engine, channel, limit)
+        """Notifications waiting for ``channel`` that are due now (Telegram reminders wait
+        out the quiet hours, also when a retry or a backlog falls in them)."""
+        quiet = channel == "telegram" and quiet_release(self.clock(), self.zone) is not None
+        return notifications.due(self.engine, channel, limit, (REMINDER,) if quiet else ())
 
     def delivered(self, notification: notifications.Notification) -> None:
         """Record a delivery."""
@@ -725,8 +730,22 @@ class ClaimsService:
         )
 
     def queue_nudges(self, today: dt.date | None = None) -> int:
-        """Queue the weekly nudges (idempotent per day); how many were queued."""
-        return notifications.queue_nudges(self.engine, today or self.today())
+        """Queue the Telegram progress nudges (the weekly job); how many were new."""
+        moment = None if today is None else dt.datetime.combine(today, dt.time(9), self.zone)
+        return self.send_reminders(("telegram",), moment).queued
+
+    def send_reminders(
+        self,
+        passes: Collection[Pass],
+        moment: dt.datetime | None = None,
+        how: HowToClaim | None = None,
+        dry_run: bool = False,
+    ) -> ReminderReport:
+        """A reminder run at ``moment`` (default now; see ``claims.reminder_run``)."""
+        now = self.clock()
+        return run_reminders(
+            self.engine, moment or now, self.zone, passes, how, queued_at=now, dry_run=dry_run
+        )
 
     def pending(self) -> list[ClaimView]:
         """Claims waiting for a decision, oldest first."""

@@ -128,6 +128,13 @@ class MemberStanding:
     membership_no: str
     scheme: str
     evaluation: rules.Evaluation
+    last_claim: dt.date | None = None
+    """The latest activity date among the member's claims (not drafts nor withdrawn)."""
+    claims_in_period: int = 0
+    """The member's claims (not drafts nor withdrawn) dated in the evaluated period."""
+
+
+_NOT_MADE = frozenset({"draft", "withdrawn"})
 
 
 def all_standings(
@@ -159,4 +166,12 @@ def all_standings(
             claims,
             as_of,
         )
-        yield MemberStanding(member_id, number, scheme_id, evaluation)
+        made = [c.date for c in claims if c.status not in _NOT_MADE]
+        yield MemberStanding(
+            member_id,
+            number,
+            scheme_id,
+            evaluation,
+            max(made, default=None),
+            sum(1 for d in made if evaluation.period_start <= d <= evaluation.period_end),
+        )

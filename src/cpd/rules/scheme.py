@@ -159,6 +159,25 @@ class Audit(_Strict):
     default_fraction: Annotated[float, Field(gt=0, le=1)]
 
 
+class Reminders(_Strict):
+    """A scheme's overrides of the reminder rule (``claims.reminders.ReminderRule`` holds the
+    defaults; a field left out keeps its default)."""
+
+    weeks_without_claim: Annotated[int, Field(ge=1, le=104)] | None = None
+    encourage_monthly: bool | None = None
+    countdown_days: list[Annotated[int, Field(ge=0, le=366)]] | None = None
+    countdown_ignores_mute: bool | None = None
+    duty_ignores_mute: bool | None = None
+    duty_every_weeks: Annotated[int, Field(ge=1, le=52)] | None = None
+
+    @field_validator("countdown_days")
+    @classmethod
+    def _distinct_days(cls, days: list[int] | None) -> list[int] | None:
+        if days is not None and len(days) != len(set(days)):
+            raise ValueError(f"countdown days repeat: {days}")
+        return days
+
+
 class Scheme(_Strict):
     """One professional body's CPD scheme, as read from its file."""
 
@@ -180,6 +199,7 @@ class Scheme(_Strict):
     diploma: Diploma | None = None
     member_may_choose_category: bool = False
     unmatched_note: str = "no category for this kind: the secretary sets the value"
+    reminders: Reminders = Reminders()
     categories: Annotated[list[Category], Field(min_length=1)]
 
     @model_validator(mode="after")

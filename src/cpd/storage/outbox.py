@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -20,21 +21,27 @@ def enqueue(
     recipient: str,
     template: str,
     payload: dict[str, Any],
-) -> None:
-    """Add a notification in the caller's transaction; a repeated dedup_key adds nothing."""
+    not_before: dt.datetime | None = None,
+) -> bool:
+    """Add a notification in the caller's transaction; a repeated dedup_key adds nothing.
+
+    ``not_before`` holds it back until then (quiet hours). True when a row was added."""
     exists = session.exec(  # type: ignore[call-overload]
         select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)
     ).first()
-    if exists is None:
-        session.add(
-            OutboxMessage(
-                dedup_key=dedup_key,
-                channel=channel,
-                recipient=recipient,
-                template=template,
-                payload=payload,
-            )
-        )
+    if exists is not None:
+        return False
+    message = OutboxMessage(
+        dedup_key=dedup_key,
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        payload=payload,
+    )
+    if not_before is not None:
+        message.next_attempt_at = not_before
+    session.add(message)
+    return True
 
 
 def queued(session: Session, dedup_keys: list[str]) -> set[str]:
@@ -49,21 +56,26 @@ def queued(session: Session, dedup_keys: list[str]) -> set[str]:
 
 
 def due(
-    engine: Engine, channel: str, limit: int = 50, now: dt.datetime | None = None
+    engine: Engine,
+    channel: str,
+    limit: int = 50,
+    now: dt.datetime | None = None,
+    held_templates: Collection[str] = (),
 ) -> list[OutboxMessage]:
-    """Pending notifications for ``channel`` whose next attempt is due, oldest first."""
+    """Pending notifications for ``channel`` whose next attempt is due, oldest first
+    (those of ``held_templates`` left waiting)."""
     now = now or utcnow()
+    query = select(OutboxMessage).where(
+        OutboxMessage.channel == channel,
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+    )
+    if held_templates:
+        query = query.where(OutboxMessage.template.not_in(list(held_templates)))  # type: ignore[attr-defined]
     with Session(engine, expire_on_commit=False) as session:
         return list(
             session.exec(  # type: ignore[call-overload]
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
+                query.order_by(OutboxMessage.id).limit(limit)
             ).scalars()
         )
 
