@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from cpd import rules
-from cpd.claims import amend, cards, notifications, texts, threads
+from cpd.claims import amend, cards, mail_control, mail_tokens, notifications, texts, threads
 from cpd.claims.dispensations import is_dispensation_subject, request_in
 from cpd.claims.intake import (
     MAX_ATTACHMENT_BYTES,
@@ -44,7 +44,7 @@ from cpd.claims.intake import (
 from cpd.claims.members import token_digest
 from cpd.claims.retention import PurgeReport, RetentionPolicy, purge
 from cpd.claims.standing import rules_claim, rules_member
-from cpd.storage import models, safe_display_name, store_bytes, transaction
+from cpd.storage import bounces, models, safe_display_name, store_bytes, transaction
 from cpd.storage.outbox import enqueue
 from cpd.storage.queries import (
     add_audit,
@@ -225,6 +225,9 @@ class ClaimsService:
                         else None
                     )
                     return MailOutcome(done.outcome, view, duplicate=True)
+        routed = mail_control.route(self, intake, keys)  # bounces, unsubscribe: never claims
+        if routed is not None:
+            return routed
         amended = amend.from_mail(self, intake, keys)
         if amended is not None:
             return amended
@@ -723,6 +726,18 @@ class ClaimsService:
         return notifications.failed(
             self.engine, notification, error, retry_after, permanent, channel_down
         )
+
+    def reminder_tokens(self) -> mail_tokens.MailTokens:
+        """The unsubscribe and bounce tokens of reminder mail (``claims.mail_tokens``)."""
+        return mail_tokens.load(self.engine)
+
+    def bouncing_addresses(self) -> set[str]:
+        """Member addresses that bounce: no mail goes to them (``claims.mail_control``)."""
+        return bounces.bouncing_addresses(self.engine)
+
+    def unsubscribe_by_token(self, token: str) -> bool:
+        """Mute the member an unsubscribe token names (the one-click URL); False if none."""
+        return mail_control.unsubscribe_by_token(self, token)
 
     def queue_nudges(self, today: dt.date | None = None) -> int:
         """Queue the weekly nudges (idempotent per day); how many were queued."""
