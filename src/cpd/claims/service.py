@@ -705,13 +705,19 @@ class ClaimsService:
                 return []
             return [(c.id, c.name) for c in rules.load_scheme(member.scheme).categories]
 
-    def due_notifications(self, channel: str, limit: int = 50) -> list[notifications.Notification]:
-        """Notifications waiting for ``channel`` that are due now."""
-        return notifications.due(self.engine, channel, limit)
+    def due_notifications(
+        self, channel: str, limit: int = 50, after_id: int | None = None
+    ) -> list[notifications.Notification]:
+        """Notifications waiting for ``channel`` that are due now (after ``after_id``)."""
+        return notifications.due(self.engine, channel, limit, after_id)
 
     def delivered(self, notification: notifications.Notification) -> None:
         """Record a delivery."""
         notifications.delivered(self.engine, notification)
+
+    def delivered_all(self, batch: Sequence[notifications.Notification]) -> None:
+        """Record several deliveries in one transaction."""
+        notifications.delivered_all(self.engine, batch)
 
     def delivery_failed(
         self,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import ssl
 from email.message import EmailMessage
@@ -35,6 +36,7 @@ from cpd.claims.notifications import Notification
 from cpd.claims.service import ClaimsService
 from cpd.claims.threads import is_local
 from cpd.mail_ingest import reminder_mail
+from cpd.mail_ingest.delivery_log import DeliveryRecorder
 from cpd.mail_ingest.pacer import Pacer
 from cpd.mail_ingest.tls import relay_send_options
 
@@ -43,7 +45,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "email"
 MAX_PAUSE = 600.0
 """Longest wait between checks of a relay that is down (seconds)."""
-MARK_DELIVERED_TRIES = 3
 BATCH_SIZE = 200
 """Due notifications read at a time."""
 MAX_PER_CONNECTION = 5000
@@ -64,11 +65,13 @@ def _one_line(text: object, limit: int = 300) -> str:
     return " ".join(str(text).split())[:limit]
 
 
+@functools.lru_cache(maxsize=64)
 def _address(value: str) -> str:
     """The bare address of ``value`` ("CPD <cpd@x.org>" -> "cpd@x.org")."""
     return parseaddr(value)[1]
 
 
+@functools.lru_cache(maxsize=64)
 def _domain(mail_from: str) -> str:
     domain = _address(mail_from).rpartition("@")[2]
     return domain or "localhost"
@@ -83,16 +86,22 @@ def _message_id(notification: Notification, mail_from: str) -> str:
     return make_msgid(idstring=f"cpd.{notification.id}", domain=_domain(mail_from))
 
 
+def _recipient(notification: Notification) -> str:
+    """The recipient's address; ValueError when it is not one (it can never be delivered)."""
+    recipient = notification.recipient.strip()
+    local, at, domain = recipient.rpartition("@")
+    if not (local and at and domain) or any(ch.isspace() or ch in "<>," for ch in recipient):
+        raise ValueError(f"not a mail address: {_one_line(recipient, 80)!r}")
+    return recipient
+
+
 def compose(notification: Notification, mail_from: str) -> EmailMessage:
     """The mail for one notification: plain UTF-8 text, threaded under the member's mail.
 
     Raises ValueError when the recipient is not an address (such a notification can never be
     delivered).
     """
-    recipient = notification.recipient.strip()
-    local, at, domain = recipient.rpartition("@")
-    if not (local and at and domain) or any(ch.isspace() or ch in "<>," for ch in recipient):
-        raise ValueError(f"not a mail address: {_one_line(recipient, 80)!r}")
+    recipient = _recipient(notification)
     payload = notification.payload
     message = EmailMessage()
     message["From"] = mail_from
@@ -116,24 +125,26 @@ def compose_for_relay(
     mail_from: str,
     tokens: MailTokens | None = None,
     web_url: str | None = None,
-) -> tuple[EmailMessage, str]:
+) -> tuple[EmailMessage | bytes, str]:
     """The mail for one notification and the envelope sender it goes out with: a reminder
-    (with ``tokens``) gets its unsubscribe headers, HTML part and VERP return path
-    (:mod:`cpd.mail_ingest.reminder_mail`); anything else the ``CPD_MAIL_FROM`` address."""
-    message = compose(notification, mail_from)
+    (with ``tokens``) is rendered with its unsubscribe headers, HTML part and VERP return
+    path as the bytes for the relay (:mod:`cpd.mail_ingest.reminder_mail`); anything else is
+    :func:`compose`'s message, sent from the ``CPD_MAIL_FROM`` address."""
     address = _address(mail_from) or mail_from
     if tokens is None or not reminder_mail.is_reminder(notification.payload):
-        return message, address
-    envelope_sender = reminder_mail.decorate(
-        message,
+        return compose(notification, mail_from), address
+    recipient = _recipient(notification)
+    if not recipient.isascii():
+        raise ValueError(f"not an ASCII mail address: {_one_line(recipient, 80)!r}")
+    return reminder_mail.render(
         notification.payload,
         notification.id,
+        recipient,
         tokens,
         address,
         _domain(mail_from),
         web_url,
     )
-    return message, envelope_sender
 
 
 def _relay_misconfigured(error: BaseException) -> bool:
@@ -160,6 +171,15 @@ def classify(error: BaseException) -> tuple[bool, bool]:
     if isinstance(error, aiosmtplib.SMTPResponseException):
         return False, error.code == 421
     return False, False
+
+
+async def _transmit(
+    client: aiosmtplib.SMTP, message: EmailMessage | bytes, sender: str, recipient: str
+) -> None:
+    if isinstance(message, bytes):
+        await client.sendmail(sender, [recipient], message)
+    else:
+        await client.send_message(message, sender=sender, recipients=[recipient])
 
 
 class MailSender:
@@ -203,7 +223,8 @@ class MailSender:
         self._client: aiosmtplib.SMTP | None = None
         self._sent_on_client = 0
         self._tokens: MailTokens | None = None
-        self._marking: asyncio.Task[None] | None = None
+        self.recorder = DeliveryRecorder(self.service.delivered_all)
+        self._next: asyncio.Task[list[Notification]] | None = None
 
     async def deliver_due(self) -> int:
         """Deliver one batch of due notifications; how many the relay accepted.
@@ -215,11 +236,12 @@ class MailSender:
         self.relay_down = self.more_due = False
         if self.relay_host is None:
             return 0
-        due = await asyncio.to_thread(self.service.due_notifications, CHANNEL, self.batch_size)
+        due = await self._due()
         if not due:
             await self.close()
             return 0
         bouncing = await asyncio.to_thread(self.service.bouncing_addresses)
+        self._read_ahead(due)
         delivered = 0
         try:
             for notification in due:
@@ -237,6 +259,25 @@ class MailSender:
         if not self.more_due:
             await self.close()
         return delivered
+
+    async def _due(self) -> list[Notification]:
+        """The next batch: the one read while the last was sent, else read now."""
+        task, self._next = self._next, None
+        if task is not None:
+            try:
+                return await task
+            except Exception:
+                log.warning("reading the next batch failed; reading it again")
+        return await asyncio.to_thread(self.service.due_notifications, CHANNEL, self.batch_size)
+
+    def _read_ahead(self, due: list[Notification]) -> None:
+        """Start reading the batch after a full one while it is being sent."""
+        if len(due) >= self.batch_size:
+            self._next = asyncio.create_task(
+                asyncio.to_thread(
+                    self.service.due_notifications, CHANNEL, self.batch_size, due[-1].id
+                )
+            )
 
     async def _reminder_tokens(self, notification: Notification) -> MailTokens | None:
         if self._tokens is None and reminder_mail.is_reminder(notification.payload):
@@ -260,8 +301,7 @@ class MailSender:
                 await self.close()
             await self._failed(notification, f"{type(exc).__name__}: {exc}", permanent)
             return False
-        await self._settle()
-        self._marking = asyncio.create_task(self._mark_delivered(notification))
+        await self.recorder.add(notification)
         return True
 
     async def _connection(self) -> aiosmtplib.SMTP:
@@ -278,19 +318,19 @@ class MailSender:
             self._client, self._sent_on_client = client, 0
         return self._client
 
-    async def _send(self, message: EmailMessage, sender: str, recipient: str) -> None:
+    async def _send(self, message: EmailMessage | bytes, sender: str, recipient: str) -> None:
         """Send over the open connection; one that turns out dropped is opened again once."""
         client = await self._connection()
         reused = self._sent_on_client > 0
         try:
-            await client.send_message(message, sender=sender, recipients=[recipient])
+            await _transmit(client, message, sender, recipient)
         except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
             await self.close()
             if not reused:
                 raise
             log.info("relay connection dropped (%s); opening a new one", _one_line(exc))
             client = await self._connection()
-            await client.send_message(message, sender=sender, recipients=[recipient])
+            await _transmit(client, message, sender, recipient)
         self._sent_on_client += 1
         if self._sent_on_client >= MAX_PER_CONNECTION:
             await self.close()
@@ -307,10 +347,8 @@ class MailSender:
             client.close()
 
     async def _settle(self) -> None:
-        """Wait for the delivery being recorded (done while the next mail is sent)."""
-        task, self._marking = self._marking, None
-        if task is not None:
-            await task
+        """Wait until every accepted mail is recorded (done while the next one is sent)."""
+        await self.recorder.flush()
 
     async def _failed(self, notification: Notification, error: str, permanent: bool) -> None:
         retry_at = await asyncio.to_thread(
@@ -328,18 +366,6 @@ class MailSender:
             "given up" if permanent else f"retry at {retry_at:%H:%M:%S}",
             _one_line(error),
         )
-
-    async def _mark_delivered(self, notification: Notification) -> None:
-        """Record the relay's acceptance; retried, since failing here means sending twice."""
-        for attempt in range(1, MARK_DELIVERED_TRIES + 1):
-            try:
-                await asyncio.to_thread(self.service.delivered, notification)
-                return
-            except Exception:
-                if attempt == MARK_DELIVERED_TRIES:
-                    raise
-                log.warning("could not record delivery of mail %s; retrying", notification.id)
-                await asyncio.sleep(0.2 * attempt)
 
     async def relay_reachable(self) -> bool:
         """Whether the relay answers a connection (a probe that sends nothing)."""

@@ -49,22 +49,25 @@ def queued(session: Session, dedup_keys: list[str]) -> set[str]:
 
 
 def due(
-    engine: Engine, channel: str, limit: int = 50, now: dt.datetime | None = None
+    engine: Engine,
+    channel: str,
+    limit: int = 50,
+    now: dt.datetime | None = None,
+    after_id: int | None = None,
 ) -> list[OutboxMessage]:
-    """Pending notifications for ``channel`` whose next attempt is due, oldest first."""
+    """Pending notifications for ``channel`` whose next attempt is due, oldest first (only
+    those after ``after_id`` when given: the next batch while one is still being sent)."""
     now = now or utcnow()
+    query = select(OutboxMessage).where(
+        OutboxMessage.channel == channel,
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+    )
+    if after_id is not None:
+        query = query.where(OutboxMessage.id > after_id)  # type: ignore[operator]
     with Session(engine, expire_on_commit=False) as session:
         return list(
-            session.exec(  # type: ignore[call-overload]
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-            ).scalars()
+            session.exec(query.order_by(OutboxMessage.id).limit(limit)).scalars()  # type: ignore[call-overload]
         )
 
 
@@ -80,6 +83,21 @@ def mark_sent(engine: Engine, message_id: int) -> None:
     """Record a delivery (only a pending row changes, so a second call does nothing)."""
     with engine.begin() as connection:
         connection.execute(_sent(message_id))
+
+
+def mark_sent_many(engine: Engine, message_ids: list[int]) -> None:
+    """Record several deliveries in one transaction (each only if still pending)."""
+    if not message_ids:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(message_ids),  # type: ignore[union-attr]
+                OutboxMessage.status == "pending",
+            )
+            .values(status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+        )
 
 
 def mark_sent_in(session: Session, message_id: int) -> None:
