@@ -386,7 +386,7 @@ def test_the_mail_rate_is_respected(service: ClaimsService, relay: RelaySink) ->
     started = time.monotonic()
     assert deliver(sender(service, relay, rate=rate)) == count
     elapsed = time.monotonic() - started
-    assert elapsed >= (count - 1) / rate * 0.9, elapsed
+    assert count / rate * 0.9 <= elapsed < count / rate * 3 + 2, elapsed
     assert relay.connections == 1
 
 
