@@ -143,7 +143,10 @@ class OutboxMessage(SQLModel, table=True):
     """A notification waiting to be delivered (written in the same transaction as its cause)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_pending", "status", "channel", "id"),  # due mail in id order, in batches
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(unique=True, max_length=255)

@@ -1,4 +1,5 @@
-"""Mail bounce state per member address (VERP DSNs) and the product's own secrets.
+"""Mail bounce state per member address (VERP DSNs), the product's own secrets, and an index
+that reads due outbox rows of a channel in id order (batches of reminder mail).
 
 Revision ID: 0005_mail_bounces
 Revises: 0003_telegram_inbox
@@ -36,9 +37,11 @@ def upgrade() -> None:
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
+    op.create_index("ix_outbox_pending", "outbox", ["status", "channel", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_pending", table_name="outbox")
     op.drop_table("app_secret")
     op.drop_index("ix_mail_bounce_address", table_name="mail_bounce")
     op.drop_table("mail_bounce")
