@@ -18,18 +18,12 @@ from pathlib import Path
 
 from cpd.nlp import KINDS, load_extractor
 
-DEFAULT_DATA = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "dev-set" / "claims-dev.jsonl"
-)
+DEFAULT_DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "dev-set"
+                / "claims-dev.jsonl")
 BARS = {"kind": 0.95, "hours": 0.97, "dates": 0.95, "has_test": 0.97, "provider": 0.90}
-SHORT = {k: k[:5] for k in KINDS} | {
-    "work_project": "workp",
-    "qualification": "quali",
-    "site_visit": "sitev",
-    "volunteering": "volun",
-    "conference": "confe",
-    "exhibition": "exhib",
-}
+SHORT = {k: k[:5] for k in KINDS} | {"work_project": "workp", "qualification": "quali",
+                                    "site_visit": "sitev", "volunteering": "volun",
+                                    "conference": "confe", "exhibition": "exhib"}
 
 
 def _hours_ok(got: float | None, want: float | None) -> bool:
@@ -39,11 +33,8 @@ def _hours_ok(got: float | None, want: float | None) -> bool:
 
 
 def _find_default() -> Path:
-    for cand in (
-        DEFAULT_DATA,
-        Path("/work/shared/dev-set/claims-dev.jsonl"),
-        Path.cwd().parent / "shared" / "dev-set" / "claims-dev.jsonl",
-    ):
+    for cand in (DEFAULT_DATA, Path("/work/shared/dev-set/claims-dev.jsonl"),
+                 Path.cwd().parent / "shared" / "dev-set" / "claims-dev.jsonl"):
         if cand.exists():
             return cand
     return DEFAULT_DATA
@@ -57,11 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--errors", action="store_true", help="list every wrong field")
     args = ap.parse_args(argv)
     data = args.data or _find_default()
-    records = [
-        json.loads(line) for line in data.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    records = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines()
+               if line.strip()]
     extractor = load_extractor(args.model)
-    acts = extractor.extract_many((r["text"], dt.date.fromisoformat(r["today"])) for r in records)
+    acts = extractor.extract_many(
+        (r["text"], dt.date.fromisoformat(r["today"])) for r in records
+    )
     right: Counter[str] = Counter()
     counted: Counter[str] = Counter()
     confusion: Counter[tuple[str, str]] = Counter()
@@ -71,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         checks = {
             "kind": got["kind"] == r["kind"],
             "hours": _hours_ok(got["hours"], r.get("hours")),
-            "dates": (got["start_date"], got["end_date"])
-            == (r.get("start_date"), r.get("end_date")),
+            "dates": (got["start_date"], got["end_date"]) == (r.get("start_date"),
+                                                              r.get("end_date")),
             "has_test": got["has_test"] == bool(r.get("has_test")),
             "provider": got["provider"] == r.get("provider"),
             "co_authors": got["co_authors"] == r.get("co_authors"),
@@ -82,14 +74,11 @@ def main(argv: list[str] | None = None) -> int:
             counted[name] += 1
             right[name] += ok
             if not ok:
-                want = {
-                    "dates": (r.get("start_date"), r.get("end_date")),
-                    "has_test": r.get("has_test"),
-                }.get(name, r.get(name))
+                want = {"dates": (r.get("start_date"), r.get("end_date")),
+                        "has_test": r.get("has_test")}.get(name, r.get(name))
                 have = {"dates": (got["start_date"], got["end_date"])}.get(name, got.get(name))
-                errors.append(
-                    f"{r.get('id')} {name}: got {have!r} want {want!r} | {r['text'][:100]!r}"
-                )
+                errors.append(f"{r.get('id')} {name}: got {have!r} want {want!r} | "
+                              f"{r['text'][:100]!r}")
 
     print(f"data: {data} ({len(records)} records)")
     print(f"{'field':<11} {'accuracy':>8} {'right':>6} {'bar':>6}")

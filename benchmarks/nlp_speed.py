@@ -24,53 +24,16 @@ from pathlib import Path  # noqa: E402
 
 BARS = {"msg_per_s": 1000.0, "load_s": 2.0, "peak_rss_mb": 400.0}
 
-_WHAT = [
-    "hull survey webinar",
-    "EV high-voltage course",
-    "records retention workshop",
-    "committee meeting",
-    "boat show",
-    "journal article on troponin",
-    "mentoring call",
-    "site visit to the paint plant",
-    "marking diploma scripts",
-    "volunteering at the fair",
-    "book chapter on wiring",
-    "talk to apprentices",
-    "MSc coursework",
-]
-_WHO = [
-    "",
-    " run by the IIMS",
-    " at Bosch",
-    " with the Institute",
-    " at work",
-    " in-house",
-    " at Solent University",
-    " organised by Age UK",
-]
-_WHEN = [
-    "",
-    " yesterday",
-    " today",
-    " on Tuesday",
-    " last Friday",
-    " on the 3rd",
-    " 12/03",
-    " last weekend",
-    " 2-4 March",
-]
-_HOW_LONG = [
-    "",
-    " 3 hrs",
-    " 9-12:30",
-    " from 9am to 5pm with an hour for lunch",
-    " half a day",
-    " 2 x 90 min",
-    " 1h30",
-    " a full day",
-    " two and a half hours",
-]
+_WHAT = ["hull survey webinar", "EV high-voltage course", "records retention workshop",
+         "committee meeting", "boat show", "journal article on troponin", "mentoring call",
+         "site visit to the paint plant", "marking diploma scripts", "volunteering at the fair",
+         "book chapter on wiring", "talk to apprentices", "MSc coursework"]
+_WHO = ["", " run by the IIMS", " at Bosch", " with the Institute", " at work", " in-house",
+        " at Solent University", " organised by Age UK"]
+_WHEN = ["", " yesterday", " today", " on Tuesday", " last Friday", " on the 3rd", " 12/03",
+         " last weekend", " 2-4 March"]
+_HOW_LONG = ["", " 3 hrs", " 9-12:30", " from 9am to 5pm with an hour for lunch", " half a day",
+             " 2 x 90 min", " 1h30", " a full day", " two and a half hours"]
 _EXTRA = ["", " passed the test", " 📸", " co-wrote with two colleagues", " no hours recorded"]
 
 
@@ -79,13 +42,8 @@ def make_messages(n: int, seed: int = 0) -> list[tuple[str, dt.date]]:
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        text = (
-            rng.choice(_WHAT)
-            + rng.choice(_WHO)
-            + rng.choice(_WHEN)
-            + rng.choice(_HOW_LONG)
-            + rng.choice(_EXTRA)
-        )
+        text = (rng.choice(_WHAT) + rng.choice(_WHO) + rng.choice(_WHEN)
+                + rng.choice(_HOW_LONG) + rng.choice(_EXTRA))
         if i % 10 == 0:
             text = f"Dear CPD team,\n\nPlease log: {text}.\n\nKind regards,\nSam"
         if i % 50 == 0:
@@ -126,11 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     figures = {"msg_per_s": rate, "load_s": load_s, "peak_rss_mb": peak_mb}
     print(f"messages: {len(acts)} in {elapsed:.2f} s (batch size {args.batch_size})")
     print(f"{'measure':<24} {'value':>10} {'bar':>10}")
-    rows = [
-        ("throughput (msg/s)", "msg_per_s", ">="),
-        ("load incl. imports (s)", "load_s", "<"),
-        ("peak RSS (MB)", "peak_rss_mb", "<"),
-    ]
+    rows = [("throughput (msg/s)", "msg_per_s", ">="),
+            ("load incl. imports (s)", "load_s", "<"),
+            ("peak RSS (MB)", "peak_rss_mb", "<")]
     for label, key, op in rows:
         ok = figures[key] >= BARS[key] if op == ">=" else figures[key] < BARS[key]
         print(f"{label:<28} {figures[key]:>8.2f} {op}{BARS[key]:>7.0f} {'ok' if ok else 'BELOW'}")

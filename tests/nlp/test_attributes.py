@@ -100,16 +100,12 @@ def test_co_authors(text: str, kind: str, want: int | None) -> None:
 
 
 TITLE_CASES: list[tuple[str, str]] = [
-    (
-        "Attended the IIM records retention webinar yesterday 10:00-12:30",
-        "Records retention webinar",
-    ),
+    ("Attended the IIM records retention webinar yesterday 10:00-12:30",
+     "Records retention webinar"),
     ("boat show southampton today 4hrs 📸", "Boat show southampton"),
     ("reading: Classic Boat article on caulking, 40 mins", "Classic Boat article on caulking"),
-    (
-        "did a 2-day EV high-voltage course at Bosch, passed the online test",
-        "EV high-voltage course at Bosch",
-    ),
+    ("did a 2-day EV high-voltage course at Bosch, passed the online test",
+     "EV high-voltage course at Bosch"),
 ]
 
 

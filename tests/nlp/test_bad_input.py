@@ -48,9 +48,8 @@ def test_100_kb_without_spaces(extractor: Extractor) -> None:
 def test_non_english_text(extractor: Extractor) -> None:
     # German -> still extracted where the rules can, but flagged "not_english" and below the
     # confidence threshold so the member is asked to pick the kind.
-    a = extractor.extract(
-        "Ich habe gestern an einer Schulung über Hochvoltsysteme teilgenommen", TODAY
-    )
+    a = extractor.extract("Ich habe gestern an einer Schulung über Hochvoltsysteme teilgenommen",
+                          TODAY)
     assert "not_english" in a.flags
     assert a.confidence < LOW_CONFIDENCE
 

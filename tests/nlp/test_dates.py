@@ -10,7 +10,7 @@ from cpd.nlp.dates import parse_dates
 from cpd.nlp.normalise import clean
 
 THU = dt.date(2026, 3, 12)  # Thursday
-MON = dt.date(2026, 3, 9)  # Monday
+MON = dt.date(2026, 3, 9)   # Monday
 D = dt.date
 
 CASES: list[tuple[str, dt.date, dt.date | None, dt.date | None]] = [

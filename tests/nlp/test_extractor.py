@@ -13,17 +13,8 @@ from cpd.nlp import KINDS, LOW_CONFIDENCE, Activity, Extractor, load_extractor
 from cpd.nlp.extract import DEFAULT_MODEL_DIR
 
 TODAY = dt.date(2026, 3, 12)  # a Thursday
-CONTRACT_FIELDS = {
-    "kind",
-    "hours",
-    "start_date",
-    "end_date",
-    "title",
-    "provider",
-    "has_test",
-    "co_authors",
-    "confidence",
-}
+CONTRACT_FIELDS = {"kind", "hours", "start_date", "end_date", "title", "provider", "has_test",
+                   "co_authors", "confidence"}
 
 
 def test_kinds_are_the_fifteen_of_the_schemes() -> None:

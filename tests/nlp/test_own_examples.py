@@ -18,16 +18,14 @@ FIXTURE = Path(__file__).parent / "fixtures" / "own_examples.jsonl"
 def test_own_examples(extractor: Extractor) -> None:
     rows = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()]
     acts = extractor.extract_many((r["text"], dt.date.fromisoformat(r["today"])) for r in rows)
-    wrong: dict[str, list[str]] = {
-        f: [] for f in ("kind", "hours", "dates", "has_test", "provider", "co_authors")
-    }
+    wrong: dict[str, list[str]] = {f: [] for f in ("kind", "hours", "dates", "has_test",
+                                                   "provider", "co_authors")}
     for r, a in zip(rows, acts, strict=True):
         j = a.to_json()
         if j["kind"] != r["kind"]:
             wrong["kind"].append(r["id"])
         if (j["hours"] is None) != (r["hours"] is None) or (
-            j["hours"] is not None and abs(j["hours"] - r["hours"]) > 0.01
-        ):
+                j["hours"] is not None and abs(j["hours"] - r["hours"]) > 0.01):
             wrong["hours"].append(r["id"])
         if (j["start_date"], j["end_date"]) != (r["start_date"], r["end_date"]):
             wrong["dates"].append(r["id"])

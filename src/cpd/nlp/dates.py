@@ -15,49 +15,14 @@ import re
 from dataclasses import dataclass, field
 
 WEEKDAYS: dict[str, int] = {
-    "monday": 0,
-    "mon": 0,
-    "tuesday": 1,
-    "tues": 1,
-    "tue": 1,
-    "wednesday": 2,
-    "weds": 2,
-    "wed": 2,
-    "thursday": 3,
-    "thurs": 3,
-    "thur": 3,
-    "thu": 3,
-    "friday": 4,
-    "fri": 4,
-    "saturday": 5,
-    "sat": 5,
-    "sunday": 6,
-    "sun": 6,
+    "monday": 0, "mon": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "weds": 2,
+    "wed": 2, "thursday": 3, "thurs": 3, "thur": 3, "thu": 3, "friday": 4, "fri": 4,
+    "saturday": 5, "sat": 5, "sunday": 6, "sun": 6,
 }
 MONTHS: dict[str, int] = {
-    "january": 1,
-    "jan": 1,
-    "february": 2,
-    "feb": 2,
-    "march": 3,
-    "mar": 3,
-    "april": 4,
-    "apr": 4,
-    "may": 5,
-    "june": 6,
-    "jun": 6,
-    "july": 7,
-    "jul": 7,
-    "august": 8,
-    "aug": 8,
-    "september": 9,
-    "sept": 9,
-    "sep": 9,
-    "october": 10,
-    "oct": 10,
-    "november": 11,
-    "nov": 11,
-    "december": 12,
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
+    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
+    "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12,
     "dec": 12,
 }
 _WD = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
@@ -110,7 +75,8 @@ _DAY_MONTH = re.compile(
 )
 _MONTH_DAY = re.compile(
     rf"(?<![a-z])(?P<m>{_MON})\.?\s+(?P<d>{_DAYNUM})"
-    rf"(?!\d|[:.]\d|\s*(?:hours?|hrs?|mins?|x|am|pm)\b)" + _YEAR.format(n="y")
+    rf"(?!\d|[:.]\d|\s*(?:hours?|hrs?|mins?|x|am|pm)\b)"
+    + _YEAR.format(n="y")
 )
 _DAYNUM_ORD = rf"(?:[12]\d|3[01]|0?[1-9]){_ORD}"
 _THE_NTH = re.compile(
@@ -122,27 +88,15 @@ _THE_NTH = re.compile(
 _ORD_ONLY = re.compile(rf"\b(?:on|from)\s+(?P<d1>(?:[12]\d|3[01]|0?[1-9]){_ORD})(?![a-z])")
 
 _ABBREV_OK_PREV = {"on", "last", "this", "since", "from", "until", "till", "next"}
-_ABBREV_OK_NEXT = {
-    "",
-    "morning",
-    "afternoon",
-    "evening",
-    "night",
-    "am",
-    "pm",
-    "eve",
-    "lunchtime",
-    "last",
-}
+_ABBREV_OK_NEXT = {"", "morning", "afternoon", "evening", "night", "am", "pm", "eve",
+                   "lunchtime", "last"}
 _RECURRING = re.compile(r"\b(?:every|each|most|all)\s+$|\bon\s+$(?<=s\s)")
 _SCORE_BEFORE = re.compile(
     r"\b(?:got|scored|score|scoring|marks?|result|rated|passed\s+with)\s*:?\s*$"
 )
-_SCORE_AFTER = re.compile(
-    r"^\s*(?:on|in|for)\s+(?:the\s+|my\s+)?(?:\w+\s+)?"
-    r"(?:quiz|test|exam|assessment|questions|mcq)"
-    r"|^\s*(?:correct|marks|points|score)"
-)
+_SCORE_AFTER = re.compile(r"^\s*(?:on|in|for)\s+(?:the\s+|my\s+)?(?:\w+\s+)?"
+                          r"(?:quiz|test|exam|assessment|questions|mcq)"
+                          r"|^\s*(?:correct|marks|points|score)")
 _CORRECTION = re.compile(
     r"[?!.,;-]\s*(?:no|nope|sorry|oops|correction|actually)\b[,!.\s]*(?:wait\b[,!.\s]*)?"
     r"(?:(?:it\s+)?was\s+)?"
@@ -152,27 +106,8 @@ _CORRECTION = re.compile(
 _WD_ORDINAL = re.compile(
     rf"[\s,]*(?:the\s+)?(?P<d>(?:[12]\d|3[01]|0?[1-9]){_ORD})(?P<rest>\s+(?:of\s+)?(?:{_MON})\b)?"
 )
-_ABBREV_BAD_PREV = {
-    "the",
-    "a",
-    "in",
-    "under",
-    "of",
-    "i",
-    "we",
-    "he",
-    "she",
-    "they",
-    "you",
-    "who",
-    "had",
-    "have",
-    "was",
-    "were",
-    "then",
-    "just",
-    "also",
-}
+_ABBREV_BAD_PREV = {"the", "a", "in", "under", "of", "i", "we", "he", "she", "they", "you",
+                    "who", "had", "have", "was", "were", "then", "just", "also"}
 
 
 @dataclass
@@ -248,19 +183,16 @@ def _abbrev_ok(s: str, m: re.Match[str]) -> bool:
         return True
     if m.group("mod"):
         return True
-    prev = re.findall(r"[a-z&-]+", s[max(0, m.start() - 20) : m.start()])
-    nxt = re.match(r"[\s.]*([a-z&-]*|\d?)", s[m.end() :])
+    prev = re.findall(r"[a-z&-]+", s[max(0, m.start() - 20): m.start()])
+    nxt = re.match(r"[\s.]*([a-z&-]*|\d?)", s[m.end():])
     prev_w = prev[-1] if prev else ""
     next_w = nxt.group(1) if nxt else ""
     if prev_w in _ABBREV_BAD_PREV:
         return False
     before = s[: m.start()].rstrip()
-    after = s[m.end() :].lstrip(" .")
-    if (
-        before
-        and before[-1] in ",;-(/|"
-        and (not after or after[0] in ",;-)/|!" or after[0].isdigit())
-    ):
+    after = s[m.end():].lstrip(" .")
+    if before and before[-1] in ",;-(/|" and (not after or after[0] in ",;-)/|!" or
+                                               after[0].isdigit()):
         return True
     if prev_w in _ABBREV_OK_PREV:
         return True
@@ -277,14 +209,9 @@ class _Collector:
         self.weekend: tuple[dt.date, dt.date] | None = None
         self.found_at: list[int] = []
 
-    def add(
-        self,
-        span: tuple[int, int],
-        start: dt.date | None,
-        end: dt.date | None = None,
-        clip: bool = False,
-    ) -> None:
-        self.s = self.s[: span[0]] + " " * (span[1] - span[0]) + self.s[span[1] :]
+    def add(self, span: tuple[int, int], start: dt.date | None, end: dt.date | None = None,
+            clip: bool = False) -> None:
+        self.s = self.s[: span[0]] + " " * (span[1] - span[0]) + self.s[span[1]:]
         self.spans.append(span)
         end = end or start
         if start is None or end is None:
@@ -312,17 +239,11 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
     for m in list(_ISO.finditer(c.s)):
         c.add(m.span(), _safe(int(m["y"]), int(m["m"]), int(m["d"])))
     for m in list(_SLASH.finditer(c.s)):
-        if _SCORE_BEFORE.search(c.s[: m.start()]) or _SCORE_AFTER.match(c.s[m.end() :]):
+        if _SCORE_BEFORE.search(c.s[: m.start()]) or _SCORE_AFTER.match(c.s[m.end():]):
             continue
-        if (
-            m["m"] in {"10", "20"}
-            and not m["y"]
-            and not m["dd"]
-            and re.search(
-                r"\b(?:quiz|test|exam|score|questions|assessment)\b",
-                c.s[max(0, m.start() - 50) : m.start()],
-            )
-        ):
+        if m["m"] in {"10", "20"} and not m["y"] and not m["dd"] and re.search(
+                r"\b(?:quiz|test|exam|score|questions|assessment)\b", c.s[max(0, m.start() - 50):
+                                                                        m.start()]):
             continue
         if m["dd"]:
             day, month, year = int(m["dd"]), int(m["dm"]), _year(m["dy"])
@@ -357,13 +278,9 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
                 c.add(m.span(), _safe(year, m1, d1), _safe(year, m2, d2), clip=True)
     for rx in (_DAY_MONTH, _MONTH_DAY):
         for m in list(rx.finditer(c.s)):
-            if (
-                rx is _MONTH_DAY
-                and m["m"] == "may"
-                and not re.search(_ORD, m["d"])
-                and not re.match(r"\s*(?:$|[,.;)!]|\d{4})", c.s[m.end() :])
-                and not re.search(r"\b(?:on|from|since)\s+$", c.s[: m.start()])
-            ):
+            if (rx is _MONTH_DAY and m["m"] == "may" and not re.search(_ORD, m["d"])
+                    and not re.match(r"\s*(?:$|[,.;)!]|\d{4})", c.s[m.end():])
+                    and not re.search(r"\b(?:on|from|since)\s+$", c.s[: m.start()])):
                 continue
             if rx is _MONTH_DAY and m["m"] in {"mar", "sat", "sun"} and not re.search(_ORD, m["d"]):
                 continue
@@ -373,7 +290,7 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
             else:
                 c.add(m.span(), _safe(year, month, day))
     for m in list(_THE_NTH.finditer(c.s)) + list(_ORD_ONLY.finditer(c.s)):
-        if c.s[m.start() : m.end()].strip() == "":
+        if c.s[m.start(): m.end()].strip() == "":
             continue
         d1 = _latest_day_of_month(t, _day(m["d1"]))
         d2 = _latest_day_of_month(t, _day(m["d2"])) if m.groupdict().get("d2") else None
@@ -391,13 +308,8 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
             continue
         c.add(m.span(), t)
     for m in list(_AGO.finditer(c.s)):
-        n = (
-            1
-            if m["n"] in {"a", "one"}
-            else int(m["n"])
-            if m["n"].isdigit()
-            else {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}[m["n"]]
-        )
+        n = 1 if m["n"] in {"a", "one"} else int(m["n"]) if m["n"].isdigit() else {
+            "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}[m["n"]]
         unit = {"w": 7, "f": 14}.get(m["u"][0], 1)
         c.add(m.span(), t - dt.timedelta(days=n * unit))
     for m in list(_FUTURE_WORDS.finditer(c.s)):
@@ -411,11 +323,8 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
         if _RECURRING.search(c.s[: m.start()]):
             c.add(m.span(), None)
             continue
-        if len(m["b"]) <= 4 and not re.match(
-            r"\s*(?:$|[,.;)!/|(-]|\d|(?:morning|afternoon|evening|"
-            r"am|pm|this|last|week)\b)",
-            c.s[m.end() :],
-        ):
+        if len(m["b"]) <= 4 and not re.match(r"\s*(?:$|[,.;)!/|(-]|\d|(?:morning|afternoon|evening|"
+                                             r"am|pm|this|last|week)\b)", c.s[m.end():]):
             continue
         a, b = WEEKDAYS[m["a"]], WEEKDAYS[m["b"]]
         mod = (m["mod"] or "").strip()

@@ -57,7 +57,9 @@ _BREAKS = [
 _HAS_TIMES = re.compile(r"[x×*]\s*\d|\d\s*[x×*]")
 _LUNCH_AT = re.compile(r"(?:lunch|break)\s*(?:was\s+|from\s+)?(?=\d)")
 _BARE_BREAK = re.compile(rf"{_BREAK_WORD}\s+(?P<dur>{_DUR_NOGROUP})")
-_TIME = r"(?P<{n}h>\d{{1,2}})(?:[:.]?(?P<{n}m>[0-5]\d))?(?:\s*(?P<{n}s>[ap])\.?m\.?)?(?![\w/])"
+_TIME = (
+    r"(?P<{n}h>\d{{1,2}})(?:[:.]?(?P<{n}m>[0-5]\d))?(?:\s*(?P<{n}s>[ap])\.?m\.?)?(?![\w/])"
+)
 _RANGE_RE = re.compile(
     r"(?<![\w/£$.:-])(?P<pre>from\s+|between\s+)?"
     + _TIME.format(n="a")
@@ -65,57 +67,11 @@ _RANGE_RE = re.compile(
     + _TIME.format(n="b")
 )
 _RANGE_OK_NEXT = {
-    "",
-    "with",
-    "on",
-    "at",
-    "in",
-    "today",
-    "yesterday",
-    "yday",
-    "tonight",
-    "and",
-    "incl",
-    "including",
-    "inc",
-    "excluding",
-    "excl",
-    "minus",
-    "less",
-    "then",
-    "so",
-    "but",
-    "last",
-    "this",
-    "plus",
-    "session",
-    "sessions",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "mon",
-    "tue",
-    "tues",
-    "wed",
-    "thu",
-    "thur",
-    "thurs",
-    "fri",
-    "sat",
-    "sun",
-    "for",
-    "via",
-    "online",
-    "am",
-    "pm",
-    "approx",
-    "roughly",
-    "ish",
-    "or",
+    "", "with", "on", "at", "in", "today", "yesterday", "yday", "tonight", "and", "incl",
+    "including", "inc", "excluding", "excl", "minus", "less", "then", "so", "but", "last",
+    "this", "plus", "session", "sessions", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday", "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri",
+    "sat", "sun", "for", "via", "online", "am", "pm", "approx", "roughly", "ish", "or",
 }
 _RANGE_BAD_PREV = re.compile(
     r"(?<![a-z])(chapters?|pages?|pp|modules?|sections?|units?|weeks?|years?|levels?|aged?|ages|"
@@ -147,29 +103,9 @@ _RATE_AFTER = re.compile(
 )
 _COUNT_NOUN = re.compile(rf"(?P<cnt>{COUNT_WORDS})\s+(?:[a-z0-9-]+\s+){{0,3}}?(?P<noun>[a-z]+s)\b")
 _NOT_COUNT_NOUNS = {
-    "quarters",
-    "halves",
-    "hours",
-    "hrs",
-    "mins",
-    "minutes",
-    "days",
-    "weeks",
-    "months",
-    "years",
-    "years'",
-    "yrs",
-    "times",
-    "is",
-    "was",
-    "has",
-    "this",
-    "us",
-    "as",
-    "its",
-    "his",
-    "yes",
-    "sessions'",
+    "quarters", "halves",
+    "hours", "hrs", "mins", "minutes", "days", "weeks", "months", "years", "years'", "yrs",
+    "times", "is", "was", "has", "this", "us", "as", "its", "his", "yes", "sessions'",
 }
 
 _DAYS_RE = re.compile(
@@ -237,20 +173,8 @@ def duration_value(text: str) -> float | None:
     return _value(m) if m else None
 
 
-_CLOCK_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
+_CLOCK_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
 _CW = "|".join(_CLOCK_WORDS)
 _WORD_TIME = re.compile(
     rf"\b(?:(?P<half>half|quarter)\s+past\s+(?P<hp>{_CW}|\d{{1,2}})"
@@ -268,7 +192,6 @@ _WORD_TIME = re.compile(
 def _word_times(s: str) -> str:
     """Clock times in words ("half past nine", "noon", "from nine until four") as digits,
     padded to the same length so character positions do not move."""
-
     def digits(m: re.Match[str]) -> str:
         g = m.groupdict()
         if g["hp"]:
@@ -287,9 +210,8 @@ def _word_times(s: str) -> str:
             out = str(_CLOCK_WORDS[g["fr"] or g["un"]])
         return out.ljust(len(m.group(0)))
 
-    if not any(
-        w in s for w in ("past", "quarter", "clock", "noon", "midday", "half", "until", "till")
-    ):
+    if not any(w in s for w in ("past", "quarter", "clock", "noon", "midday", "half", "until",
+                                "till")):
         return s  # cheap guard: most texts have no clock words
     return _WORD_TIME.sub(digits, s)
 
@@ -315,25 +237,18 @@ def _range_hours(m: re.Match[str], s: str) -> float | None:
     if g["conn"] == "2" and not (g["as"] or g["bs"]):
         return None
     glued_a = bool(g["am"]) and re.search(r"\d{4}", m.group(0)[: m.end("am") - m.start()] or "")
-    glued_b = (
-        bool(g["bm"])
-        and re.fullmatch(r"\d{4}", g["bh"].zfill(2) + g["bm"])
-        and re.search(r"\d{4}", m.group(0)[m.start("bh") - m.start() :])
-    )
+    glued_b = bool(g["bm"]) and re.fullmatch(r"\d{4}", g["bh"].zfill(2) + g["bm"]) and \
+        re.search(r"\d{4}", m.group(0)[m.start("bh") - m.start():])
     if (glued_a and not (glued_b or g["bs"])) or (glued_b and not (glued_a or g["as"])):
         return None  # "2026 - 7": a year, not 20:26
     ah, bh = int(g["ah"]), int(g["bh"])
-    if (
-        re.match(
-            r"(?:from\s+|between\s+)?(?:19|20)\d\d\s*(?:-|to)\s*(?:19|20)?\d\d(?!\d)", m.group(0)
-        )
-        and not g["as"]
-    ):
+    if re.match(r"(?:from\s+|between\s+)?(?:19|20)\d\d\s*(?:-|to)\s*(?:19|20)?\d\d(?!\d)",
+                m.group(0)) and not g["as"]:
         return None  # "2024-2025": years
     if ah > 24 or bh > 24 or (g["am"] and int(g["am"]) > 59) or (g["bm"] and int(g["bm"]) > 59):
         return None
     explicit = bool(g["as"] or g["bs"] or g["am"] or g["bm"])
-    after = s[m.end() :]
+    after = s[m.end():]
     if _UNIT_AFTER.match(after):
         return None
     if not explicit:
@@ -430,9 +345,8 @@ def parse_hours(text: str) -> DurationResult:
                 continue
             if rx in (_MULT_OF, _MULT_ADJ) and m.group("noun") in _NOT_COUNT_NOUNS:
                 continue
-            if rx is _MULT_ADJ and (
-                cnt < 2 or re.match(r"\d", m.group("cnt")) and re.match(r"\d", m.group("dur"))
-            ):
+            if rx is _MULT_ADJ and (cnt < 2 or re.match(r"\d", m.group("cnt")) and
+                                    re.match(r"\d", m.group("dur"))):
                 continue
             explicit.append(v * cnt)
             spans.append(m.span())
@@ -454,7 +368,7 @@ def parse_hours(text: str) -> DurationResult:
         v = _value(m)
         if v is None or v <= 0:
             continue
-        before, after = s[: m.start()], s[m.end() :]
+        before, after = s[: m.start()], s[m.end():]
         if re.search(r"[\d.]$", before):
             continue
         rate = _RATE_AFTER.match(after)
@@ -509,7 +423,7 @@ def parse_hours(text: str) -> DurationResult:
     # 6. days
     days = 0.0
     for m in list(_DAYS_RE.finditer(s)) if "day" in s else ():
-        before, after = s[: m.start()], s[m.end() :]
+        before, after = s[: m.start()], s[m.end():]
         if m.group("halves"):
             days = max(days, (to_number(m.group("halves")) or 1) * 0.5)
         elif m.group("dhalf"):
@@ -519,7 +433,7 @@ def parse_hours(text: str) -> DurationResult:
         elif m.group("full"):
             days = max(days, 1)
         else:
-            adjective = bool(_DAY_ADJ.match(s[m.end("dn") :]))
+            adjective = bool(_DAY_ADJ.match(s[m.end("dn"):]))
             if (_DAYS_BAD_PREV.search(before) and not adjective) or _DAYS_BAD_NEXT.match(after):
                 continue
             if re.match(r"^\s*(?:a|per)\s+(?:week|month)", after):

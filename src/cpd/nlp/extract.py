@@ -73,22 +73,18 @@ class Extractor:
         """The activity described by ``text``, dates resolved against ``today``."""
         return self.extract_many([(text, today)])[0]
 
-    def extract_many(
-        self, items: Iterable[tuple[str, dt.date]], batch_size: int = 256
-    ) -> list[Activity]:
+    def extract_many(self, items: Iterable[tuple[str, dt.date]], batch_size: int = 256
+                     ) -> list[Activity]:
         """Activities for many ``(text, today)`` pairs, in order, in batches via ``nlp.pipe``."""
         prepared: list[tuple[Doc, list[str], bool]] = []
         for text, today in items:
             doc, flags, usable = self._prepare(text, today)
             prepared.append((doc, flags, usable))
         # Only texts with letters go through the pipeline (an empty doc has no n-grams).
-        docs = iter(
-            self.nlp.pipe((d for d, _, usable in prepared if usable), batch_size=batch_size)
-        )
-        return [
-            self._assemble(next(docs) if usable else doc, flags, usable)
-            for doc, flags, usable in prepared
-        ]
+        docs = iter(self.nlp.pipe((d for d, _, usable in prepared if usable),
+                                  batch_size=batch_size))
+        return [self._assemble(next(docs) if usable else doc, flags, usable)
+                for doc, flags, usable in prepared]
 
     def _prepare(self, text: str, today: dt.date) -> tuple[Doc, list[str], bool]:
         flags: list[str] = []
@@ -111,18 +107,8 @@ class Extractor:
 
     def _assemble(self, doc: Doc, flags: list[str], usable: bool) -> Activity:
         if not usable:
-            return Activity(
-                FALLBACK_KIND,
-                None,
-                None,
-                None,
-                None,
-                None,
-                False,
-                None,
-                0.0,
-                tuple(flags + ["low_confidence"]),
-            )
+            return Activity(FALLBACK_KIND, None, None, None, None, None, False, None, 0.0,
+                            tuple(flags + ["low_confidence"]))
         text = doc._.cpd_text or doc.text
         probs = [doc.cats.get(k, 0.0) for k in KINDS]
         best, confidence = combine(probs, doc._.cpd_cues or [0.0] * len(KINDS))

@@ -28,19 +28,9 @@ _SIGNOFF = re.compile(
     r"best wishes|best|all the best|yours sincerely|yours faithfully|yours|sent from my)\b",
     re.IGNORECASE,
 )
-_DASHES = str.maketrans(
-    {
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2012": "-",
-        "\u2212": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u00a0": " ",
-    }
-)
+_DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-",
+                         "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                         "\u00a0": " "})
 
 
 def truncate(text: str, limit: int = MAX_CHARS) -> tuple[str, bool]:

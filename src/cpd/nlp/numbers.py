@@ -3,69 +3,27 @@
 from __future__ import annotations
 
 WORD_NUMBERS: dict[str, float] = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "forty-five": 45,
-    "fifty": 50,
-    "sixty": 60,
-    "ninety": 90,
-    "both": 2,
-    "a couple of": 2,
-    "couple of": 2,
-    "a pair of": 2,
-    "single": 1,
-    "half": 0.5,
-    "a half": 0.5,
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "forty-five": 45, "fifty": 50,
+    "sixty": 60, "ninety": 90, "both": 2, "a couple of": 2, "couple of": 2, "a pair of": 2,
+    "single": 1, "half": 0.5, "a half": 0.5,
 }
 
 FRACTIONS: dict[str, float] = {
-    "half": 0.5,
-    "quarter": 0.25,
-    "three quarters": 0.75,
-    "three-quarters": 0.75,
+    "half": 0.5, "quarter": 0.25, "three quarters": 0.75, "three-quarters": 0.75,
     "three quarter": 0.75,
 }
 
 # Longest alternatives first so "a couple of" wins over "a".
 _WORDS_ALT = "|".join(
-    sorted(
-        (w.replace(" ", r"\s+") for w in WORD_NUMBERS if w not in {"half", "a half"}),
-        key=len,
-        reverse=True,
-    )
+    sorted((w.replace(" ", r"\s+") for w in WORD_NUMBERS if w not in {"half", "a half"}),
+           key=len, reverse=True)
 )
 _LONG_WORDS_ALT = "|".join(
-    sorted(
-        (
-            w.replace(" ", r"\s+")
-            for w in WORD_NUMBERS
-            if len(w) > 2 and " " not in w and w not in {"half", "both", "single"}
-        ),
-        key=len,
-        reverse=True,
-    )
+    sorted((w.replace(" ", r"\s+") for w in WORD_NUMBERS if len(w) > 2 and " " not in w
+            and w not in {"half", "both", "single"}), key=len, reverse=True)
 )
 NUM = (
     rf"(?:\d+(?:\.\d+)?\+?\s*½?|½|(?<![a-z])(?:{_LONG_WORDS_ALT})(?=hrs?\b|hours?\b|mins?\b)"

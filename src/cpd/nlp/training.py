@@ -45,9 +45,8 @@ def load_corpus(seed: int = 0, n: int = 1200) -> list[dict[str, Any]]:
     return [r for r in records if r.get("kind") in KINDS and r.get("text")]
 
 
-def split(
-    records: list[dict[str, Any]], seed: int = 0, held_out: float = HELD_OUT
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def split(records: list[dict[str, Any]], seed: int = 0, held_out: float = HELD_OUT
+          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A seeded, per-kind (stratified) split into training and held-out records."""
     rng = random.Random(seed)
     by_kind: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
@@ -113,12 +112,8 @@ def _macro_f(gold: list[str], pred: list[str]) -> float:
     return sum(fs) / max(1, len(fs))
 
 
-def train(
-    out_dir: Path,
-    seed: int = 0,
-    epochs: int = DEFAULT_EPOCHS,
-    records: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+def train(out_dir: Path, seed: int = 0, epochs: int = DEFAULT_EPOCHS,
+          records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Build the corpus, train the pipeline reproducibly, save it to ``out_dir``, return scores.
 
     ``records`` replaces the corpus (for tests). Scores are on the held-out split of the corpus:
@@ -139,12 +134,8 @@ def train(
             losses: dict[str, float] = {}
             for batch in minibatch(order, size=BATCH_SIZE):
                 nlp.update(batch, sgd=optimizer, losses=losses)
-    scores: dict[str, Any] = {
-        "seed": seed,
-        "epochs": epochs,
-        "n_train": len(train_set),
-        "n_held_out": len(test_set),
-    }
+    scores: dict[str, Any] = {"seed": seed, "epochs": epochs, "n_train": len(train_set),
+                              "n_held_out": len(test_set)}
     if test_set:
         scores.update(score_kinds(nlp, test_set))
     nlp.meta["name"] = "cpd_claims"
