@@ -171,6 +171,19 @@ class _Collector:
         return "250 OK"
 
 
+class _CountingController(Controller):
+    """A Controller that counts the SMTP connections it is given (one protocol each)."""
+
+    def __init__(self, sink: RelaySink, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.sink = sink
+
+    def factory(self) -> SMTP:
+        with self.sink.lock:
+            self.sink.connections += 1
+        return super().factory()
+
+
 @dataclass
 class RelaySink:
     """An aiosmtpd server (in its own thread) that keeps every mail it is given.
@@ -185,6 +198,8 @@ class RelaySink:
     controller: Controller | None = None
     tls_context: ssl.SSLContext | None = None
     users: dict[str, str] | None = None
+    connections: int = 0
+    """SMTP connections accepted so far."""
 
     def start(self) -> None:
         """Listen on 127.0.0.1:port."""
@@ -193,10 +208,12 @@ class RelaySink:
             options = {"tls_context": self.tls_context, "require_starttls": True}
         if self.users is not None:
             options.update(authenticator=self._authenticate, auth_required=True)
-        self.controller = Controller(
-            _Collector(self), hostname="127.0.0.1", port=self.port, **options
+        self.controller = _CountingController(
+            self, _Collector(self), hostname="127.0.0.1", port=self.port, **options
         )
         self.controller.start()
+        with self.lock:
+            self.connections = 0  # the controller's own readiness probe does not count
 
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: object

@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from cpd import rules
-from cpd.app import cli_nudges, cli_ops
+from cpd.app import bounce_cli, cli_nudges, cli_ops
 from cpd.app.cli_common import (
     UserError,
     database_problem,
@@ -110,6 +110,8 @@ def members_show(
     result = standing(_engine(settings), membership_no, day)
     member, scheme, ev = result.member, result.scheme, result.evaluation
     typer.echo(f"{member.membership_no}  {member.name}  <{member.email or 'no email'}>")
+    if (bounced := bounce_cli.bounce_line(_engine(settings), member)) is not None:
+        typer.echo(bounced)
     typer.echo(
         f"{scheme.short_name} ({scheme.name}), grade {member.grade or '-'}, "
         f"joined {member.joined}, role {member.role}"
@@ -294,6 +296,7 @@ audit_app = typer.Typer(help="CPD audits.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 audit_app.command("sample")(cli_ops.audit_sample_command)
 app.command("period-end")(cli_ops.period_end)
+members_app.command("bouncing")(bounce_cli.members_bouncing)
 app.command("purge")(cli_ops.purge)
 nudges_app = typer.Typer(
     help="Progress nudges, countdowns and duty reminders.", no_args_is_help=True

@@ -160,8 +160,9 @@ def mail_config(settings: Settings) -> MailConfig:
         relay_port=relay_port,
         mail_from=settings.mail_from,
         imap_url=imap_url or None,
-        recipients=tuple(r.strip() for r in settings.smtp_recipients.split(",") if r.strip())
-        or None,
+        recipients=_with_return_addresses(settings),
+        mail_rate=settings.mail_rate_per_second,
+        web_url=settings.web_url or None,
         spool_dir=settings.data_dir / "spool" / "smtp",
         max_sessions=settings.smtp_max_sessions,
         max_attachments=settings.max_attachments,
@@ -169,6 +170,16 @@ def mail_config(settings: Settings) -> MailConfig:
         retry_initial=settings.mail_retry_seconds,
         **_transport_security(settings),
     )
+
+
+def _with_return_addresses(settings: Settings) -> tuple[str, ...] | None:
+    """CPD_SMTP_RECIPIENTS, plus the addresses reminder mail asks to be answered at
+    (``bounces+<token>@`` and ``unsubscribe+<token>@`` the CPD_MAIL_FROM domain)."""
+    listed = tuple(r.strip() for r in settings.smtp_recipients.split(",") if r.strip())
+    if not listed:
+        return None
+    domain = settings.mail_from.rpartition("@")[2].strip(" >").lower()
+    return (*listed, f"bounces+*@{domain}", f"unsubscribe+*@{domain}") if domain else listed
 
 
 def _transport_security(settings: Settings) -> dict[str, Any]:

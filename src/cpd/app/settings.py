@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cpd.claims.retention import RetentionPolicy
+from cpd.mail_ingest.pacer import parse_rate
 from cpd.mail_ingest.passwords import PasswordFile, PasswordFileError
 from cpd.mail_ingest.tls import RELAY_TLS_MODES, TlsFileError, readable_file, relay_context
 from cpd.mail_ingest.tls import server_context as tls_server_context
@@ -159,6 +160,12 @@ class Settings(BaseSettings):
     mail_auth: Literal["verify", "header", "off"] = "verify"
     mail_authserv_id: str | None = Field(default=None, validate_default=True)
     dns_servers: str = ""
+    # -- reminder mail delivery (issue 11) ----------------------------------------------------
+    mail_rate: str = "10"
+    """Outbound mails a second to the relay; ``0`` or ``unlimited`` for no limit."""
+    web_url: str | None = None
+    """The web server's public base URL; an ``https://`` one gives reminder mail a one-click
+    unsubscribe URL (RFC 8058)."""
 
     @classmethod
     def settings_customise_sources(
@@ -195,6 +202,22 @@ class Settings(BaseSettings):
     @classmethod
     def _listen(cls, value: str) -> str:
         return value if value == "" else _host_port(value, "the listen address")
+
+    @field_validator("mail_rate")
+    @classmethod
+    def _mail_rate(cls, value: str) -> str:
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a number of mails a second (or 0/unlimited)"
+            ) from None
+        return value.strip()
+
+    @property
+    def mail_rate_per_second(self) -> float | None:
+        """``CPD_MAIL_RATE`` as a number, None for no limit."""
+        return parse_rate(self.mail_rate)
 
     @field_validator("smtp_relay")
     @classmethod

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from cpd.rules import InputError, SchemeError, load_scheme
-from cpd.storage import Member, transaction
+from cpd.storage import Member, bounces, transaction
 from cpd.storage.queries import (
     add_audit,
     add_invite,
@@ -196,6 +196,8 @@ def import_members(
                 continue
             for key, value in changed.items():
                 setattr(member, key, value)
+            if "email" in changed:
+                bounces.clear(session, member.id)  # a new address: its own bounce state
             touch(member)
             report.updated.append(row.membership_no)
             add_audit(

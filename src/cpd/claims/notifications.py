@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,19 +37,28 @@ class Notification:
 
 
 def due(
-    engine: Engine, channel: str, limit: int = 50, held: tuple[str, ...] = ()
+    engine: Engine,
+    channel: str,
+    limit: int = 50,
+    held: tuple[str, ...] = (),
+    after_id: int | None = None,
 ) -> list[Notification]:
     """Notifications for ``channel`` that are due now, oldest first (templates ``held``
-    wait: Telegram reminders in quiet hours)."""
+    wait: Telegram reminders in quiet hours; only after ``after_id`` when given)."""
     return [
         Notification(m.id, m.channel, m.recipient, m.template, dict(m.payload), m.attempts)  # type: ignore[arg-type]
-        for m in store.due(engine, channel, limit, held_templates=held)
+        for m in store.due(engine, channel, limit, held_templates=held, after_id=after_id)
     ]
 
 
 def delivered(engine: Engine, notification: Notification) -> None:
     """Record a delivery."""
     store.mark_sent(engine, notification.id)
+
+
+def delivered_all(engine: Engine, batch: Sequence[Notification]) -> None:
+    """Record several deliveries in one transaction."""
+    store.mark_sent_many(engine, [n.id for n in batch])
 
 
 def channel_for(member: models.Member) -> str | None:

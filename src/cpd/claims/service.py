@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from cpd import rules
-from cpd.claims import amend, cards, notifications, texts, threads
+from cpd.claims import amend, cards, mail_control, mail_tokens, notifications, texts, threads
 from cpd.claims.dispensations import is_dispensation_subject, request_in
 from cpd.claims.intake import (
     MAX_ATTACHMENT_BYTES,
@@ -47,7 +47,7 @@ from cpd.claims.reminder_texts import HowToClaim
 from cpd.claims.reminders import quiet_release
 from cpd.claims.retention import PurgeReport, RetentionPolicy, purge
 from cpd.claims.standing import rules_claim, rules_member
-from cpd.storage import models, safe_display_name, store_bytes, transaction
+from cpd.storage import bounces, models, safe_display_name, store_bytes, transaction
 from cpd.storage.outbox import enqueue
 from cpd.storage.queries import (
     add_audit,
@@ -228,6 +228,9 @@ class ClaimsService:
                         else None
                     )
                     return MailOutcome(done.outcome, view, duplicate=True)
+        routed = mail_control.route(self, intake, keys)  # bounces, unsubscribe: never claims
+        if routed is not None:
+            return routed
         amended = amend.from_mail(self, intake, keys)
         if amended is not None:
             return amended
@@ -705,15 +708,23 @@ class ClaimsService:
                 return []
             return [(c.id, c.name) for c in rules.load_scheme(member.scheme).categories]
 
-    def due_notifications(self, channel: str, limit: int = 50) -> list[notifications.Notification]:
-        """Notifications waiting for ``channel`` that are due now (Telegram reminders wait
-        out the quiet hours, also when a retry or a backlog falls in them)."""
+    def due_notifications(
+        self, channel: str, limit: int = 50, after_id: int | None = None
+    ) -> list[notifications.Notification]:
+        """Notifications waiting for ``channel`` that are due now, after ``after_id`` when
+        given (Telegram reminders wait out the quiet hours, also when a retry or a backlog
+        falls in them)."""
         quiet = channel == "telegram" and quiet_release(self.clock(), self.zone) is not None
-        return notifications.due(self.engine, channel, limit, (REMINDER,) if quiet else ())
+        held = (REMINDER,) if quiet else ()
+        return notifications.due(self.engine, channel, limit, held, after_id)
 
     def delivered(self, notification: notifications.Notification) -> None:
         """Record a delivery."""
         notifications.delivered(self.engine, notification)
+
+    def delivered_all(self, batch: Sequence[notifications.Notification]) -> None:
+        """Record several deliveries in one transaction."""
+        notifications.delivered_all(self.engine, batch)
 
     def delivery_failed(
         self,
@@ -728,6 +739,18 @@ class ClaimsService:
         return notifications.failed(
             self.engine, notification, error, retry_after, permanent, channel_down
         )
+
+    def reminder_tokens(self) -> mail_tokens.MailTokens:
+        """The unsubscribe and bounce tokens of reminder mail (``claims.mail_tokens``)."""
+        return mail_tokens.load(self.engine)
+
+    def bouncing_addresses(self) -> set[str]:
+        """Member addresses that bounce: no mail goes to them (``claims.mail_control``)."""
+        return bounces.bouncing_addresses(self.engine)
+
+    def unsubscribe_by_token(self, token: str) -> bool:
+        """Mute the member an unsubscribe token names (the one-click URL); False if none."""
+        return mail_control.unsubscribe_by_token(self, token)
 
     def queue_nudges(self, today: dt.date | None = None) -> int:
         """Queue the Telegram progress nudges (the weekly job); how many were new."""

@@ -1,4 +1,4 @@
-"""Outbound mail: receipts and decisions from the outbox, delivered through an SMTP relay.
+"""Outbound mail: receipts, decisions and reminders from the outbox, through an SMTP relay.
 
 The sender never reads the database: it asks the claims service for due ``email``
 notifications, hands each to the relay with aiosmtplib, and reports back. A notification is
@@ -9,12 +9,21 @@ up.
 How the relay is talked to is ``tls`` (auto|starttls|tls|none, see :mod:`cpd.mail_ingest.tls`)
 with ``tls_context`` (a CA of its own for a self-signed relay); ``username``/``password`` log
 in. A relay whose certificate does not verify counts as down: the mail stays in the outbox.
+
+At scale: one SMTP connection carries a whole run of batches (it is opened for the first due
+mail, reused for the next ones, closed when nothing is left, after ``MAX_PER_CONNECTION``
+mails, or on a failure; a connection the relay dropped is opened again once and the mail
+tried again). ``rate`` paces the mails (:mod:`cpd.mail_ingest.pacer`, ``CPD_MAIL_RATE``).
+Reminders (payload ``kind: "reminder"``) get their headers and return path from
+:mod:`cpd.mail_ingest.reminder_mail`; mail to an address that bounces
+(``ClaimsService.bouncing_addresses``) is not sent: its outbox row is given up with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import ssl
 from email.message import EmailMessage
@@ -22,9 +31,13 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 import aiosmtplib
 
+from cpd.claims.mail_tokens import MailTokens
 from cpd.claims.notifications import Notification
 from cpd.claims.service import ClaimsService
 from cpd.claims.threads import is_local
+from cpd.mail_ingest import reminder_mail
+from cpd.mail_ingest.delivery_log import DeliveryRecorder
+from cpd.mail_ingest.pacer import Pacer
 from cpd.mail_ingest.tls import relay_send_options
 
 log = logging.getLogger(__name__)
@@ -32,7 +45,11 @@ log = logging.getLogger(__name__)
 CHANNEL = "email"
 MAX_PAUSE = 600.0
 """Longest wait between checks of a relay that is down (seconds)."""
-MARK_DELIVERED_TRIES = 3
+BATCH_SIZE = 200
+"""Due notifications read at a time."""
+MAX_PER_CONNECTION = 5000
+"""Mails sent over one SMTP connection before it is closed and a new one opened."""
+BOUNCING = "not sent: the address bounces (two hard bounces; `cpd members bouncing`)"
 
 RELAY_DOWN_ERRORS: tuple[type[BaseException], ...] = (
     aiosmtplib.SMTPConnectError,
@@ -48,11 +65,13 @@ def _one_line(text: object, limit: int = 300) -> str:
     return " ".join(str(text).split())[:limit]
 
 
+@functools.lru_cache(maxsize=64)
 def _address(value: str) -> str:
     """The bare address of ``value`` ("CPD <cpd@x.org>" -> "cpd@x.org")."""
     return parseaddr(value)[1]
 
 
+@functools.lru_cache(maxsize=64)
 def _domain(mail_from: str) -> str:
     domain = _address(mail_from).rpartition("@")[2]
     return domain or "localhost"
@@ -67,16 +86,22 @@ def _message_id(notification: Notification, mail_from: str) -> str:
     return make_msgid(idstring=f"cpd.{notification.id}", domain=_domain(mail_from))
 
 
+def _recipient(notification: Notification) -> str:
+    """The recipient's address; ValueError when it is not one (it can never be delivered)."""
+    recipient = notification.recipient.strip()
+    local, at, domain = recipient.rpartition("@")
+    if not (local and at and domain) or any(ch.isspace() or ch in "<>," for ch in recipient):
+        raise ValueError(f"not a mail address: {_one_line(recipient, 80)!r}")
+    return recipient
+
+
 def compose(notification: Notification, mail_from: str) -> EmailMessage:
     """The mail for one notification: plain UTF-8 text, threaded under the member's mail.
 
     Raises ValueError when the recipient is not an address (such a notification can never be
     delivered).
     """
-    recipient = notification.recipient.strip()
-    local, at, domain = recipient.rpartition("@")
-    if not (local and at and domain) or any(ch.isspace() or ch in "<>," for ch in recipient):
-        raise ValueError(f"not a mail address: {_one_line(recipient, 80)!r}")
+    recipient = _recipient(notification)
     payload = notification.payload
     message = EmailMessage()
     message["From"] = mail_from
@@ -93,6 +118,33 @@ def compose(notification: Notification, mail_from: str) -> EmailMessage:
     message["Auto-Submitted"] = "auto-replied" if in_reply_to else "auto-generated"
     message.set_content(str(payload.get("text") or ""), charset="utf-8")
     return message
+
+
+def compose_for_relay(
+    notification: Notification,
+    mail_from: str,
+    tokens: MailTokens | None = None,
+    web_url: str | None = None,
+) -> tuple[EmailMessage | bytes, str]:
+    """The mail for one notification and the envelope sender it goes out with: a reminder
+    (with ``tokens``) is rendered with its unsubscribe headers, HTML part and VERP return
+    path as the bytes for the relay (:mod:`cpd.mail_ingest.reminder_mail`); anything else is
+    :func:`compose`'s message, sent from the ``CPD_MAIL_FROM`` address."""
+    address = _address(mail_from) or mail_from
+    if tokens is None or not reminder_mail.is_reminder(notification.payload):
+        return compose(notification, mail_from), address
+    recipient = _recipient(notification)
+    if not recipient.isascii():
+        raise ValueError(f"not an ASCII mail address: {_one_line(recipient, 80)!r}")
+    return reminder_mail.render(
+        notification.payload,
+        notification.id,
+        recipient,
+        tokens,
+        address,
+        _domain(mail_from),
+        web_url,
+    )
 
 
 def _relay_misconfigured(error: BaseException) -> bool:
@@ -121,8 +173,18 @@ def classify(error: BaseException) -> tuple[bool, bool]:
     return False, False
 
 
+async def _transmit(
+    client: aiosmtplib.SMTP, message: EmailMessage | bytes, sender: str, recipient: str
+) -> None:
+    if isinstance(message, bytes):
+        await client.sendmail(sender, [recipient], message)
+    else:
+        await client.send_message(message, sender=sender, recipients=[recipient])
+
+
 class MailSender:
-    """Delivers due ``email`` notifications through an SMTP relay, one batch per poll."""
+    """Delivers due ``email`` notifications through an SMTP relay, batch after batch over one
+    connection, at most ``rate`` mails a second (None: no limit)."""
 
     def __init__(
         self,
@@ -137,6 +199,9 @@ class MailSender:
         tls_context: ssl.SSLContext | None = None,
         username: str | None = None,
         password: str | None = None,
+        rate: float | None = None,
+        web_url: str | None = None,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.service = service
         self.relay_host = relay_host
@@ -146,50 +211,144 @@ class MailSender:
         self.timeout = timeout
         self.tls_options = relay_send_options(tls, tls_context)
         self._login = {"username": username, "password": password} if username else {}
+        self.pacer = Pacer(rate)
+        self.web_url = web_url
+        self.batch_size = max(1, batch_size)
         self.relay_down = False
         """Whether the last batch stopped because the relay could not be reached."""
+        self.more_due = False
+        """Whether the last batch was full (more mail may be due at once)."""
+        self.connections = 0
+        """SMTP connections opened so far."""
+        self._client: aiosmtplib.SMTP | None = None
+        self._sent_on_client = 0
+        self._tokens: MailTokens | None = None
+        self.recorder = DeliveryRecorder(self.service.delivered_all)
+        self._next: asyncio.Task[list[Notification]] | None = None
 
     async def deliver_due(self) -> int:
         """Deliver one batch of due notifications; how many the relay accepted.
 
         The batch stops at the first sign that the relay is down (that notification is
-        recorded as failed, with backoff; the rest stay queued untouched).
+        recorded as failed, with backoff; the rest stay queued untouched). The connection
+        stays open for the next batch while batches come back full.
         """
-        self.relay_down = False
+        self.relay_down = self.more_due = False
         if self.relay_host is None:
             return 0
-        due = await asyncio.to_thread(self.service.due_notifications, CHANNEL)
+        due = await self._due()
+        if not due:
+            await self.close()
+            return 0
+        bouncing = await asyncio.to_thread(self.service.bouncing_addresses)
+        self._read_ahead(due)
         delivered = 0
-        for notification in due:
-            if await self._deliver(notification):
-                delivered += 1
-            elif self.relay_down:
-                break
+        try:
+            for notification in due:
+                if notification.recipient.strip().lower() in bouncing:
+                    await self._failed(notification, BOUNCING, permanent=True)
+                    continue
+                await self.pacer.wait()
+                if await self._deliver(notification):
+                    delivered += 1
+                elif self.relay_down:
+                    break
+        finally:
+            await self._settle()
+        self.more_due = len(due) >= self.batch_size and not self.relay_down
+        if not self.more_due:
+            await self.close()
         return delivered
+
+    async def _due(self) -> list[Notification]:
+        """The next batch: the one read while the last was sent, else read now."""
+        task, self._next = self._next, None
+        if task is not None:
+            try:
+                return await task
+            except Exception:
+                log.warning("reading the next batch failed; reading it again")
+        return await asyncio.to_thread(self.service.due_notifications, CHANNEL, self.batch_size)
+
+    def _read_ahead(self, due: list[Notification]) -> None:
+        """Start reading the batch after a full one while it is being sent."""
+        if len(due) >= self.batch_size:
+            self._next = asyncio.create_task(
+                asyncio.to_thread(
+                    self.service.due_notifications, CHANNEL, self.batch_size, due[-1].id
+                )
+            )
+
+    async def _reminder_tokens(self, notification: Notification) -> MailTokens | None:
+        if self._tokens is None and reminder_mail.is_reminder(notification.payload):
+            self._tokens = await asyncio.to_thread(self.service.reminder_tokens)
+        return self._tokens
 
     async def _deliver(self, notification: Notification) -> bool:
         try:
-            message = compose(notification, self.mail_from)
+            tokens = await self._reminder_tokens(notification)
+            message, envelope_sender = compose_for_relay(
+                notification, self.mail_from, tokens, self.web_url
+            )
         except ValueError as exc:
             await self._failed(notification, f"cannot compose: {exc}", permanent=True)
             return False
         try:
-            await aiosmtplib.send(
-                message,
-                sender=_address(self.mail_from) or self.mail_from,
-                recipients=[notification.recipient.strip()],
+            await self._send(message, envelope_sender, notification.recipient.strip())
+        except Exception as exc:  # every failure is recorded; none may stop the sender
+            permanent, self.relay_down = classify(exc)
+            if self.relay_down:
+                await self.close()
+            await self._failed(notification, f"{type(exc).__name__}: {exc}", permanent)
+            return False
+        await self.recorder.add(notification)
+        return True
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        if self._client is None or not self._client.is_connected:
+            client = aiosmtplib.SMTP(
                 hostname=self.relay_host,
                 port=self.relay_port,
                 timeout=self.timeout,
                 **self.tls_options,
                 **self._login,
             )
-        except Exception as exc:  # every failure is recorded; none may stop the sender
-            permanent, self.relay_down = classify(exc)
-            await self._failed(notification, f"{type(exc).__name__}: {exc}", permanent)
-            return False
-        await self._mark_delivered(notification)
-        return True
+            await client.connect()
+            self.connections += 1
+            self._client, self._sent_on_client = client, 0
+        return self._client
+
+    async def _send(self, message: EmailMessage | bytes, sender: str, recipient: str) -> None:
+        """Send over the open connection; one that turns out dropped is opened again once."""
+        client = await self._connection()
+        reused = self._sent_on_client > 0
+        try:
+            await _transmit(client, message, sender, recipient)
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
+            await self.close()
+            if not reused:
+                raise
+            log.info("relay connection dropped (%s); opening a new one", _one_line(exc))
+            client = await self._connection()
+            await _transmit(client, message, sender, recipient)
+        self._sent_on_client += 1
+        if self._sent_on_client >= MAX_PER_CONNECTION:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the relay connection, if one is open (QUIT, else just drop it)."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            if client.is_connected:
+                await client.quit()
+        except Exception:
+            client.close()
+
+    async def _settle(self) -> None:
+        """Wait until every accepted mail is recorded (done while the next one is sent)."""
+        await self.recorder.flush()
 
     async def _failed(self, notification: Notification, error: str, permanent: bool) -> None:
         retry_at = await asyncio.to_thread(
@@ -207,18 +366,6 @@ class MailSender:
             "given up" if permanent else f"retry at {retry_at:%H:%M:%S}",
             _one_line(error),
         )
-
-    async def _mark_delivered(self, notification: Notification) -> None:
-        """Record the relay's acceptance; retried, since failing here means sending twice."""
-        for attempt in range(1, MARK_DELIVERED_TRIES + 1):
-            try:
-                await asyncio.to_thread(self.service.delivered, notification)
-                return
-            except Exception:
-                if attempt == MARK_DELIVERED_TRIES:
-                    raise
-                log.warning("could not record delivery of mail %s; retrying", notification.id)
-                await asyncio.sleep(0.2 * attempt)
 
     async def relay_reachable(self) -> bool:
         """Whether the relay answers a connection (a probe that sends nothing)."""
@@ -253,6 +400,10 @@ class MailSender:
                     await self.deliver_due()
                 except Exception:
                     log.exception("mail delivery batch failed; retrying")
+                    self.more_due = False
+                    await self.close()
+            if self.more_due:
+                continue
             if self.relay_down:
                 pause = min(max(pause, self.poll_interval, 0.05) * 2, MAX_PAUSE)
             else:

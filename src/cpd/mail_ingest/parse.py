@@ -25,6 +25,7 @@ from html.parser import HTMLParser
 from pypdf import PdfReader
 
 from cpd.claims.intake import MAX_ATTACHMENTS, MAX_TEXT_CHARS, Attachment, Intake, Sender
+from cpd.mail_ingest import dsn
 from cpd.mail_ingest.normalise import MAX_NAME_CHARS, clean_address, clean_line, clean_text
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,10 @@ class ParsedMail:
     in_reply_to: str | None
     references: str | None
     automatic: bool
+    recipients: tuple[str, ...] = ()
+    """The addresses the headers say it was delivered to (``cpd.mail_ingest.dsn``)."""
+    delivery_reports: tuple[dict[str, str], ...] = ()
+    """The recipient blocks of a delivery status notification (RFC 3464)."""
 
 
 # -- entry points -------------------------------------------------------------------------
@@ -109,6 +114,8 @@ def parse_mail(raw: bytes) -> ParsedMail:
         in_reply_to=_message_id(message, "In-Reply-To"),
         references=_references(message),
         automatic=is_automatic(message, sender),
+        recipients=tuple(dsn.recipients(message)),
+        delivery_reports=tuple(dsn.delivery_reports(message)),
     )
 
 
@@ -148,6 +155,8 @@ def to_intake(
             "references": _thread(parsed),
             "subject": clean_line(parsed.subject, MAX_HEADER_CHARS),
             "automatic": parsed.automatic,
+            "recipients": list(parsed.recipients),
+            "delivery_reports": [dict(r) for r in parsed.delivery_reports],
         },
         dropped=dropped,
     )

@@ -82,6 +82,10 @@ class MailConfig:
     relay_user: str | None = None
     relay_password: str | None = field(default=None, repr=False)
     imap_since: dt.datetime | None = None
+    mail_rate: float | None = None
+    """Outbound mails a second (None: no limit)."""
+    web_url: str | None = None
+    """Base of the one-click unsubscribe URL in reminder mail (``https://`` only)."""
 
     @property
     def tls_enabled(self) -> bool:
@@ -245,6 +249,8 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
             tls_context=relay_context(config.relay_ca) if mode != "none" else None,
             username=config.relay_user,
             password=config.relay_password,
+            rate=config.mail_rate,
+            web_url=config.web_url,
         )
         runtime.tasks["outbound"] = asyncio.create_task(sender.run(), name="cpd-mail-sender")
         log.info(

@@ -148,7 +148,9 @@ class ClaimMailHandler:
             return True
         addresses, domains = self._recipients
         address = address.strip().strip("<>").lower()
-        domain = address.rpartition("@")[2]
+        local, _, domain = address.rpartition("@")
+        if "+" in local and f"{local.partition('+')[0]}+*@{domain}" in addresses:
+            return True  # a listed ``tag+*@domain``: any ``tag+<anything>@domain``
         return address in addresses or (bool(domain) and domain in domains)
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name

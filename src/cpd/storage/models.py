@@ -1,5 +1,6 @@
 """The tables: members, claims, evidence, decisions' audit trail, the outbox, processed keys,
-and the Telegram inbox (updates stored before they are confirmed).
+and the Telegram inbox (updates stored before they are confirmed), mail bounce state and the
+product's own secrets.
 
 Balances are never stored: they are derived from accepted claims by the rules engine. The
 points awarded are stored with each decision so that a later rule change does not silently
@@ -142,7 +143,10 @@ class OutboxMessage(SQLModel, table=True):
     """A notification waiting to be delivered (written in the same transaction as its cause)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_pending", "status", "channel", "id"),  # due mail in id order, in batches
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(unique=True, max_length=255)
@@ -185,3 +189,31 @@ class TelegramInboxUpdate(SQLModel, table=True):
     attempts: int = 0
     handled_at: dt.datetime | None = None
     outcome: str = Field(default="", max_length=32)
+
+
+class MailBounce(SQLModel, table=True):
+    """What delivery status notifications said about a member's mail address (VERP bounces).
+
+    The state belongs to ``address``: when the member's address changes it no longer applies
+    (and an import of a new address deletes it)."""
+
+    __tablename__ = "mail_bounce"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    address: str = Field(max_length=320, index=True)
+    hard_bounces: int = 0
+    soft_bounces: int = 0
+    bouncing: bool = False
+    last_status: str = Field(default="", max_length=32)
+    last_bounce_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class AppSecret(SQLModel, table=True):
+    """A secret the product made for itself (e.g. the key of unsubscribe and bounce tokens),
+    kept in the database so that every ``cpd run`` sharing it agrees."""
+
+    __tablename__ = "app_secret"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=128)
+    created_at: dt.datetime = Field(default_factory=utcnow)

@@ -61,9 +61,11 @@ def due(
     limit: int = 50,
     now: dt.datetime | None = None,
     held_templates: Collection[str] = (),
+    after_id: int | None = None,
 ) -> list[OutboxMessage]:
-    """Pending notifications for ``channel`` whose next attempt is due, oldest first
-    (those of ``held_templates`` left waiting)."""
+    """Pending notifications for ``channel`` whose next attempt is due, oldest first (those
+    of ``held_templates`` left waiting; only those after ``after_id`` when given: the next
+    batch while one is still being sent)."""
     now = now or utcnow()
     query = select(OutboxMessage).where(
         OutboxMessage.channel == channel,
@@ -72,11 +74,11 @@ def due(
     )
     if held_templates:
         query = query.where(OutboxMessage.template.not_in(list(held_templates)))  # type: ignore[attr-defined]
+    if after_id is not None:
+        query = query.where(OutboxMessage.id > after_id)  # type: ignore[operator]
     with Session(engine, expire_on_commit=False) as session:
         return list(
-            session.exec(  # type: ignore[call-overload]
-                query.order_by(OutboxMessage.id).limit(limit)
-            ).scalars()
+            session.exec(query.order_by(OutboxMessage.id).limit(limit)).scalars()  # type: ignore[call-overload]
         )
 
 
@@ -92,6 +94,21 @@ def mark_sent(engine: Engine, message_id: int) -> None:
     """Record a delivery (only a pending row changes, so a second call does nothing)."""
     with engine.begin() as connection:
         connection.execute(_sent(message_id))
+
+
+def mark_sent_many(engine: Engine, message_ids: list[int]) -> None:
+    """Record several deliveries in one transaction (each only if still pending)."""
+    if not message_ids:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(message_ids),  # type: ignore[union-attr]
+                OutboxMessage.status == "pending",
+            )
+            .values(status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+        )
 
 
 def mark_sent_in(session: Session, message_id: int) -> None:
