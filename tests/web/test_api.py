@@ -113,6 +113,9 @@ def test_a_secretary_decides_once_and_the_second_gets_409(web: Web) -> None:
     # the member is told exactly as after a tap in chat: a Telegram message in the outbox
     told = [m for m in outbox(web) if m.dedup_key == f"claim:{claim_id}:accepted:telegram"]
     assert len(told) == 1 and told[0].recipient == "101"
+    # and the secretaries' Telegram card is edited to show the outcome
+    [card] = [m for m in outbox(web) if m.dedup_key == f"claim:{claim_id}:card-final"]
+    assert card.template == "card_update" and "Accepted by Sam Secretary" in card.payload["text"]
     assert jane.get(f"/api/claims/{claim_id}").json()["status"] == "accepted"
 
 

@@ -118,9 +118,7 @@ class ClaimsService:
         elif sender.email:
             query = select(models.Member).where(models.Member.email == sender.email.lower())
         elif sender.membership_no:
-            query = select(models.Member).where(
-                models.Member.membership_no == sender.membership_no
-            )
+            query = select(models.Member).where(models.Member.membership_no == sender.membership_no)
         else:
             return None
         return session.exec(query).scalars().first()  # type: ignore[call-overload]
