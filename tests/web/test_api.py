@@ -295,3 +295,21 @@ def test_an_old_session_of_a_removed_role_loses_decisions(web: Web) -> None:
         member.role = "member"
     refused = sam.post(f"/api/claims/{claim_id}/decision", json={"action": "accept"})
     assert refused.status_code == 403
+
+
+def test_two_secretaries_deciding_at_once_one_wins(web: Web) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    claim_id = pending_claim(web, web.signed_in("M1"))
+    sam, sue = web.signed_in("S1"), web.signed_in("S2")
+    bodies = [(sam, {"action": "accept"}), (sue, {"action": "decline", "reason": "no"})]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(lambda a: a[0].post(f"/api/claims/{claim_id}/decision", json=a[1]), bodies)
+        )
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    winner = next(a for a in answers if a.status_code == 200).json()
+    loser = next(a for a in answers if a.status_code == 409).json()
+    assert loser["decided_by"] == winner["decided_by"]
+    members_told = [m for m in outbox(web) if m.dedup_key.startswith(f"claim:{claim_id}:")]
+    assert len([m for m in members_told if m.recipient == "101"]) == 2  # receipt + one decision
