@@ -163,7 +163,13 @@ def run_cpd(mails: list[tuple[str, bytes]], connections: int, work: Path) -> dic
     prepare(data_dir, len(mails))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
-    env.update({"CPD_DATA_DIR": str(data_dir), "CPD_SMTP_LISTEN": f"127.0.0.1:{port}"})
+    env.update(
+        {
+            "CPD_DATA_DIR": str(data_dir),
+            "CPD_SMTP_LISTEN": f"127.0.0.1:{port}",
+            "CPD_WEB_LISTEN": "",
+        }
+    )
     log = work / "cpd-run.log"
     process = subprocess.Popen(
         [sys.executable, "-c", "from cpd.app.cli import main; main()", "run"],

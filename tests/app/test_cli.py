@@ -21,7 +21,7 @@ def cpd(
     tmp_path: Path, *args: str, stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
-    environment.update({"CPD_DATA_DIR": str(tmp_path / "data"), **env})
+    environment.update({"CPD_DATA_DIR": str(tmp_path / "data"), "CPD_WEB_LISTEN": "", **env})
     return subprocess.run(
         [sys.executable, "-c", "from cpd.app.cli import main; main()", *args],
         input=stdin,

@@ -393,6 +393,7 @@ def _environment(patch: pytest.MonkeyPatch, work: Path, env: dict[str, str]) -> 
         patch.delenv(name)
     patch.chdir(work)
     patch.setenv("CPD_DATA_DIR", str(work / "data"))
+    patch.setenv("CPD_WEB_LISTEN", "")
     for name, value in env.items():
         patch.setenv(name, value.replace("{d}", str(work)))
 
@@ -474,6 +475,7 @@ def test_a_real_cpd_process_fails_in_one_line(
 ) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
     environment["CPD_DATA_DIR"] = str(workdir / "data")
+    environment["CPD_WEB_LISTEN"] = ""
     environment.update({k: v.replace("{d}", str(workdir)) for k, v in env.items()})
     result = subprocess.run(
         [sys.executable, "-c", "from cpd.app.cli import main; main()", *args],

@@ -353,6 +353,7 @@ def _mail_env(data_dir: Path, api_port: int, token: str) -> tuple[dict[str, str]
             "CPD_TELEGRAM_API_URL": f"http://127.0.0.1:{api_port}/bot",
             "CPD_TELEGRAM_FILE_URL": f"http://127.0.0.1:{api_port}/file/bot",
             "CPD_TELEGRAM_RETRY_MAX": "1",
+            "CPD_WEB_LISTEN": "",
             "CPD_SMTP_LISTEN": f"127.0.0.1:{smtp_port}",
             "CPD_MAIL_FROM": "CPD Claims <claims@example.com>",
         }

@@ -420,6 +420,7 @@ class CpdRun:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
         env["CPD_DATA_DIR"] = str(data_dir)
+        env["CPD_WEB_LISTEN"] = ""  # the web desk off unless a test asks for it
         env["CPD_SMTP_LISTEN"] = f"127.0.0.1:{port}" if smtp else ""
         env["CPD_MAIL_FROM"] = "CPD Claims <claims@example.com>"
         if relay_port is not None:

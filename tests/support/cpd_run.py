@@ -22,6 +22,7 @@ def cpd_run_env(
             "CPD_TELEGRAM_FILE_URL": server.file_url,
             "CPD_SECRETARY_CHAT_ID": str(secretary_chat),
             "CPD_SMTP_LISTEN": "",
+            "CPD_WEB_LISTEN": "",
         }
     )
     return env

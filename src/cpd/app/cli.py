@@ -26,6 +26,7 @@ from cpd.app.cli_common import (
 from cpd.app.mail_cli import mail_app
 from cpd.app.settings import SettingsError, check_config_file
 from cpd.app.smtp_cli import smtp_app
+from cpd.app.web_wiring import web_app
 from cpd.claims import members as member_admin
 from cpd.claims.standing import standing
 from cpd.claims.texts import amount, balance_sentence
@@ -46,6 +47,7 @@ app.add_typer(members_app, name="members")
 app.add_typer(schemes_app, name="schemes")
 app.add_typer(mail_app, name="mail")
 app.add_typer(smtp_app, name="smtp")
+app.add_typer(web_app, name="web")
 
 
 _settings = settings

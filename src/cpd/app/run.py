@@ -24,6 +24,7 @@ from typing import Any
 from cpd.app import redact
 from cpd.app.schedule import build_scheduler, how_to_claim
 from cpd.app.settings import Settings, SettingsError
+from cpd.app.web_wiring import start_web, web_url
 from cpd.bot.config import BotConfig
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapUrlError, parse_imap_url
@@ -297,6 +298,7 @@ async def serve(settings: Settings, service: ClaimsService, mail: MailConfig) ->
         loop.add_signal_handler(sig, stopping.set)
     runtime: MailRuntime | None = None
     bot: asyncio.Task[Any] | None = None
+    web: Any = None
     scheduler = build_scheduler(
         service,
         settings.nudge_cron,
@@ -315,6 +317,9 @@ async def serve(settings: Settings, service: ClaimsService, mail: MailConfig) ->
             settings.mail_nudge_cron,
             settings.zone.key,
         )
+        web = await start_web(settings, service)  # the web desk: after mail, before the bot
+        if web is not None:
+            log.info("web desk: listening on %s:%s (%s)", web.host, web.port, web_url(settings))
         if settings.telegram_token is not None:
             bot = asyncio.create_task(_bot(service, bot_config(settings), stopping), name="bot")
         log.info("running; stop it with Ctrl-C or SIGTERM")
@@ -325,6 +330,8 @@ async def serve(settings: Settings, service: ClaimsService, mail: MailConfig) ->
         if scheduler.running:
             scheduler.shutdown(wait=False)
         parts = [asyncio.ensure_future(runtime.stop())] if runtime is not None else []
+        if web is not None:
+            parts.append(asyncio.ensure_future(web.stop(STOP_SECONDS / 2)))
         if bot is not None:
             parts.append(bot)
         if parts:
@@ -343,10 +350,10 @@ def run(settings: Settings) -> None:
     NothingToRun: one line for the CLI)."""
     configure_logging(settings)
     mail = mail_config(settings)
-    if settings.telegram_token is None and not mail.enabled:
+    if settings.telegram_token is None and not mail.enabled and not settings.web_listen:
         raise NothingToRun(
-            "nothing to run: set CPD_TELEGRAM_TOKEN for the Telegram bot, or CPD_SMTP_LISTEN "
-            "/ CPD_IMAP_URL / CPD_SMTP_RELAY for mail"
+            "nothing to run: set CPD_TELEGRAM_TOKEN for the Telegram bot, CPD_SMTP_LISTEN "
+            "/ CPD_IMAP_URL / CPD_SMTP_RELAY for mail, or CPD_WEB_LISTEN for the web desk"
         )
     prepare_data_dir(settings)
     service = build_service(settings)

@@ -145,7 +145,10 @@ class Settings(BaseSettings):
     """Mail progress reminders. Read as APScheduler reads a crontab: day-of-month AND weekday
     must both match (classic cron ORs them), so the default is the first Monday, 09:00."""
     web_url: str | None = None
-    """The portal's public base URL, named in reminder mails when set."""
+    """The portal's public base URL, named in reminder mails and sign-in links; default
+    ``http://`` + CPD_WEB_LISTEN (see ``effective_web_url``)."""
+    web_listen: str = "127.0.0.1:8080"
+    """``host:port`` of the web desk and portal inside ``cpd run``; empty disables."""
     timezone: str = "Europe/London"
     invite_days: int = Field(default=14, ge=1, le=365)
     retention_days: int = Field(default=90, ge=7, le=36500)
@@ -218,6 +221,11 @@ class Settings(BaseSettings):
     def mail_rate_per_second(self) -> float | None:
         """``CPD_MAIL_RATE`` as a number, None for no limit."""
         return parse_rate(self.mail_rate)
+
+    @field_validator("web_listen")
+    @classmethod
+    def _web_listen(cls, value: str) -> str:
+        return value.strip() if not value.strip() else _host_port(value.strip(), "web listen")
 
     @field_validator("smtp_relay")
     @classmethod
@@ -366,6 +374,14 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The database URL: the configured one, else SQLite under the data directory."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'cpd.sqlite3').resolve()}"
+
+    @property
+    def effective_web_url(self) -> str | None:
+        """Where the web desk is reached: CPD_WEB_URL, else ``http://`` + CPD_WEB_LISTEN
+        (None when neither is set)."""
+        if self.web_url:
+            return self.web_url.rstrip("/")
+        return f"http://{self.web_listen}" if self.web_listen else None
 
     @property
     def claims_address(self) -> str:

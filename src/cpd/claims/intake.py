@@ -39,15 +39,19 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Sender:
-    """Who sent a message: a Telegram user id or an email address."""
+    """Who sent a message: a Telegram user id, an email address, or (signed in on the web)
+    a membership number."""
 
     telegram_user_id: int | None = None
     email: str | None = None
+    membership_no: str | None = None
 
     def key(self) -> str:
         """A printable identity for logs and the audit trail."""
         if self.telegram_user_id is not None:
             return f"telegram:{self.telegram_user_id}"
+        if self.email is None and self.membership_no is not None:
+            return f"web:{self.membership_no}"
         return f"email:{self.email}"
 
 

@@ -117,6 +117,8 @@ class ClaimsService:
             )
         elif sender.email:
             query = select(models.Member).where(models.Member.email == sender.email.lower())
+        elif sender.membership_no:
+            query = select(models.Member).where(models.Member.membership_no == sender.membership_no)
         else:
             return None
         return session.exec(query).scalars().first()  # type: ignore[call-overload]
@@ -973,7 +975,9 @@ class ClaimsService:
     ) -> None:
         """Telegram for claims made there; mail for claims made by mail (and Telegram too for
         their decisions when the member is linked)."""
-        by_mail = claim.channel == "email"
+        by_mail = claim.channel == "email" or (  # a web claim: mail when not on Telegram
+            claim.channel == "web" and member.telegram_user_id is None and event != "receipt"
+        )
         if member.telegram_user_id is not None and (not by_mail or event != "receipt"):
             enqueue(
                 session,

@@ -12,6 +12,7 @@ from cpd.storage.models import (
     OutboxMessage,
     ProcessedMessage,
     TelegramInboxUpdate,
+    WebToken,
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "store_bytes",
     "table_names",
     "transaction",
+    "WebToken",
 ]

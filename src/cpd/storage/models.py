@@ -217,3 +217,16 @@ class AppSecret(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=128)
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class WebToken(SQLModel, table=True):
+    """A single-use, expiring sign-in link for the web desk and portal (sha256 stored)."""
+
+    __tablename__ = "web_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(unique=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)

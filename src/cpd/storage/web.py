@@ -1,0 +1,102 @@
+"""What the web channel needs from the database: sign-in tokens, claim listings, a claim's
+audit rows and a liveness probe. All SQL for it lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, select, text, update
+from sqlmodel import Session
+
+from cpd.storage.models import AuditEntry, Claim, EvidenceFile, WebToken
+
+
+def add_web_token(
+    session: Session, member_id: int, token_sha256: str, expires_at: dt.datetime
+) -> WebToken:
+    """Record a sign-in link's hash for a member (in the caller's transaction)."""
+    row = WebToken(token_sha256=token_sha256, member_id=member_id, expires_at=expires_at)
+    session.add(row)
+    return row
+
+
+def use_web_token(session: Session, token_sha256: str, now: dt.datetime) -> int | None:
+    """Mark the unused, unexpired token as used and return its member id; None when there is
+    no such token, or it was used or has expired. One conditional UPDATE, so two visits of one
+    link at once sign in once."""
+    changed = session.execute(
+        update(WebToken)
+        .where(
+            WebToken.token_sha256 == token_sha256,  # type: ignore[arg-type]
+            WebToken.used_at.is_(None),  # type: ignore[union-attr]
+            WebToken.expires_at > now,  # type: ignore[arg-type]
+        )
+        .values(used_at=now)
+    ).rowcount
+    if changed != 1:
+        return None
+    row = session.exec(  # type: ignore[call-overload]
+        select(WebToken.member_id).where(WebToken.token_sha256 == token_sha256)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def web_token(session: Session, token_sha256: str) -> WebToken | None:
+    """The token row with this hash, used or not."""
+    return (
+        session.exec(  # type: ignore[call-overload]
+            select(WebToken).where(WebToken.token_sha256 == token_sha256)
+        )
+        .scalars()
+        .first()
+    )
+
+
+def list_claims(
+    session: Session,
+    member_id: int | None = None,
+    status: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[Claim]:
+    """Claims, newest first, optionally of one member and in one status."""
+    query = select(Claim)
+    if member_id is not None:
+        query = query.where(Claim.member_id == member_id)  # type: ignore[arg-type]
+    if status is not None:
+        query = query.where(Claim.status == status)  # type: ignore[arg-type]
+    query = query.order_by(Claim.id.desc()).limit(limit).offset(offset)  # type: ignore[union-attr]
+    return list(session.exec(query).scalars())  # type: ignore[call-overload]
+
+
+def evidence_of(session: Session, claim_ids: Sequence[int]) -> dict[int, list[EvidenceFile]]:
+    """The evidence files of the given claims, by claim id."""
+    found: dict[int, list[EvidenceFile]] = {claim_id: [] for claim_id in claim_ids}
+    if not claim_ids:
+        return found
+    rows = session.exec(  # type: ignore[call-overload]
+        select(EvidenceFile)
+        .where(EvidenceFile.claim_id.in_(list(claim_ids)))  # type: ignore[attr-defined]
+        .order_by(EvidenceFile.id)
+    ).scalars()
+    for row in rows:
+        found[row.claim_id].append(row)
+    return found
+
+
+def audit_of_claim(session: Session, claim_id: int) -> list[AuditEntry]:
+    """The claim's audit rows, oldest first."""
+    return list(
+        session.exec(  # type: ignore[call-overload]
+            select(AuditEntry)
+            .where(AuditEntry.claim_id == claim_id)  # type: ignore[arg-type]
+            .order_by(AuditEntry.id)
+        ).scalars()
+    )
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database (raises when it does not answer)."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

@@ -1,0 +1,31 @@
+"""The FastAPI application: routers per concern, signed session cookies, JSON errors."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from cpd.claims.service import ClaimsService
+from cpd.web import errors
+from cpd.web.config import SESSION_COOKIE, SESSION_SECONDS, WebConfig
+from cpd.web.routers import auth, claims, health, members, pages
+
+
+def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
+    """The web desk and portal on ``service``. Sessions are cookies signed with the config's
+    key (HttpOnly, SameSite=Lax, Secure when the public URL is https)."""
+    app = FastAPI(title="CPD Claims Assistant", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.service = service
+    app.state.config = config
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=config.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_SECONDS,
+        same_site="lax",
+        https_only=config.secure_cookies,
+    )
+    errors.install(app)
+    for module in (health, auth, claims, members, pages):
+        app.include_router(module.router)
+    return app

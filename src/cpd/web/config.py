@@ -1,0 +1,32 @@
+"""The web channel's part of the settings, built by ``cpd.app`` and passed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+MAX_UPLOAD_FILES = 10
+SESSION_COOKIE = "cpd_session"
+SESSION_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """Where the web server listens, its public URL and the key its cookies are signed with."""
+
+    host: str
+    port: int
+    base_url: str
+    secret_key: str
+    body_name: str = "CPD Claims Assistant"
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    max_upload_files: int = MAX_UPLOAD_FILES
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` when the public URL is https."""
+        return self.base_url.lower().startswith("https://")
+
+    def signin_url(self, token: str) -> str:
+        """The sign-in link for a token."""
+        return f"{self.base_url.rstrip('/')}/signin/{token}"

@@ -1,0 +1,89 @@
+"""Errors as JSON (or, for a sign-in link, a short page): a user mistake is a 4xx naming the
+field, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cpd.claims.intake import ClaimError, NotAllowed, NotLinked
+from cpd.claims.web_access import LinkRefused, NotFound
+from cpd.claims.web_claims import AlreadyDecided
+
+
+def validation_response(errors: Sequence[Any]) -> JSONResponse:
+    """422 with a message naming the first bad field, and every error."""
+    first = errors[0] if errors else {"loc": (), "msg": "invalid input"}
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    message = str(first.get("msg", "invalid input"))
+    return JSONResponse(
+        {
+            "error": f"{field}: {message}" if field else message,
+            "field": field,
+            "errors": [
+                {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+                for e in errors
+            ],
+        },
+        status_code=422,
+    )
+
+
+def _signin_page(message: str) -> str:
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Sign-in link"
+        f"</title></head><body><main><h1>Sign-in link refused</h1><p>{message}</p>"
+        "<p>Ask for a new link: <code>cpd web link</code>, or <code>/web</code> in the bot."
+        "</p></main></body></html>"
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn the claims layer's refusals into HTTP answers."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_response(exc.errors())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(LinkRefused)
+    async def _link(request: Request, exc: LinkRefused) -> HTMLResponse:
+        return HTMLResponse(_signin_page(str(exc)), status_code=401)
+
+    @app.exception_handler(AlreadyDecided)
+    async def _late(request: Request, exc: AlreadyDecided) -> JSONResponse:
+        return JSONResponse(
+            {
+                "error": str(exc),
+                "decided_by": exc.decided_by,
+                "decided_at": exc.decided_at.isoformat() if exc.decided_at else None,
+            },
+            status_code=409,
+        )
+
+    @app.exception_handler(NotAllowed)
+    async def _forbidden(request: Request, exc: NotAllowed) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=403)
+
+    @app.exception_handler(NotLinked)
+    async def _unknown(request: Request, exc: NotLinked) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=403)
+
+    @app.exception_handler(NotFound)
+    async def _missing(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+
+    @app.exception_handler(ClaimError)
+    async def _refused(request: Request, exc: ClaimError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=422)

@@ -1,0 +1,1 @@
+"""The web channel's routers, one per concern."""

@@ -1,0 +1,55 @@
+"""Pydantic models of what the JSON API accepts: every parsed input is validated here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cpd.claims.web_claims import STATUSES
+
+
+class DecisionIn(BaseModel):
+    """``POST /api/claims/ID/decision``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["accept", "decline"]
+    points: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ClaimsQuery(BaseModel):
+    """``GET /api/claims`` filters."""
+
+    status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
+    member: str | None = Field(default=None, min_length=1, max_length=64)
+    limit: int = Field(default=200, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class ClaimForm(BaseModel):
+    """The text fields of ``POST /api/claims`` (files are checked apart)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(default="", max_length=20_000)
+    date: dt.date | None = None
+    new_knowledge: str | None = Field(default=None, max_length=5000)
+    behaviour: str | None = Field(default=None, max_length=5000)
+    impact: str | None = Field(default=None, max_length=5000)
+
+    @field_validator("date", "new_knowledge", "behaviour", "impact", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def reflections(self) -> dict[str, str]:
+        """The reflections given with the claim."""
+        found = {
+            "new_knowledge": self.new_knowledge,
+            "behaviour": self.behaviour,
+            "impact": self.impact,
+        }
+        return {k: v.strip() for k, v in found.items() if v}
