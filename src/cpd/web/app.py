@@ -8,7 +8,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from cpd.claims.service import ClaimsService
 from cpd.web import errors
 from cpd.web.config import SESSION_COOKIE, SESSION_SECONDS, WebConfig
-from cpd.web.routers import auth, claims, health, members, pages
+from cpd.web.routers import auth, claims, health, members, pages, unsubscribe
 
 
 def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
@@ -26,6 +26,6 @@ def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
         https_only=config.secure_cookies,
     )
     errors.install(app)
-    for module in (health, auth, claims, members, pages):
+    for module in (health, auth, claims, members, pages, unsubscribe):
         app.include_router(module.router)
     return app
