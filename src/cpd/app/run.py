@@ -92,6 +92,29 @@ class BackgroundExtractor:
         """The activity in ``text`` (waits for the pipeline on the first call)."""
         return self._loaded.result().extract(text, today)
 
+    def wait_loaded(self) -> None:
+        """Block until the pipeline is loaded (re-raising what made the load fail)."""
+        self._loaded.result()
+
+
+async def _nlp_loaded(service: ClaimsService, stopping: asyncio.Event) -> bool:
+    """Wait until the service's NLP pipeline is loaded (True), or until stopping (False).
+
+    The bot handles an update only after this: every attempt at an update counts toward
+    giving it up, and a crash loop during the load must not use those attempts up.
+    """
+    wait = getattr(service.extractor, "wait_loaded", None)
+    if wait is None:
+        return True
+    loaded = asyncio.ensure_future(asyncio.to_thread(wait))
+    stop = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({loaded, stop}, return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if not loaded.done():
+        return False
+    loaded.result()
+    return True
+
 
 def build_service(settings: Settings) -> ClaimsService:
     """The claims service on the configured database, with the shipped NLP pipeline
@@ -276,15 +299,17 @@ async def _bot(service: ClaimsService, config: BotConfig, stopping: asyncio.Even
     from cpd.bot.polling import BotRunner
     from cpd.claims.inbox import TelegramInbox
 
-    runner = BotRunner(
-        build_application(service, config),
-        TelegramInbox(service.engine),
-        concurrency=config.concurrent_updates,
-        start_retry_max=config.start_retry_max,
-        rejected_token_retry=config.rejected_token_retry,
-        drain_seconds=BOT_DRAIN_SECONDS,
-    )
     try:
+        if not await _nlp_loaded(service, stopping):
+            return
+        runner = BotRunner(
+            build_application(service, config),
+            TelegramInbox(service.engine),
+            concurrency=config.concurrent_updates,
+            start_retry_max=config.start_retry_max,
+            rejected_token_retry=config.rejected_token_retry,
+            drain_seconds=BOT_DRAIN_SECONDS,
+        )
         await runner.run(stopping)
     except Exception as exc:  # mail must never go down because of the bot
         log.error("the Telegram bot stopped: %s", exc, exc_info=exc)

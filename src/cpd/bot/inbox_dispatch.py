@@ -76,6 +76,7 @@ class InboxDispatcher:
         self._tails: dict[int, asyncio.Task[None]] = {}  # chat -> its latest task
         self._last: int | None = None
         self._retry_delay = 0.0  # the pause before handling again after a temporary fault
+        self._faulted: set[int] = set()  # met a temporary fault: what it did may be stored
         self.handled_count = 0
         self.retried_count = 0
 
@@ -140,7 +141,9 @@ class InboxDispatcher:
                 return
             if not attempt:
                 return
-            _AGAIN.set(attempt > 1)  # this task's context only
+            # (this task's context only; an attempt after a temporary fault is not counted,
+            # but it may have stored its claim all the same, so it is "again" too)
+            _AGAIN.set(attempt > 1 or update_id in self._faulted)
             failures: list[BaseException] = []
             _FAILURES.set(failures)
             try:
@@ -152,12 +155,14 @@ class InboxDispatcher:
                 await self._retry_later(update_id)
                 return
             self._retry_delay = 0.0
+            self._faulted.discard(update_id)
             await self._finish(update_id, "handled")
 
     async def _retry_later(self, update_id: int) -> None:
         """Leave the row unhandled (its attempt taken back) and pause before the next try, so
         that a database outage delays updates and loses none."""
         self._retry_delay = min(max(self._retry_delay * 2, 0.5), RETRY_MAX_SECONDS)
+        self._faulted.add(update_id)
         self.retried_count += 1
         log.warning(
             "Telegram update %s met a temporary fault; handling it again in %.1f s",
