@@ -19,6 +19,7 @@ from cpd.claims.intake import MAX_ATTACHMENTS
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapPoller, parse_imap_url
 from cpd.mail_ingest.outbound import MailSender
+from cpd.mail_ingest.sender_auth import MailAuthConfig
 from cpd.mail_ingest.smtp_server import (
     DEFAULT_DATA_SIZE_LIMIT,
     DEFAULT_MAX_SESSIONS,
@@ -45,6 +46,7 @@ class MailConfig:
     (``421`` beyond). ``max_attachments``: evidence files kept per claim (the rest are named
     in the receipt). ``max_attempts``/``retry_initial``: a spooled mail that fails on its own
     is retried that often, after ``retry_initial`` seconds doubling, then quarantined.
+    ``auth``: how senders are verified (``CPD_MAIL_AUTH``; the IMAP poller never has SPF).
     """
 
     smtp_host: str | None = None
@@ -62,6 +64,7 @@ class MailConfig:
     max_attachments: int = MAX_ATTACHMENTS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     retry_initial: float = 1.0
+    auth: MailAuthConfig = field(default_factory=MailAuthConfig)
 
     @property
     def smtp_enabled(self) -> bool:
@@ -152,6 +155,7 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
             max_attempts=config.max_attempts,
             retry_initial=config.retry_initial,
             max_attachments=config.max_attachments,
+            auth=config.auth,
         )
     if config.smtp_enabled:
         assert config.smtp_host is not None and config.smtp_port is not None
@@ -162,10 +166,14 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
                 spool=worker.spool,
                 on_spooled=worker.wake,
                 max_attachments=config.max_attachments,
+                auth=config.auth,
             )
         else:
             handler = ClaimMailHandler(
-                service, config.recipients, max_attachments=config.max_attachments
+                service,
+                config.recipients,
+                max_attachments=config.max_attachments,
+                auth=config.auth,
             )
         server = await start_smtp(
             service,
@@ -181,7 +189,9 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
     if (address := runtime.smtp_address) is not None:
         log.info("listening for claim mail on %s:%s", *address)
     if account is not None:
-        poller = ImapPoller(service, account, poll_interval=config.imap_poll_interval)
+        poller = ImapPoller(
+            service, account, poll_interval=config.imap_poll_interval, auth=config.auth
+        )
         runtime.poller = poller
         runtime.tasks["imap"] = asyncio.create_task(poller.run(), name="cpd-imap-poller")
         log.info("polling %s for claim mail", account)

@@ -30,7 +30,10 @@ from pathlib import Path
 from cpd.claims.failures import is_transient
 from cpd.claims.intake import MAX_ATTACHMENTS, MailOutcome
 from cpd.claims.service import ClaimsService
-from cpd.mail_ingest.parse import MalformedMail, parse_mail, to_intake
+from cpd.mail_ingest.envelope import split_envelope
+from cpd.mail_ingest.identify import checked_intake
+from cpd.mail_ingest.parse import MalformedMail, parse_mail
+from cpd.mail_ingest.sender_auth import MailAuthConfig
 from cpd.mail_ingest.spool import MailSpool
 from cpd.mail_ingest.worker import run_in_thread
 
@@ -61,9 +64,11 @@ class SpoolWorker:
         retry_initial: float = 1.0,
         retry_max: float = 300.0,
         max_attachments: int = MAX_ATTACHMENTS,
+        auth: MailAuthConfig | None = None,
     ) -> None:
         self.service = service
         self.spool = spool
+        self.auth = auth or MailAuthConfig()
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.idle_check = idle_check
@@ -159,14 +164,18 @@ class SpoolWorker:
     def handle(self, path: Path) -> MailOutcome | None:
         """One file: parse, store, delete; a file the parser refuses is set aside."""
         try:
-            raw = path.read_bytes()
+            envelope, raw = split_envelope(path.read_bytes())
         except FileNotFoundError:
             return None
         try:
-            intake = to_intake(
+            # who sent it (blocking DNS, in this worker's thread); a file with no envelope
+            # line (spooled by an earlier release) is checked without SPF, never trusted more
+            intake = checked_intake(
+                self.auth,
                 parse_mail(raw),
                 raw,
                 self.spool.received_at(path),
+                envelope,
                 max_attachments=self.max_attachments,
             )
         except MalformedMail as exc:
@@ -180,8 +189,9 @@ class SpoolWorker:
         self.handled += 1
         self.last_stored = time.time()
         log.info(
-            "mail from %s: %s%s%s",
+            "mail from %s (%s): %s%s%s",
             intake.sender.email,
+            intake.verification,
             outcome.outcome,
             f" (claim #{outcome.claim.id})" if outcome.claim else "",
             " (duplicate)" if outcome.duplicate else "",
