@@ -64,6 +64,7 @@ def test_a_phone_photo_mail_keeps_the_photo_and_the_short_body() -> None:
         "references": "<m1@example.com>",
         "subject": "CPD claim",
         "automatic": False,
+        "confirm_secret": None,
     }
 
 

@@ -104,7 +104,7 @@ def screen(
             intake.envelope_sender,
         )
         return processed(session, intake, keys, "automatic")
-    secret = confirmation_secret(intake.text)
+    secret = intake.reply_context.get("confirm_secret") or confirmation_secret(intake.text)
     if secret is not None:
         return _confirm_by_secret(svc, session, secret, intake, keys)
     if intake.refusal is not None or intake.verification == "fail":

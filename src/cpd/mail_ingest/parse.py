@@ -25,6 +25,7 @@ from html.parser import HTMLParser
 from pypdf import PdfReader
 
 from cpd.claims.intake import MAX_ATTACHMENTS, MAX_TEXT_CHARS, Attachment, Intake, Sender
+from cpd.claims.mail_verdicts import confirmation_secret
 from cpd.mail_ingest.normalise import MAX_NAME_CHARS, clean_address, clean_line, clean_text
 from cpd.mail_ingest.sender_auth import Verification
 from cpd.mail_ingest.sender_identity import Author, Refusal
@@ -80,6 +81,8 @@ class ParsedMail:
     in_reply_to: str | None
     references: str | None
     automatic: bool
+    confirm_secret: str | None = None
+    """A ``Confirm: <secret>`` line anywhere in the text, quoted lines included (issue 10)."""
 
 
 # -- entry points -------------------------------------------------------------------------
@@ -111,6 +114,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         in_reply_to=_message_id(message, "In-Reply-To"),
         references=_references(message),
         automatic=is_automatic(message, sender),
+        confirm_secret=confirmation_secret(clean_text(text[:MAX_SCAN_CHARS])),
     )
 
 
@@ -166,6 +170,7 @@ def to_intake(
             "references": _thread(parsed),
             "subject": clean_line(parsed.subject, MAX_HEADER_CHARS),
             "automatic": parsed.automatic,
+            "confirm_secret": parsed.confirm_secret,
         },
         dropped=dropped,
         verification=verification.verdict if verification is not None else None,
