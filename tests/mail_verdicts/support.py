@@ -111,8 +111,12 @@ class Desk:
 
     def close(self) -> None:
         """Stop the listener and the loop."""
-        self.server.close()
-        self._call(self.server.wait_closed())
+
+        async def shut() -> None:  # on the loop's own thread, as asyncio requires
+            self.server.close()
+            await self.server.wait_closed()
+
+        self._call(shut())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()

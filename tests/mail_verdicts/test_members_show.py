@@ -33,6 +33,7 @@ def test_members_show_lists_a_held_claim(tmp_path: Path, local_dns: LocalDNS) ->
         timeout=60,
     )
     assert shown.returncode == 0, shown.stderr
-    (line,) = [row for row in shown.stdout.splitlines() if "unverified" in row]
-    assert "[mail sender: none plain.example] (held until the member confirms it)" in line
-    assert not line.lstrip().startswith("+")  # a held claim counts for nothing
+    claims = shown.stdout.split("Claims:", 1)[1]
+    assert " unverified " in claims and "not accepted (unverified)" in claims
+    assert "[mail sender: none plain.example] (held until the member confirms it)" in claims
+    assert not claims.strip().startswith("+")  # a held claim counts for nothing
