@@ -7,6 +7,7 @@ withdrawn after 7 days (CONTRACTS.md, "Who sent a mail").
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from cpd.app.schedule import nightly
+from cpd.claims.workflows import Workflows
 from tests.mail_verdicts.support import JANE, NORA, SECRET, Desk, desk_for, mail, signed
 from tests.support.dns_server import DkimKey, LocalDNS
 
@@ -176,3 +179,11 @@ def test_a_forged_authentication_results_is_not_believed_in_verify_mode(desk: De
     raw = mail(extra=forged)
     assert desk.send(raw, mail_from="evil@attacker.net", helo="attacker.net") == 250
     assert desk.claims() == [] and len(desk.audit("mail.impersonation")) == 1
+
+
+def test_the_nightly_job_withdraws_holds_not_confirmed_in_time(desk: Desk) -> None:
+    assert desk.send(mail(sender=NORA), mail_from=NORA, helo="plain.example") == 250
+    desk.now += dt.timedelta(days=8)
+    asyncio.run(nightly(desk.service, Workflows(desk.service)))
+    assert [c[2] for c in desk.claims()] == ["withdrawn"]
+    assert len(desk.audit("claim.expired")) == 1
