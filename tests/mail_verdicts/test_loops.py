@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from cpd.claims.mail_verdicts import MailLimits
 from cpd.claims.notifications import Notification
 from cpd.mail_ingest.outbound import compose
+from cpd.storage import ProcessedMessage, transaction
 from tests.mail_verdicts.support import JANE, Desk, desk_for, mail, signed
 from tests.support.dns_server import DkimKey, LocalDNS
 
@@ -123,4 +124,17 @@ def test_another_senders_mail_with_the_members_message_id_does_not_shadow_it(
     assert (email, status, verdict) == (JANE, "pending", "pass")
     # and her own retry is still a duplicate
     assert desk.send(genuine) == 250
+    assert len(desk.claims()) == 1
+
+
+def test_a_mail_handled_before_the_upgrade_is_not_claimed_again(
+    desk: Desk, dkim_key: DkimKey
+) -> None:
+    old_id = "<before-upgrade@example.com>"
+    with transaction(desk.service.engine) as session:  # as the earlier release keyed it
+        session.add(ProcessedMessage(key=f"email:{old_id}", channel="email", outcome="claimed"))
+    assert desk.send(signed(dkim_key, mail(message_id=old_id))) == 250
+    assert desk.claims() == []
+    fresh = signed(dkim_key, mail(message_id="<after-upgrade@example.com>"))
+    assert desk.send(fresh) == 250
     assert len(desk.claims()) == 1
