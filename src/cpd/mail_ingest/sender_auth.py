@@ -44,7 +44,12 @@ from cpd.mail_ingest.sender_checks import (
     dmarc_policy,
 )
 from cpd.mail_ingest.sender_dns import DEFAULT_LIFETIME, DEFAULT_TIMEOUT, AnswerCache, Lookups
-from cpd.mail_ingest.sender_identity import Refusal, author_of, normalise_domain
+from cpd.mail_ingest.sender_identity import (
+    Refusal,
+    author_of,
+    header_section,
+    normalise_domain,
+)
 
 Verdict = Literal["pass", "fail", "none"]
 Mode = Literal["verify", "header", "off"]
@@ -201,7 +206,7 @@ _AUTHSERV_ID = re.compile(r"^\s*(?:\([^()]*\)\s*)*([^\s;()]+)")
 def _from_header(raw: bytes, from_domain: str, authserv_id: str | None) -> Verification:
     if not authserv_id:
         return Verification("none", from_domain, ("header: no trusted authserv-id configured",))
-    message = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    message = BytesHeaderParser(policy=policy.compat32).parsebytes(header_section(raw))
     values = _header_values(message, "Authentication-Results")
     if not values:
         return Verification("none", from_domain, ("header: no Authentication-Results",))

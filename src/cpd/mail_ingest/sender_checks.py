@@ -22,6 +22,7 @@ import spf
 from publicsuffixlist import PublicSuffixList
 
 from cpd.mail_ingest.sender_dns import DnsTempError, Lookups
+from cpd.mail_ingest.sender_identity import header_section
 
 MAX_SIGNATURES = 5
 """DKIM signatures beyond the topmost five are not checked (each costs a lookup)."""
@@ -137,7 +138,7 @@ def dkim_signatures(raw: bytes) -> list[tuple[int, str]]:
     read (dkimpy would split the whole body into lines just to list the signatures).
     """
     try:
-        signer = dkim.DKIM(_header_section(raw), minkey=DKIM_MIN_KEY_BITS)
+        signer = dkim.DKIM(header_section(raw), minkey=DKIM_MIN_KEY_BITS)
     except dkim.DKIMException:
         return []
     count = sum(1 for name, _ in signer.headers if name.lower() == b"dkim-signature")
@@ -150,15 +151,6 @@ def dkim_signatures(raw: bytes) -> list[tuple[int, str]]:
             domain = ""
         found.append((index, domain))
     return found
-
-
-def _header_section(raw: bytes) -> bytes:
-    """The headers and the blank line after them (the whole mail when there is none)."""
-    for separator in (b"\r\n\r\n", b"\n\n"):
-        end = raw.find(separator)
-        if end >= 0:
-            return raw[: end + len(separator)]
-    return raw
 
 
 def check_dkim(lookups: Lookups, raw: bytes, indexes: Iterable[int]) -> list[DkimResult]:

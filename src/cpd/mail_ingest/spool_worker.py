@@ -3,8 +3,8 @@
 A file is deleted only after ``receive_mail`` returned, so a crash in between hands the same
 mail over again, which the service recognises (idempotent on the sender and Message-ID).
 Who sent each mail is verified here (:mod:`cpd.mail_ingest.identify`: DNS lookups and DKIM,
-blocking): the next file is read and verified in a second thread while the one before it is
-stored, so verification costs little throughput.
+blocking): the next file, when small (:data:`READ_AHEAD_MAX_BYTES`), is read and verified in
+a second thread while the one before it is stored, so verification costs little throughput.
 
 When storing fails, the error decides what happens (:func:`cpd.claims.failures.is_transient`):
 
@@ -44,6 +44,8 @@ from cpd.mail_ingest.worker import run_in_thread
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ATTEMPTS = 5
+READ_AHEAD_MAX_BYTES = 2 * 1024 * 1024
+"""Only mails up to this size are read and verified ahead, while the one before is stored."""
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -151,7 +153,7 @@ class SpoolWorker:
             # the next mail is read and verified (DNS, DKIM) while this one is stored
             prepared = ahead
             ahead = None
-            if index + 1 < len(due):
+            if index + 1 < len(due) and _small(due[index + 1]):
                 try:
                     ahead = self._reader.submit(self._prepare, due[index + 1])
                 except RuntimeError:  # stopped meanwhile: no read-ahead
@@ -271,6 +273,15 @@ class SpoolWorker:
             error,
             path.name.removesuffix(".eml"),
         )
+
+
+def _small(path: Path) -> bool:
+    """Whether a spooled file is small enough to read ahead: two big mails are never held in
+    memory at once (a 24 MB mail costs about 65 MB while it is parsed)."""
+    try:
+        return path.stat().st_size <= READ_AHEAD_MAX_BYTES
+    except OSError:
+        return False
 
 
 def _headline(path: Path) -> tuple[str, str]:
