@@ -239,7 +239,7 @@ def test_an_unverified_or_automatic_reply_never_amends(
     assert first.claim is not None
     reference = receipt_id(engine, first.claim.id)
     unverified = mail(REFLECTION, "<u1@x>", in_reply_to=reference)
-    object.__setattr__(unverified, "sender_verdict", "none")
+    object.__setattr__(unverified, "verification", "none")
     service.receive_mail(unverified)
     service.receive_mail(mail(REFLECTION, "<a1@x>", in_reply_to=reference, automatic=True))
     assert claims(engine)[0].reflections == {}

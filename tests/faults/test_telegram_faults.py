@@ -36,6 +36,7 @@ from cpd.storage import Claim, Member, OutboxMessage, make_engine, migrate, tran
 from tests.faults.conftest import Report
 from tests.mail_ingest.support_servers import CLAIMS_ADDRESS, as_bytes, make_mail
 from tests.support.cpd_run import cpd_run_env
+from tests.support.mail_auth import AUTH_OFF_ENV, MANY_CLAIMS_ENV
 from tests.support.telegram_api import FakeTelegramServer
 
 TOKEN = "555111:FAULT-token_secret-part"
@@ -356,6 +357,8 @@ def _mail_env(data_dir: Path, api_port: int, token: str) -> tuple[dict[str, str]
             "CPD_WEB_LISTEN": "",
             "CPD_SMTP_LISTEN": f"127.0.0.1:{smtp_port}",
             "CPD_MAIL_FROM": "CPD Claims <claims@example.com>",
+            **AUTH_OFF_ENV,  # today's intake: From: believed (tests/support/mail_auth.py)
+            **MANY_CLAIMS_ENV,  # 25 claims by mail from Jane within the hour, on purpose
         }
     )
     return env, smtp_port

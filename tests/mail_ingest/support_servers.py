@@ -32,6 +32,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from cpd.claims.members import import_members, parse_members_csv
 from cpd.storage import make_engine, migrate
+from tests.support.mail_auth import AUTH_OFF_ENV, MANY_CLAIMS_ENV
 
 MEMBERS = """membership_no,name,email,scheme,grade,joined,role
 M1,Jane Surveyor,jane@example.com,iims,member,2019-05-01,member
@@ -423,6 +424,8 @@ class CpdRun:
         env["CPD_WEB_LISTEN"] = ""  # the web desk off unless a test asks for it
         env["CPD_SMTP_LISTEN"] = f"127.0.0.1:{port}" if smtp else ""
         env["CPD_MAIL_FROM"] = "CPD Claims <claims@example.com>"
+        env.update(AUTH_OFF_ENV)  # today's intake: From: believed (tests/support/mail_auth.py)
+        env.update(MANY_CLAIMS_ENV)  # load and fault runs send more than 20 claims an hour
         if relay_port is not None:
             env["CPD_SMTP_RELAY"] = f"127.0.0.1:{relay_port}"
         if imap_url is not None:

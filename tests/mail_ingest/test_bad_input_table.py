@@ -32,6 +32,7 @@ from cpd.mail_ingest.spool_worker import SpoolWorker
 from tests.mail_ingest.conftest import MEMBERS
 from tests.mail_ingest.support_servers import CLAIMS_ADDRESS, JPEG, as_bytes, free_port, make_mail
 from tests.support.extractor import StubExtractor
+from tests.support.mail_auth import AUTH_OFF
 
 JANE = "jane@example.com"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
@@ -55,8 +56,10 @@ class Listener:
     def __init__(self, service: ClaimsService, directory: Path) -> None:
         self.service = service
         self.spool = MailSpool(directory)
-        self.worker = SpoolWorker(service, self.spool, max_attachments=10)
-        handler = ClaimMailHandler(service, [CLAIMS_ADDRESS], spool=self.spool, max_attachments=10)
+        self.worker = SpoolWorker(service, self.spool, max_attachments=10, auth=AUTH_OFF)
+        handler = ClaimMailHandler(
+            service, [CLAIMS_ADDRESS], spool=self.spool, max_attachments=10, auth=AUTH_OFF
+        )
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -240,13 +243,15 @@ ROWS = [
     Row("headers only, nothing parseable as a From", deliver(b"\r\n\r\n"), 550, "5.6.0"),
     Row("From longer than any address column",
         deliver(plain(b"Course", sender=b"a" * 400 + b"@x.org")), 550, "no usable From address"),
-    Row("forged-looking display name: the address counts",
-        deliver(plain(b"Course, 2 hours", sender=b'"jane@example.com" <mallory@evil.example>')),
+    Row("forged-looking display name: the address counts (answered at the envelope)",
+        deliver(plain(b"Course, 2 hours", sender=b'"jane@example.com" <mallory@evil.example>'),
+                mail_from="mallory@evil.example"),
         250, "OK", 0, ("unknown_sender:mallory@evil.example",)),
     Row("envelope sender differs from the From header: the header's member claims",
         deliver(good(), mail_from="relay@lists.example"), 250, "OK", 1, (f"receipt:{JANE}",)),
     Row("a sender who is not a member: one polite reply",
-        deliver(plain(b"Course, 2 hours", sender=b"bob@elsewhere.org")), 250, "OK", 0,
+        deliver(plain(b"Course, 2 hours", sender=b"bob@elsewhere.org"),
+                mail_from="bob@elsewhere.org"), 250, "OK", 0,
         ("unknown_sender:bob@elsewhere.org",)),
     Row("the same stranger twice a day: one reply only", stranger_twice, 250, "OK", 0,
         ("unknown_sender:bob@elsewhere.org",)),
@@ -306,7 +311,7 @@ ROWS = [
     Row("a Message-ID over 255 characters: hashed key",
         deliver(plain(b"Course, 2 hours", extra=b"Message-ID: <" + b"m" * 600 + b"@x>\r\n")),
         250, "OK", 1, (f"receipt:{JANE}",),
-        lambda o: o.claims[0][1].startswith("email:mid-sha256:")),
+        lambda o: o.claims[0][1].startswith("email:sid-sha256:")),
     Row("twelve attachments: ten kept, the receipt names the two dropped",
         deliver(mime(TEXT_PART, *(attachment(PNG + bytes([n]), f"p{n}.png") for n in range(12)))),
         250, "OK", 1, (f"receipt:{JANE}",),

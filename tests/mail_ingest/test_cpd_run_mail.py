@@ -71,7 +71,7 @@ def test_a_photo_from_a_phone(cpd: CpdRun, relay: RelaySink) -> None:
     )
     send(cpd.smtp_port, mail)
     (claim,) = cpd.wait_claims(1)
-    assert claim[1] == f"email:{mail['Message-ID']}"
+    assert claim[1] == f"email:{MEMBER}:{mail['Message-ID']}"  # the sender's key (issue 10)
     assert claim[2] == "pending"
     assert "iPhone" not in str(claim[4])
     (evidence,) = cpd.evidence(claim[0])  # type: ignore[arg-type]
@@ -153,7 +153,7 @@ def test_malformed_mime(cpd: CpdRun) -> None:
     )
     send(cpd.smtp_port, broken)  # read as far as it goes: still a claim
     (claim,) = cpd.wait_claims(1)
-    assert claim[1] == "email:<broken-mime-1@example.com>"
+    assert claim[1] == "email:jane@example.com:<broken-mime-1@example.com>"
     with pytest.raises(smtplib.SMTPDataError) as refused:
         send(cpd.smtp_port, b"Subject: who am I\r\n\r\nBoat show\r\n")
     assert refused.value.smtp_code == 550 and b"5.6.0" in refused.value.smtp_error

@@ -28,6 +28,7 @@ from tests.mail_ingest.support_servers import (
     pymap_available,
     wait_until,
 )
+from tests.support.mail_auth import AUTH_OFF
 
 pytestmark = pytest.mark.skipif(
     not pymap_available() and os.environ.get("CI") != "true",
@@ -75,7 +76,12 @@ class Running:
 
 
 def poller_for(service: ClaimsService, imap: PymapServer, **options: Any) -> ImapPoller:
-    defaults: dict[str, Any] = {"backoff_initial": 0.2, "backoff_max": 1.0, "stop_check": 0.2}
+    defaults: dict[str, Any] = {
+        "backoff_initial": 0.2,
+        "backoff_max": 1.0,
+        "stop_check": 0.2,
+        "auth": AUTH_OFF,
+    }
     return ImapPoller(service, parse_imap_url(imap.url), **{**defaults, **options})
 
 
@@ -240,7 +246,9 @@ def test_wrong_password_is_retried_and_not_logged(
 ) -> None:
     caplog.set_level(logging.INFO, logger="cpd.mail_ingest")
     url = imap.url.replace(IMAP_PASSWORD, "wrong-pw-123")
-    poller = ImapPoller(service, parse_imap_url(url), backoff_initial=0.1, backoff_max=0.2)
+    poller = ImapPoller(
+        service, parse_imap_url(url), backoff_initial=0.1, backoff_max=0.2, auth=AUTH_OFF
+    )
     running = Running(poller)
     try:
         wait_until(lambda: caplog.text.count("retrying in") >= 2, what="two retries")

@@ -67,6 +67,7 @@ def test_a_phone_photo_mail_keeps_the_photo_and_the_short_body() -> None:
         "automatic": False,
         "recipients": ["claims@cpd.example.org"],
         "delivery_reports": [],
+        "confirm_secret": None,
     }
 
 
@@ -428,4 +429,6 @@ def test_a_bounce_by_smtp_is_automatic_once_the_return_path_is_recorded() -> Non
     assert not parse_mail(with_return_path(raw, "jane@example.com")).automatic
     assert parse_mail(with_return_path(raw, "")).automatic
     stamped = with_return_path(raw, "jane@example.com")
-    assert with_return_path(stamped, "other@example.com") == stamped
+    # the product's own line always goes on top: a Return-Path the sender wrote is not read
+    restamped = with_return_path(stamped, "other@example.com")
+    assert restamped == b"Return-Path: <other@example.com>\r\n" + stamped

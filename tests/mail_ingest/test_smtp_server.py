@@ -33,6 +33,7 @@ from tests.mail_ingest.support_servers import (
     make_mail,
     send,
 )
+from tests.support.mail_auth import AUTH_OFF
 
 
 @dataclass
@@ -70,7 +71,15 @@ def smtp(loop_thread: LoopThread, service: ClaimsService) -> Callable[..., int]:
     def start(svc: ClaimsService = service, **options: Any) -> int:
         port = free_port()
         servers.append(
-            loop_thread.call(start_smtp(svc, "127.0.0.1", port, hostname="cpd.test", **options))
+            loop_thread.call(
+                start_smtp(
+                    svc,
+                    "127.0.0.1",
+                    port,
+                    hostname="cpd.test",
+                    **{"mail_auth": AUTH_OFF, **options},
+                )
+            )
         )
         return port
 
@@ -91,7 +100,7 @@ def test_a_claim_is_stored_before_250(smtp: Callable[..., int], service: ClaimsS
     send(port, mail)
     rows = claim_rows(service)
     assert len(rows) == 1
-    assert rows[0][1] == f"email:{mail['Message-ID']}"
+    assert rows[0][1] == f"email:jane@example.com:{mail['Message-ID']}"  # the sender's key
     assert rows[0][2:] == ("pending", "email")
     assert service.claim(rows[0][0]).evidence_count == 1  # type: ignore[union-attr]
 

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from cpd.claims.service import ClaimsService
+from cpd.mail_ingest.envelope import split_envelope
 from cpd.mail_ingest.smtp_server import (
     ClaimMailHandler,
     MailSpool,
@@ -34,6 +35,7 @@ from tests.mail_ingest.support_servers import (
     wait_until,
 )
 from tests.mail_ingest.test_smtp_server import FlakyService
+from tests.support.mail_auth import AUTH_OFF
 
 
 class Spooled:
@@ -41,8 +43,12 @@ class Spooled:
 
     def __init__(self, service: ClaimsService, directory: Path, start_worker: bool = True):
         self.spool = MailSpool(directory)
-        self.worker = SpoolWorker(service, self.spool, backoff_initial=0.1, backoff_max=0.5)
-        self.handler = ClaimMailHandler(service, spool=self.spool, on_spooled=self.worker.wake)
+        self.worker = SpoolWorker(
+            service, self.spool, backoff_initial=0.1, backoff_max=0.5, auth=AUTH_OFF
+        )
+        self.handler = ClaimMailHandler(
+            service, spool=self.spool, on_spooled=self.worker.wake, auth=AUTH_OFF
+        )
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -95,13 +101,17 @@ def test_250_means_a_durable_file_then_a_claim(service: ClaimsService, tmp_path:
         mail = make_mail("Boat show, 3 hours", attachments=((JPEG, "image/jpeg", "a.jpg"),))
         send(running.port, mail)
         (waiting,) = running.spool.waiting()
-        # the message as delivered: the envelope sender recorded as Return-Path, then the mail
-        assert waiting.read_bytes() == with_return_path(as_bytes(mail), "jane@example.com")
+        # the message as delivered: the SMTP envelope line, the envelope sender recorded as
+        # Return-Path, then the mail
+        envelope, spooled = split_envelope(waiting.read_bytes())
+        assert envelope is not None and envelope.mail_from == "jane@example.com"
+        assert envelope.client_ip == "127.0.0.1"
+        assert spooled == with_return_path(as_bytes(mail), "jane@example.com")
         assert claims(service) == []
         running.start_worker()
         wait_until(lambda: claims(service), what="the claim")
         assert running.spool.waiting() == []
-        assert claims(service)[0][1] == f"email:{mail['Message-ID']}"
+        assert claims(service)[0][1] == f"email:jane@example.com:{mail['Message-ID']}"
     finally:
         running.close()
 
@@ -120,12 +130,12 @@ def test_files_left_by_a_crash_are_stored_once(service: ClaimsService, tmp_path:
     spool.put(as_bytes(first), now)
     spool.put(as_bytes(first), now)  # the sender retried after the crash ate our 250
     spool.put(as_bytes(second), now)
-    worker = SpoolWorker(service, spool)
+    worker = SpoolWorker(service, spool, auth=AUTH_OFF)
     assert worker.drain() == 3
     assert spool.waiting() == []
     assert [c[1] for c in claims(service)] == [
-        f"email:{first['Message-ID']}",
-        f"email:{second['Message-ID']}",
+        f"email:jane@example.com:{first['Message-ID']}",  # the sender's key (issue 10)
+        f"email:jane@example.com:{second['Message-ID']}",
     ]
     # a crash after the commit but before the file was deleted: handed over again, no new claim
     spool.put(as_bytes(second), now)
@@ -152,7 +162,7 @@ def test_a_database_outage_delays_the_claim_but_loses_nothing(
 def test_mail_the_parser_cannot_read_is_set_aside(service: ClaimsService, tmp_path: Path) -> None:
     spool = MailSpool(tmp_path / "spool")
     spool.put(b"\r\n\r\n", dt.datetime.now(dt.UTC))
-    assert SpoolWorker(service, spool).drain() == 1
+    assert SpoolWorker(service, spool, auth=AUTH_OFF).drain() == 1
     assert spool.waiting() == []
     assert len(list(spool.rejected.iterdir())) == 1
     assert claims(service) == []

@@ -30,6 +30,7 @@ from cpd.mail_ingest.spool_worker import SpoolWorker
 from tests.mail_ingest.conftest import MEMBERS
 from tests.mail_ingest.support_servers import as_bytes, make_mail
 from tests.support.extractor import StubExtractor
+from tests.support.mail_auth import AUTH_OFF
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -85,7 +86,13 @@ def outbox(service: ClaimsService) -> list[tuple[Any, ...]]:
 
 
 def worker_for(service: ClaimsService, spool: MailSpool, **options: Any) -> SpoolWorker:
-    options = {"retry_initial": 0.01, "retry_max": 0.05, "max_attempts": 3, **options}
+    options = {
+        "retry_initial": 0.01,
+        "retry_max": 0.05,
+        "max_attempts": 3,
+        "auth": AUTH_OFF,
+        **options,
+    }
     return SpoolWorker(service, spool, **options)
 
 
@@ -255,7 +262,7 @@ def test_cpd_mail_failed_and_retry(
     retried = runner.invoke(app, ["mail", "retry", mail_id])
     assert retried.exit_code == 0, retried.output
     assert [p.name for p in spool.waiting()] == [path.name] and spool.failed_mails() == []
-    assert SpoolWorker(service, spool).drain() == 1 and len(claims(service)) == 1
+    assert SpoolWorker(service, spool, auth=AUTH_OFF).drain() == 1 and len(claims(service)) == 1
 
 
 def test_attachments_over_the_cap_are_named_in_the_receipt(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tests.support.mail_auth import AUTH_OFF_ENV
 from tests.support.telegram_api import FakeTelegramServer
 
 
@@ -23,6 +24,7 @@ def cpd_run_env(
             "CPD_SECRETARY_CHAT_ID": str(secretary_chat),
             "CPD_SMTP_LISTEN": "",
             "CPD_WEB_LISTEN": "",
+            **AUTH_OFF_ENV,  # today's intake: From: believed (see tests/support/mail_auth.py)
         }
     )
     return env

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -135,9 +135,19 @@ def members_show(
         claim = by_id[res.id]
         mark = "+" if res.counted else " "
         typer.echo(
-            f" {mark} {claim.start_date}  {claim.status:<9} {number(res.points):>5}  "
-            f"{(claim.title or claim.kind)[:40]:<40}  {res.note}"
+            f" {mark} {claim.start_date}  {claim.status:<10} {number(res.points):>5}  "
+            f"{(claim.title or claim.kind)[:40]:<40}  {res.note}{_mail_sender(claim)}"
         )
+
+
+def _mail_sender(claim: Any) -> str:
+    """The sender verdict of a claim by mail, for ``members show`` ("" for other channels)."""
+    verdict = getattr(claim, "verification", None)
+    if not verdict:
+        return ""
+    held = " (held until the member confirms it)" if claim.status == "unverified" else ""
+    domain = f" {claim.verification_domain}" if claim.verification_domain else ""
+    return f"  [mail sender: {verdict}{domain}]{held}"
 
 
 @schemes_app.command("list")

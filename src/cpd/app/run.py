@@ -26,9 +26,11 @@ from cpd.app.schedule import build_scheduler, how_to_claim
 from cpd.app.settings import Settings, SettingsError
 from cpd.app.web_wiring import start_web, web_url
 from cpd.bot.config import BotConfig
+from cpd.claims.mail_verdicts import MailLimits
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapUrlError, parse_imap_url
 from cpd.mail_ingest.runtime import MailConfig, MailRuntime, start_mail
+from cpd.mail_ingest.sender_auth import MailAuthConfig
 
 log = logging.getLogger("cpd")
 
@@ -143,6 +145,10 @@ def build_service(settings: Settings) -> ClaimsService:
         settings.secretary_chat_id,
         low_confidence=LOW_CONFIDENCE,
         retention=settings.retention,
+        mail_limits=MailLimits(
+            stranger_replies_per_day=settings.stranger_replies_per_day,
+            claims_per_hour=settings.mail_claims_per_hour,
+        ),
     )
 
 
@@ -193,6 +199,11 @@ def mail_config(settings: Settings) -> MailConfig:
         max_attempts=settings.mail_max_attempts,
         retry_initial=settings.mail_retry_seconds,
         **_transport_security(settings),
+        auth=MailAuthConfig(
+            mode=settings.mail_auth,
+            authserv_id=settings.mail_authserv_id,
+            dns_servers=settings.dns_server_addresses,
+        ),
     )
 
 
@@ -388,6 +399,11 @@ def run(settings: Settings) -> None:
         log.warning(
             "CPD_SECRETARY_CHAT_ID is not set: claims will wait for a decision with no "
             "secretary chat to post them to (secretaries can still use /pending)"
+        )
+    if mail.enabled and mail.auth.mode == "off":
+        log.warning(
+            "CPD_MAIL_AUTH=off: mail senders are not verified, anyone can claim as a member "
+            "by writing their address in From: (tests and development only)"
         )
     asyncio.run(serve(settings, service, mail))
     log.info("stopped")

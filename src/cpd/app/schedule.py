@@ -1,7 +1,8 @@
 """The product's scheduled jobs, run by ``cpd run`` whichever channels are on.
 
-* nightly at 00:05 in ``CPD_TIMEZONE``: the period end (notices, IMI audit samples), then the
-  retention purge, which runs even when the period end failed;
+* nightly at 00:05 in ``CPD_TIMEZONE``: the period end (notices, IMI audit samples), the
+  expiry of claims by mail held unconfirmed for 7 days, then the retention purge, each
+  running even when the one before failed;
 * on ``CPD_NUDGE_CRON`` in ``CPD_TIMEZONE``: the Telegram progress nudges;
 * on ``CPD_MAIL_NUDGE_CRON``: the mail progress reminders for members not on Telegram (default
   ``0 9 1-7 * MON``: APScheduler ANDs day-of-month and weekday, so the first Monday at 09:00);
@@ -39,7 +40,8 @@ MISFIRE_GRACE_SECONDS = 3600
 
 
 async def nightly(service: ClaimsService, workflows: Workflows) -> None:
-    """Period ends and audit samples, then the retention purge (even if the first failed)."""
+    """Period ends and audit samples, expired holds, then the retention purge (each runs even
+    if one before it failed)."""
     try:
         report = await asyncio.to_thread(workflows.close_periods)
         log.info(
@@ -50,6 +52,11 @@ async def nightly(service: ClaimsService, workflows: Workflows) -> None:
         )
     except Exception:
         log.exception("the period end failed; it runs again tomorrow")
+    try:
+        expired = await asyncio.to_thread(service.expire_unverified)
+        log.info("unconfirmed claims by mail withdrawn: %d", expired)
+    except Exception:
+        log.exception("expiring unconfirmed claims by mail failed; it runs again tomorrow")
     try:
         purged = await asyncio.to_thread(service.purge_expired)
     except Exception:

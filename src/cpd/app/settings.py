@@ -169,6 +169,10 @@ class Settings(BaseSettings):
     web_url: str | None = None
     """The web server's public base URL; an ``https://`` one gives reminder mail a one-click
     unsubscribe URL (RFC 8058)."""
+    stranger_replies_per_day: int = Field(default=50, ge=0, le=100_000)
+    """``CPD_STRANGER_REPLIES_PER_DAY``: replies to unknown (verified) senders a day, for all."""
+    mail_claims_per_hour: int = Field(default=20, ge=1, le=100_000)
+    """``CPD_MAIL_CLAIMS_PER_HOUR``: a member's claims by mail an hour; beyond, not claims."""
 
     @classmethod
     def settings_customise_sources(

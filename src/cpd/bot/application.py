@@ -125,7 +125,11 @@ def build_application(service: ClaimsService, config: BotConfig) -> Application:
         CallbackQueryHandler(
             member.on_draft_button,
             pattern=callbacks.pattern(
-                callbacks.DRAFT, callbacks.KIND, callbacks.CATEGORY, callbacks.WITHDRAW
+                callbacks.DRAFT,
+                callbacks.KIND,
+                callbacks.CATEGORY,
+                callbacks.WITHDRAW,
+                callbacks.CONFIRM,
             ),
         )
     )

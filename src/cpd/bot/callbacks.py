@@ -23,6 +23,7 @@ WITHDRAW = "w"  # member withdraws a pending claim
 DISPENSATION = "g"  # secretary: grant / refuse a dispensation
 DIPLOMA = "v"  # secretary: validate a diploma
 DECLARATION = "y"  # member: the annual declaration (the id is the year)
+CONFIRM = "u"  # member: confirm a claim by mail held unverified
 
 DRAFT_ACTIONS = (
     "submit",
@@ -45,6 +46,7 @@ ARGS: dict[str, str] = {
     DISPENSATION: "grant|refuse",
     DIPLOMA: "ok",
     DECLARATION: "ok",
+    CONFIRM: "ok",
 }
 ID = r"\d{1,18}"  # below 2**63: any such id is a valid database integer
 

@@ -113,3 +113,8 @@ def diploma(member_id: int) -> InlineKeyboardMarkup:
 def declaration(year: int) -> InlineKeyboardMarkup:
     """One tap for the annual CPD declaration."""
     return InlineKeyboardMarkup([[_button("I confirm", encode("y", year, "ok"))]])
+
+
+def confirm_held(claim_id: int) -> InlineKeyboardMarkup:
+    """One tap to confirm a claim by mail that is held unverified."""
+    return InlineKeyboardMarkup([[_button("Confirm", encode("u", claim_id, "ok"))]])

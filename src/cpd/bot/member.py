@@ -17,7 +17,7 @@ from telegram.ext import ContextTypes
 from cpd.bot import keyboards, limits, texts
 from cpd.bot.answers import parse_date, parse_hours
 from cpd.bot.attach import attach_by_reply, missing_note, replied_claim
-from cpd.bot.callbacks import CATEGORY, KIND, WITHDRAW, decode
+from cpd.bot.callbacks import CATEGORY, CONFIRM, KIND, WITHDRAW, decode
 from cpd.bot.common import call, is_private, reply, sender_of, service_of
 from cpd.bot.downloads import fetch_message_files
 from cpd.bot.fallbacks import STALE_BUTTON
@@ -255,6 +255,13 @@ async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             view = await call(service.update_draft, pressed.claim_id, sender, category=pressed.arg)
             await query.answer("Category set")
             await show_draft(update, view, edit=True)
+            return
+        if pressed.prefix == CONFIRM:
+            view = await call(service.confirm_held, pressed.claim_id, sender)
+            await query.answer("Confirmed")
+            await query.edit_message_text(
+                f"Claim #{view.id} ({view.title}) confirmed and sent to the membership secretary."
+            )
             return
         if pressed.prefix == WITHDRAW:
             view = await call(service.withdraw, pressed.claim_id, sender)

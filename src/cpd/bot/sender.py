@@ -117,6 +117,10 @@ async def _send(bot: Bot, service: ClaimsService, notification: Notification) ->
         await bot.send_message(
             chat_id, text, reply_markup=keyboards.declaration(int(payload["year"]))
         )
+    elif template == "confirm_claim":
+        await bot.send_message(
+            chat_id, text, reply_markup=keyboards.confirm_held(int(payload["claim_id"]))
+        )
     elif template == "card_update":
         claim_id = int(payload["claim_id"])
         buttons = keyboards.decision(claim_id) if payload.get("buttons") else None

@@ -62,9 +62,15 @@ class Intake:
     ``reply_context`` carries what a reply needs: for mail ``message_id``, ``references``,
     ``subject`` and ``automatic`` (an auto-reply or bounce, which gets no answer).
     ``dropped`` names the attachments the channel did not keep (over its cap), for the receipt.
-    ``sender_verdict`` is what the channel's sender verification concluded: ``"pass"``,
-    ``"fail"`` or ``"none"``, or None when nothing was checked (the sender is believed, as
-    Telegram's user id is). Only a None or ``"pass"`` sender may amend a claim by replying.
+
+    For mail (issue 10) the channel also says who sent it: ``verification`` is the verdict
+    (``pass``, ``fail`` or ``none``; None for channels that need none, like Telegram), with
+    ``verification_domain`` and ``verification_reasons``; ``refusal`` says why the mail has
+    no single author (then it is nobody's claim); ``envelope_sender`` is the SMTP
+    ``MAIL FROM`` ("" for ``<>``, None when unknown), the only address a stranger is answered
+    at; ``legacy_keys`` are source keys of earlier releases, looked up but never written.
+    Only a sender whose verdict is None or ``"pass"`` (and whose mail is no confirmation of a
+    held claim) may amend a claim by replying (:attr:`may_amend`).
     """
 
     channel: str
@@ -75,12 +81,22 @@ class Intake:
     attachments: tuple[Attachment, ...] = ()
     reply_context: dict[str, Any] = field(default_factory=dict)
     dropped: tuple[str, ...] = ()
-    sender_verdict: str | None = None
+    verification: str | None = None
+    verification_domain: str = ""
+    verification_reasons: tuple[str, ...] = ()
+    refusal: str | None = None
+    envelope_sender: str | None = None
+    legacy_keys: tuple[str, ...] = ()
 
     @property
     def may_amend(self) -> bool:
-        """Whether this sender is trusted enough for a reply to change a claim."""
-        return self.sender_verdict in (None, "pass")
+        """Whether this sender is trusted enough for a reply to change a claim (a verified or
+        unchecked sender with a single author; a confirmation of a held claim never amends)."""
+        return (
+            self.verification in (None, "pass")
+            and self.refusal is None
+            and not self.reply_context.get("confirm_secret")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +128,9 @@ class ClaimView:
     decided_by: str | None = None
     decided_at: dt.datetime | None = None
     decision_reason: str | None = None
+    verification: str | None = None
+    verification_domain: str | None = None
+    verification_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +152,10 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class MailOutcome:
-    """What became of a mail: ``claimed`` (with the claim), ``unknown_sender`` or
-    ``nothing_to_claim``; ``duplicate`` when this message was handled before."""
+    """What became of a mail: ``claimed`` (with the claim), ``unknown_sender``,
+    ``nothing_to_claim``, ``unverified`` (held, with the claim), ``confirmed`` (a held claim
+    it confirmed), ``impersonation``, ``refused``, ``automatic``, ``over_cap`` and others of
+    :mod:`cpd.claims.mail_verdicts`; ``duplicate`` when this message was handled before."""
 
     outcome: str
     claim: ClaimView | None

@@ -23,7 +23,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from cpd import rules
-from cpd.claims import amend, cards, mail_control, mail_tokens, notifications, texts, threads
+from cpd.claims import (
+    amend,
+    cards,
+    mail_control,
+    mail_tokens,
+    mail_verdicts,
+    notifications,
+    texts,
+    threads,
+    verdict_texts,
+)
 from cpd.claims.dispensations import is_dispensation_subject, request_in
 from cpd.claims.intake import (
     MAX_ATTACHMENT_BYTES,
@@ -41,6 +51,7 @@ from cpd.claims.intake import (
     NotLinked,
     Sender,
 )
+from cpd.claims.mail_verdicts import MailLimits
 from cpd.claims.members import token_digest
 from cpd.claims.reminder_run import REMINDER, Pass, ReminderReport, run_reminders
 from cpd.claims.reminder_texts import HowToClaim
@@ -85,8 +96,10 @@ class ClaimsService:
         low_confidence: float = 0.5,
         clock: Callable[[], dt.datetime] = _utcnow,
         retention: RetentionPolicy | None = None,
+        mail_limits: MailLimits | None = None,
     ) -> None:
         self.engine = engine
+        self.mail_limits = mail_limits or MailLimits()
         self.retention = retention or RetentionPolicy()
         self.extractor = extractor
         self.evidence_dir = evidence_dir
@@ -214,14 +227,18 @@ class ClaimsService:
     def receive_mail(self, intake: Intake, extra_keys: Sequence[str] = ()) -> MailOutcome:
         """A claim by mail: straight to pending, with a receipt by mail; exactly once.
 
-        Idempotent on the intake's source key (the Message-ID) and on ``extra_keys`` (e.g. an
-        IMAP UIDVALIDITY/UID). A sender who is not a member's registered address gets one
-        polite reply a day explaining how to register, and no claim is made. A member's reply
-        to a mail the product sent about their claim amends that claim (``claims.amend``).
+        Idempotent on the intake's source key (the verified sender with the Message-ID) and
+        on ``extra_keys`` (e.g. an IMAP UIDVALIDITY/UID); ``intake.legacy_keys`` (keys of
+        earlier releases) are only looked up. What the sender verdict allows is decided by
+        :mod:`cpd.claims.mail_verdicts`: automatic mail, confirmations of held claims and
+        failed senders never become claims; a stranger whose domain verified gets one polite
+        reply a day explaining how to register; a ``none`` verdict holds the claim. Bounces and
+        unsubscribe mails are routed first (``claims.mail_control``); a member's reply to a mail
+        the product sent about their claim amends that claim (``claims.amend``).
         """
         keys = [intake.source_key, *extra_keys]
         with Session(self.engine, expire_on_commit=False) as session:
-            for key in keys:
+            for key in [*keys, *intake.legacy_keys]:
                 done = processed_outcome(session, key)
                 if done is not None:
                     view = (
@@ -238,12 +255,20 @@ class ClaimsService:
             return amended
         try:
             with transaction(self.engine) as session:
+                # -- who sent it (issue 10): automatic, confirmations, failed senders --
+                screened = mail_verdicts.screen(self, session, intake, keys)
+                if screened is not None:
+                    return screened
                 member = self._member(session, intake.sender)
                 if member is None:
-                    self._reply_to_stranger(session, intake)
+                    mail_verdicts.reply_to_stranger(self, session, intake)
                     for key in keys:
                         add_processed(session, key, intake.channel, "unknown_sender")
                     return MailOutcome("unknown_sender", None)
+                capped = mail_verdicts.over_hourly_cap(self, session, member, intake, keys)
+                if capped is not None:
+                    return capped
+                # -- the member's mail --
                 if is_dispensation_subject(str(intake.reply_context.get("subject") or "")):
                     return self._dispensation_by_mail(session, member, intake, keys)
                 try:
@@ -253,6 +278,8 @@ class ClaimsService:
                     for key in keys:
                         add_processed(session, key, intake.channel, "nothing_to_claim")
                     return MailOutcome("nothing_to_claim", None)
+                if intake.verification == "none":
+                    return mail_verdicts.hold(self, session, member, claim, intake, keys)
                 dropped = intake.dropped + tuple(
                     a.name or "attachment" for a in intake.attachments[MAX_ATTACHMENTS:]
                 )
@@ -273,10 +300,21 @@ class ClaimsService:
                     raise
                 return MailOutcome("claimed", self._view(session, claim), duplicate=True)
 
+    def confirm_held(self, claim_id: int, sender: Sender) -> ClaimView:
+        """The member confirms a claim by mail held ``unverified`` (the Telegram button)."""
+        return mail_verdicts.confirm_by_button(self, claim_id, sender)
+
+    def expire_unverified(self) -> int:
+        """Withdraw held claims not confirmed in time (the nightly job); how many."""
+        return mail_verdicts.expire_holds(self)
+
     def _dispensation_by_mail(
         self, session: Session, member: models.Member, intake: Intake, keys: Sequence[str]
     ) -> MailOutcome:
         """A mail whose subject asks for a dispensation: the body is the reason."""
+        if intake.verification == "none":  # held requests would need a second confirm flow
+            self._reply_to_member(session, member, intake, verdict_texts.DISPENSATION_UNVERIFIED)
+            return mail_verdicts.processed(session, intake, keys, "dispensation_unverified")
         subject = str(intake.reply_context.get("subject") or "")
         reason = intake.text.strip()
         if reason.lower().startswith(subject.strip().lower()):
@@ -305,29 +343,10 @@ class ClaimsService:
             add_processed(session, key, intake.channel, outcome)
         return MailOutcome(outcome, None)
 
-    def _reply_to_stranger(self, session: Session, intake: Intake) -> None:
-        address = (intake.sender.email or "").lower()
-        if not address or _is_automatic(intake):
-            return
-        day = self.today().isoformat()
-        enqueue(
-            session,
-            f"stranger:{address}:{day}",
-            "email",
-            address,
-            "unknown_sender",
-            {
-                "text": texts.UNKNOWN_SENDER,
-                "subject": "Re: " + _subject(intake),
-                "in_reply_to": intake.reply_context.get("message_id"),
-                "references": intake.reply_context.get("references"),
-            },
-        )
-
     def _reply_to_member(
         self, session: Session, member: models.Member, intake: Intake, text: str
     ) -> None:
-        if not member.email or _is_automatic(intake):
+        if not member.email or mail_verdicts.is_automatic(intake):
             return
         enqueue(
             session,
@@ -340,6 +359,7 @@ class ClaimsService:
                 "subject": "Re: " + _subject(intake),
                 "in_reply_to": intake.reply_context.get("message_id"),
                 "references": intake.reply_context.get("references"),
+                "auto_replied": True,
             },
         )
 
@@ -364,6 +384,9 @@ class ClaimsService:
             kind="other",
             start_date=intake.received_at.astimezone(self.zone).date(),
             status="draft",
+            verification=intake.verification,
+            verification_domain=intake.verification_domain or None,
+            verification_reasons=list(intake.verification_reasons) or None,
         )
         self._read_text(claim, text, intake.received_at, intake.reply_context)
         session.add(claim)
@@ -961,6 +984,9 @@ class ClaimsService:
             decided_by=decided_by,
             decided_at=claim.decided_at,
             decision_reason=claim.decision_reason,
+            verification=claim.verification,
+            verification_domain=claim.verification_domain,
+            verification_reasons=tuple(claim.verification_reasons or ()),
         )
 
     def _view_by_id(self, claim_id: int) -> ClaimView:
@@ -1001,6 +1027,7 @@ class ClaimsService:
                     "in_reply_to": reply.get("message_id"),
                     "references": reply.get("references"),
                     "message_id_local": threads.mint(claim),
+                    "auto_replied": event == "receipt",
                 },
             )
 
@@ -1057,11 +1084,6 @@ class ClaimsService:
 
 def _subject(intake: Intake) -> str:
     return str(intake.reply_context.get("subject") or "your CPD claim")[:150]
-
-
-def _is_automatic(intake: Intake) -> bool:
-    """Auto-replies and bounces get no answer (no mail loops)."""
-    return bool(intake.reply_context.get("automatic"))
 
 
 def _has_words(text: str) -> bool:

@@ -168,6 +168,8 @@ def secretary_card(view: ClaimView) -> str:
         "",
         proposal(view),
     ]
+    if (sender := sender_line(view)) is not None:
+        lines.append(sender)
     for name, label in (
         ("new_knowledge", "New knowledge and skills"),
         ("behaviour", "Behaviour and approach"),
@@ -176,6 +178,21 @@ def secretary_card(view: ClaimView) -> str:
         if view.reflections.get(name):
             lines.append(f"{label}: {view.reflections[name]}")
     return "\n".join(lines)
+
+
+SENDER_WORDS = {"pass": "verified", "fail": "failed verification", "none": "not verifiable"}
+
+
+def sender_line(view: ClaimView) -> str | None:
+    """Who sent a claim by mail, for the card and ``cpd members show`` (None: not by mail)."""
+    if not view.verification:
+        return None
+    words = SENDER_WORDS.get(view.verification, view.verification)
+    domain = f" for {view.verification_domain}" if view.verification_domain else ""
+    reasons = "; ".join(view.verification_reasons[:4])
+    return f"Mail sender: {words} ({view.verification}){domain}" + (
+        f" [{reasons}]" if reasons else ""
+    )
 
 
 def card_outcome(view: ClaimView, outcome: str) -> str:

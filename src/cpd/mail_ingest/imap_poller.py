@@ -33,7 +33,10 @@ from imapclient import IMAPClient
 
 from cpd.claims.intake import MailOutcome
 from cpd.claims.service import ClaimsService
-from cpd.mail_ingest.parse import MalformedMail, parse_mail, to_intake
+from cpd.mail_ingest.envelope import Envelope
+from cpd.mail_ingest.identify import checked_intake
+from cpd.mail_ingest.parse import MalformedMail, parse_mail
+from cpd.mail_ingest.sender_auth import MailAuthConfig
 from cpd.mail_ingest.worker import run_in_thread
 
 log = logging.getLogger(__name__)
@@ -129,8 +132,10 @@ class ImapPoller:
         use_idle: bool = True,
         clock: Callable[[], dt.datetime] = _utcnow,
         since: dt.datetime | None = None,
+        auth: MailAuthConfig | None = None,
     ) -> None:
         self.service = service
+        self.auth = auth or MailAuthConfig()
         self.account = account
         self.poll_interval = poll_interval
         self.idle_renew = idle_renew
@@ -304,7 +309,11 @@ class ImapPoller:
 
     def store(self, raw: bytes, received_at: dt.datetime, key: str) -> MailOutcome:
         """Parse ``raw`` and hand it to the claims service with its IMAP key."""
-        intake = to_intake(parse_mail(raw), raw, received_at)
+        # no SMTP session here: DKIM and DMARC without SPF in verify mode, or the mailbox
+        # provider's Authentication-Results in header mode; the envelope sender is the
+        # Return-Path the final delivery wrote
+        envelope = Envelope(None, None, return_path_of(raw))
+        intake = checked_intake(self.auth, parse_mail(raw), raw, received_at, envelope, smtp=False)
         return self.service.receive_mail(intake, [key])
 
     def _file_away(self, client: IMAPClient, uid: int, capabilities: set[bytes]) -> None:
@@ -363,3 +372,13 @@ def _aware(moment: Any) -> dt.datetime | None:
 
 def _redact(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
+
+
+def return_path_of(raw: bytes) -> str | None:
+    """The address of the topmost ``Return-Path`` ("" for ``<>``; None when there is none)."""
+    head = raw[: raw.find(b"\r\n\r\n") if b"\r\n\r\n" in raw else 64 * 1024]
+    for line in head.splitlines():
+        if line[:12].lower() == b"return-path:":
+            value = line[12:].decode("utf-8", "replace").strip()
+            return value.strip("<>").strip()
+    return None

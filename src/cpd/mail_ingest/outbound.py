@@ -115,7 +115,8 @@ def compose(notification: Notification, mail_from: str) -> EmailMessage:
         message["In-Reply-To"] = in_reply_to
     if references:
         message["References"] = references
-    message["Auto-Submitted"] = "auto-replied" if in_reply_to else "auto-generated"
+    replied = bool(in_reply_to or payload.get("auto_replied"))  # every reply says so (RFC 3834)
+    message["Auto-Submitted"] = "auto-replied" if replied else "auto-generated"
     message.set_content(str(payload.get("text") or ""), charset="utf-8")
     return message
 

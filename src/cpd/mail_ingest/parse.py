@@ -25,8 +25,11 @@ from html.parser import HTMLParser
 from pypdf import PdfReader
 
 from cpd.claims.intake import MAX_ATTACHMENTS, MAX_TEXT_CHARS, Attachment, Intake, Sender
+from cpd.claims.mail_verdicts import confirmation_secret
 from cpd.mail_ingest import dsn
 from cpd.mail_ingest.normalise import MAX_NAME_CHARS, clean_address, clean_line, clean_text
+from cpd.mail_ingest.sender_auth import Verification
+from cpd.mail_ingest.sender_identity import Author, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,8 @@ class ParsedMail:
     """The addresses the headers say it was delivered to (``cpd.mail_ingest.dsn``)."""
     delivery_reports: tuple[dict[str, str], ...] = ()
     """The recipient blocks of a delivery status notification (RFC 3464)."""
+    confirm_secret: str | None = None
+    """A ``Confirm: <secret>`` line anywhere in the text, quoted lines included (issue 10)."""
 
 
 # -- entry points -------------------------------------------------------------------------
@@ -116,6 +121,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         automatic=is_automatic(message, sender),
         recipients=tuple(dsn.recipients(message)),
         delivery_reports=tuple(dsn.delivery_reports(message)),
+        confirm_secret=confirmation_secret(clean_text(text[:MAX_SCAN_CHARS])),
     )
 
 
@@ -125,11 +131,17 @@ def to_intake(
     received_at: dt.datetime,
     *,
     max_attachments: int = MAX_ATTACHMENTS,
+    verification: Verification | None = None,
+    author: Author | Refusal | None = None,
+    envelope_sender: str | None = None,
 ) -> Intake:
     """The claims service's intake for a parsed mail (``received_at`` must be timezone-aware).
 
     Every string is normalised (see :mod:`cpd.mail_ingest.normalise`) so that what got a
     ``250`` can be stored; evidence beyond ``max_attachments`` is named in ``dropped``.
+    With ``verification`` and ``author`` (what the channel found out, see
+    :mod:`cpd.mail_ingest.sender_auth`) the sender is the normalised author and the source
+    key is the sender's (:func:`sender_source_key`); without them, as before.
     """
     if received_at.tzinfo is None or received_at.utcoffset() is None:
         raise ValueError("received_at must be timezone-aware")
@@ -142,10 +154,21 @@ def to_intake(
         for index, a in enumerate(parsed.attachments, start=1)
         if index > len(kept)
     )
+    address = clean_address(parsed.sender)
+    key, legacy, refusal = source_key(parsed.message_id, raw), (), None
+    if isinstance(author, Author):
+        address = author.address
+    elif isinstance(author, Refusal):
+        refusal = author.reason
+    if verification is not None or author is not None:
+        verdict = verification.verdict if verification is not None else None
+        verdict = "fail" if refusal else verdict  # nobody's mail: keyed by its content
+        key = sender_source_key(parsed.message_id, raw, address, verdict)
+        legacy = (source_key(parsed.message_id, raw),) if verdict == "pass" and not refusal else ()
     return Intake(
         channel="email",
-        source_key=source_key(parsed.message_id, raw),
-        sender=Sender(email=clean_address(parsed.sender)),
+        source_key=key,
+        sender=Sender(email=address),
         text=clean_text(text, MAX_SCAN_CHARS),
         received_at=received_at,
         attachments=kept,
@@ -157,8 +180,15 @@ def to_intake(
             "automatic": parsed.automatic,
             "recipients": list(parsed.recipients),
             "delivery_reports": [dict(r) for r in parsed.delivery_reports],
+            "confirm_secret": parsed.confirm_secret,
         },
         dropped=dropped,
+        verification=verification.verdict if verification is not None else None,
+        verification_domain=verification.domain if verification is not None else "",
+        verification_reasons=verification.reasons if verification is not None else (),
+        refusal=refusal,
+        envelope_sender=envelope_sender,
+        legacy_keys=legacy,
     )
 
 
@@ -173,6 +203,27 @@ def source_key(message_id: str | None, raw: bytes) -> str:
     key = "email:" + message_id
     if len(key) > 255:
         return "email:mid-sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+    return key
+
+
+def sender_source_key(
+    message_id: str | None, raw: bytes, sender: str | None, verdict: str | None
+) -> str:
+    """The duplicate key of a mail whose sender was looked at (issue 10, item 5).
+
+    A verified (or unchecked) sender's mail is keyed by that sender with its Message-ID,
+    ``email:<sender>:<Message-ID>``, so a mail from someone else with the same Message-ID
+    never shadows it; anything not verified is keyed by its content,
+    ``email:sha256:<hex>``, so a forgery cannot take the key of a genuine mail either. Keys
+    too long for the column are hashed (``email:sid-sha256:<hex>``). Mails stored by
+    earlier releases kept ``email:<Message-ID>``, which is looked up as a legacy key.
+    """
+    if not message_id or verdict not in (None, "pass"):
+        return "email:sha256:" + hashlib.sha256(raw).hexdigest()
+    key = f"email:{sender or ''}:{message_id}"
+    if len(key) > 255:
+        text = f"{sender or ''}\n{message_id}".encode("utf-8", "replace")
+        return "email:sid-sha256:" + hashlib.sha256(text).hexdigest()
     return key
 
 

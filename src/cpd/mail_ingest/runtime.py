@@ -22,6 +22,7 @@ from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapPoller, parse_imap_url
 from cpd.mail_ingest.outbound import MailSender
 from cpd.mail_ingest.passwords import PasswordFile
+from cpd.mail_ingest.sender_auth import MailAuthConfig
 from cpd.mail_ingest.smtp_server import (
     DEFAULT_DATA_SIZE_LIMIT,
     DEFAULT_MAX_SESSIONS,
@@ -56,6 +57,7 @@ class MailConfig:
     mail. ``relay_tls`` (auto|starttls|tls|none, see :mod:`cpd.mail_ingest.tls`) and
     ``relay_ca`` decide how the relay is talked to, ``relay_user``/``relay_password`` log in
     to it. ``imap_since``: the poller leaves mail received before this moment where it is.
+    ``auth``: how senders are verified (``CPD_MAIL_AUTH``; the IMAP poller never has SPF).
     """
 
     smtp_host: str | None = None
@@ -96,6 +98,7 @@ class MailConfig:
     def effective_relay_tls(self) -> str:
         """The relay TLS mode in force (``auto`` with a CA file is ``starttls``)."""
         return effective_relay_tls(self.relay_tls, self.relay_ca)
+    auth: MailAuthConfig = field(default_factory=MailAuthConfig)
 
     @property
     def smtp_enabled(self) -> bool:
@@ -201,6 +204,7 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
             max_attempts=config.max_attempts,
             retry_initial=config.retry_initial,
             max_attachments=config.max_attachments,
+            auth=config.auth,
         )
     if config.smtp_enabled:
         assert config.smtp_host is not None and config.smtp_port is not None
@@ -211,10 +215,14 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
                 spool=worker.spool,
                 on_spooled=worker.wake,
                 max_attachments=config.max_attachments,
+                auth=config.auth,
             )
         else:
             handler = ClaimMailHandler(
-                service, config.recipients, max_attachments=config.max_attachments
+                service,
+                config.recipients,
+                max_attachments=config.max_attachments,
+                auth=config.auth,
             )
         server = await start_smtp(
             service,
@@ -232,7 +240,11 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
         log.info("listening for claim mail on %s:%s", *address)
     if account is not None:
         poller = ImapPoller(
-            service, account, poll_interval=config.imap_poll_interval, since=config.imap_since
+            service,
+            account,
+            poll_interval=config.imap_poll_interval,
+            since=config.imap_since,
+            auth=config.auth,
         )
         runtime.poller = poller
         runtime.tasks["imap"] = asyncio.create_task(poller.run(), name="cpd-imap-poller")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -43,8 +43,13 @@ from cpd.mail_ingest.sender_checks import (
     dkim_signatures,
     dmarc_policy,
 )
-from cpd.mail_ingest.sender_dns import DEFAULT_LIFETIME, DEFAULT_TIMEOUT, Lookups
-from cpd.mail_ingest.sender_identity import Refusal, author_of, normalise_domain
+from cpd.mail_ingest.sender_dns import DEFAULT_LIFETIME, DEFAULT_TIMEOUT, AnswerCache, Lookups
+from cpd.mail_ingest.sender_identity import (
+    Refusal,
+    author_of,
+    header_section,
+    normalise_domain,
+)
 
 Verdict = Literal["pass", "fail", "none"]
 Mode = Literal["verify", "header", "off"]
@@ -69,6 +74,8 @@ class MailAuthConfig:
     dns_servers: tuple[tuple[str, int], ...] | None = None
     timeout: float = DEFAULT_TIMEOUT
     lifetime: float = DEFAULT_LIFETIME
+    cache: AnswerCache | None = field(default_factory=AnswerCache, compare=False, repr=False)
+    """DNS answers kept across this configuration's verifications (None: none kept)."""
 
     def verify(
         self,
@@ -90,6 +97,7 @@ class MailAuthConfig:
             dns_servers=list(self.dns_servers) if self.dns_servers else None,
             timeout=self.timeout,
             lifetime=self.lifetime,
+            cache=self.cache,
         )
 
 
@@ -104,8 +112,10 @@ def verify(
     dns_servers: Sequence[tuple[str, int]] | None,
     timeout: float = DEFAULT_TIMEOUT,
     lifetime: float = DEFAULT_LIFETIME,
+    cache: AnswerCache | None = None,
 ) -> Verification:
-    """The verdict for one raw mail (blocking: at most about ``lifetime`` s of DNS)."""
+    """The verdict for one raw mail (blocking: at most about ``lifetime`` s of DNS; answers
+    in ``cache`` are not asked again)."""
     author = author_of(raw)
     if mode == "off":
         domain = "" if isinstance(author, Refusal) else author.domain
@@ -116,7 +126,7 @@ def verify(
         return _from_header(raw, author.domain, authserv_id)
     if mode != "verify":
         raise ValueError(f"unknown verification mode {mode!r}")
-    lookups = Lookups(dns_servers, timeout=timeout, lifetime=lifetime)
+    lookups = Lookups(dns_servers, timeout=timeout, lifetime=lifetime, shared=cache)
     # The From domain's own records first, then what can align with it, then the rest: a
     # slow name a sender controls (an envelope or d= domain) cannot spend the budget first.
     try:
@@ -196,7 +206,7 @@ _AUTHSERV_ID = re.compile(r"^\s*(?:\([^()]*\)\s*)*([^\s;()]+)")
 def _from_header(raw: bytes, from_domain: str, authserv_id: str | None) -> Verification:
     if not authserv_id:
         return Verification("none", from_domain, ("header: no trusted authserv-id configured",))
-    message = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    message = BytesHeaderParser(policy=policy.compat32).parsebytes(header_section(raw))
     values = _header_values(message, "Authentication-Results")
     if not values:
         return Verification("none", from_domain, ("header: no Authentication-Results",))

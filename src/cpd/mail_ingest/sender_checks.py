@@ -22,6 +22,7 @@ import spf
 from publicsuffixlist import PublicSuffixList
 
 from cpd.mail_ingest.sender_dns import DnsTempError, Lookups
+from cpd.mail_ingest.sender_identity import header_section
 
 MAX_SIGNATURES = 5
 """DKIM signatures beyond the topmost five are not checked (each costs a lookup)."""
@@ -133,10 +134,11 @@ class DkimResult:
 def dkim_signatures(raw: bytes) -> list[tuple[int, str]]:
     """``(index, d= domain)`` of each DKIM-Signature (the topmost ``MAX_SIGNATURES``).
 
-    A signature whose tags cannot be read has the domain "".
+    A signature whose tags cannot be read has the domain "". Only the header section is
+    read (dkimpy would split the whole body into lines just to list the signatures).
     """
     try:
-        signer = dkim.DKIM(raw, minkey=DKIM_MIN_KEY_BITS)
+        signer = dkim.DKIM(header_section(raw), minkey=DKIM_MIN_KEY_BITS)
     except dkim.DKIMException:
         return []
     count = sum(1 for name, _ in signer.headers if name.lower() == b"dkim-signature")

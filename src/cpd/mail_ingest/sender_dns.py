@@ -10,10 +10,16 @@ answer; a timeout, SERVFAIL, an unreachable resolver or a spent budget raises
 :class:`DnsTempError`, which the checks turn into ``temperror`` (never into ``fail``).
 
 Blocking by design: verification runs in the spool worker thread, not on the event loop.
+
+An :class:`AnswerCache` shared by many ``Lookups`` (one per :class:`MailAuthConfig`, i.e. per
+process) keeps answers between verifications, as a caching resolver would: each for its
+record's TTL (at most :data:`MAX_CACHE_SECONDS`), names that do not exist for
+:data:`NEGATIVE_CACHE_SECONDS`; failures are never kept.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 
@@ -26,6 +32,39 @@ import dns.resolver
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_LIFETIME = 5.0
 MAX_TXT_CHARS = 4096
+MAX_CACHE_SECONDS = 300.0
+NEGATIVE_CACHE_SECONDS = 60.0
+MAX_CACHE_ENTRIES = 10_000
+
+
+class AnswerCache:
+    """DNS answers kept across verifications (thread-safe; bounded in size and time)."""
+
+    def __init__(self, max_entries: int = MAX_CACHE_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._answers: dict[tuple[object, ...], tuple[float, list[object]]] = {}
+
+    def get(self, key: tuple[object, ...]) -> list[object] | None:
+        """The answer kept for ``key`` while it is fresh, else None."""
+        with self._lock:
+            found = self._answers.get(key)
+            if found is None:
+                return None
+            if found[0] < time.monotonic():
+                del self._answers[key]
+                return None
+            return found[1]
+
+    def put(self, key: tuple[object, ...], answer: list[object], ttl: float) -> None:
+        """Keep ``answer`` for ``ttl`` seconds (at most :data:`MAX_CACHE_SECONDS`)."""
+        ttl = min(max(ttl, 0.0), MAX_CACHE_SECONDS)
+        if ttl <= 0:
+            return
+        with self._lock:
+            if len(self._answers) >= self.max_entries:
+                self._answers.clear()  # crude, bounded: a burst of names starts afresh
+            self._answers[key] = (time.monotonic() + ttl, answer)
 
 
 class DnsTempError(Exception):
@@ -41,8 +80,11 @@ class Lookups:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         lifetime: float = DEFAULT_LIFETIME,
+        shared: AnswerCache | None = None,
     ) -> None:
         self.timeout = timeout
+        self.shared = shared
+        self._servers = tuple(servers or ())
         self.deadline = time.monotonic() + lifetime
         self.asked = 0
         self._cache: dict[tuple[str, str], list[object] | DnsTempError] = {}
@@ -73,6 +115,8 @@ class Lookups:
         """The rdata of ``name``/``qtype``: [] when there are none; DnsTempError otherwise."""
         key = (name.lower().rstrip("."), qtype.upper())
         cached = self._cache.get(key)
+        if cached is None and self.shared is not None:
+            cached = self.shared.get((self._servers, *key))
         if cached is None:
             cached = self._ask(*key)
             self._cache[key] = cached
@@ -107,6 +151,7 @@ class Lookups:
             )
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.YXDOMAIN):
             self._answered = True
+            self._keep(name, qtype, [], NEGATIVE_CACHE_SECONDS)
             return []
         except (dns.name.LabelTooLong, dns.name.NameTooLong, dns.name.EmptyLabel):
             return []  # not a name that can exist
@@ -120,5 +165,12 @@ class Lookups:
             return DnsTempError(f"DNS error for {qtype} {name}: {type(exc).__name__}")
         self._answered = True
         if answer.rrset is None:
+            self._keep(name, qtype, [], NEGATIVE_CACHE_SECONDS)
             return []
-        return list(answer.rrset)
+        records = list(answer.rrset)
+        self._keep(name, qtype, records, float(answer.rrset.ttl))
+        return records
+
+    def _keep(self, name: str, qtype: str, answer: list[object], ttl: float) -> None:
+        if self.shared is not None:
+            self.shared.put((self._servers, name, qtype), answer, ttl)

@@ -39,7 +39,11 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from cpd.claims.intake import MAX_ATTACHMENTS, MailOutcome
 from cpd.claims.service import ClaimsService
-from cpd.mail_ingest.parse import MalformedMail, parse_mail, to_intake
+from cpd.mail_ingest.envelope import Envelope as SmtpEnvelope
+from cpd.mail_ingest.envelope import split_envelope, with_envelope
+from cpd.mail_ingest.identify import checked_intake
+from cpd.mail_ingest.parse import MalformedMail, parse_mail
+from cpd.mail_ingest.sender_auth import MailAuthConfig
 from cpd.mail_ingest.smtp_auth import ThreadedAuthSMTP
 from cpd.mail_ingest.spool import Incoming, MailSpool
 from cpd.mail_ingest.spool_worker import SpoolWorker
@@ -96,10 +100,21 @@ def check_headers(raw: bytes) -> None:
 
 def with_return_path(raw: bytes, mail_from: str | None) -> bytes:
     """Record the envelope sender as the final delivery does (``Return-Path: <>`` marks a
-    bounce, which must get no automatic answer)."""
-    if raw[:12].lower() == b"return-path:":
-        return raw
+    bounce, which must get no automatic answer). Always the product's own line, on top: a
+    ``Return-Path`` the sender wrote stays below it and is never the one read."""
     return return_path_line(mail_from) + raw
+
+
+def session_envelope(session: Session | None, mail_from: str | None) -> SmtpEnvelope:
+    """What the SMTP session saw (client address, HELO, MAIL FROM), for SPF."""
+    peer = getattr(session, "peer", None)
+    client_ip = peer[0] if isinstance(peer, tuple) else peer
+    helo = getattr(session, "host_name", None)
+    return SmtpEnvelope(
+        str(client_ip) if client_ip is not None else None,
+        helo if isinstance(helo, str) else None,
+        (mail_from or "").strip().strip("<>") if mail_from is not None else None,
+    )
 
 
 def return_path_line(mail_from: str | None) -> bytes:
@@ -125,8 +140,10 @@ class ClaimMailHandler:
         on_spooled: Callable[[], None] | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
         max_attachments: int = MAX_ATTACHMENTS,
+        auth: MailAuthConfig | None = None,
     ) -> None:
         self.service = service
+        self.auth = auth or MailAuthConfig()
         self.max_attachments = max_attachments
         self.spool = spool
         self.on_spooled = on_spooled
@@ -175,7 +192,10 @@ class ClaimMailHandler:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):  # only when decode_data=True, which we never set
             raw = raw.encode("utf-8", "surrogateescape")
-        raw = with_return_path(raw, envelope.mail_from)
+        raw = with_envelope(
+            with_return_path(raw, envelope.mail_from),
+            session_envelope(session, envelope.mail_from),
+        )
         peer = session.peer[0] if isinstance(session.peer, tuple) else session.peer
         self._storing += 1
         try:
@@ -208,9 +228,9 @@ class ClaimMailHandler:
         return "250 OK"
 
     def put(self, raw: bytes) -> Path:
-        """Check the headers and write ``raw`` to the spool (blocking: run it in a thread)."""
+        """Check the headers and write ``raw`` (envelope line first) to the spool (blocking)."""
         assert self.spool is not None
-        check_headers(raw)
+        check_headers(split_envelope(raw)[1])
         path = self.spool.put(raw, self.clock())
         if self.on_spooled is not None:
             self.on_spooled()
@@ -219,14 +239,25 @@ class ClaimMailHandler:
     def store(self, raw: bytes) -> MailOutcome:
         """Parse ``raw`` and hand it to the claims service (blocking: run it in a thread)."""
         received_at = self.clock()
-        intake = to_intake(parse_mail(raw), raw, received_at, max_attachments=self.max_attachments)
+        envelope, raw = split_envelope(raw)
+        intake = checked_intake(
+            self.auth,
+            parse_mail(raw),
+            raw,
+            received_at,
+            envelope,
+            max_attachments=self.max_attachments,
+        )
         return self.service.receive_mail(intake)
 
     # -- streamed DATA (BoundedSMTP calls these when there is a spool) -------------------
 
-    def return_path(self, mail_from: str | None) -> bytes:
-        """The line recording the envelope sender, put before a streamed mail."""
-        return return_path_line(mail_from)
+    def return_path(self, mail_from: str | None, session: Session | None = None) -> bytes:
+        """The lines put before a streamed mail: the envelope (for SPF), then the sender."""
+        line = return_path_line(mail_from)
+        if session is None:
+            return line
+        return with_envelope(line, session_envelope(session, mail_from))
 
     def begin_spooled(self) -> Incoming:
         """A new spool file for a mail about to be streamed (blocking; OSError on a full disk)."""
@@ -295,21 +326,23 @@ async def start_smtp(
     timeout: float = 300,
     handler: ClaimMailHandler | None = None,
     max_sessions: int | None = DEFAULT_MAX_SESSIONS,
+    mail_auth: MailAuthConfig | None = None,
 ) -> asyncio.base_events.Server:
     """Listen for claim mail on ``host:port`` on the running loop; returns the server.
 
     STARTTLS is offered when ``tls_context`` is given (``require_starttls`` refuses mail
     before it); AUTH PLAIN/LOGIN is offered when ``auth`` checks credentials
-    (``auth_required`` refuses mail without it; by aiosmtpd's default AUTH needs TLS); the
-    check runs in a worker thread.
-    ``handler`` replaces the default one built from ``service`` and ``recipients``. At most
+    (``auth_required`` refuses mail without it; by aiosmtpd's default AUTH needs TLS; the
+    check runs in a worker thread).
+    ``handler`` replaces the default one built from ``service``, ``recipients`` and
+    ``mail_auth`` (how senders are verified; default ``verify``). At most
     ``max_sessions`` sessions at once (``421`` beyond; None: no cap); with a spooling
     handler DATA is streamed to the spool (see :mod:`cpd.mail_ingest.streaming`).
     Close the server with ``server.close(); await server.wait_closed()``.
     """
     loop = asyncio.get_running_loop()
     if handler is None:
-        handler = ClaimMailHandler(service, recipients)
+        handler = ClaimMailHandler(service, recipients, auth=mail_auth)
     if hostname is None:
         hostname = await asyncio.to_thread(socket.getfqdn)
     options: dict[str, Any] = {

@@ -120,7 +120,10 @@ class BoundedSMTP(SMTP):
     async def _receive(self, incoming: Incoming | None, failure: str | None) -> str:
         """Read DATA to its end, writing it to ``incoming``; the reply to send."""
         handler = self.event_handler
-        prefix: bytes | None = handler.return_path(self.envelope.mail_from)  # type: ignore[union-attr]
+        prefix: bytes | None = handler.return_path(  # type: ignore[union-attr]
+            self.envelope.mail_from,  # type: ignore[union-attr]
+            self.session,
+        )
         chunk, header = bytearray(), bytearray()
         in_header = True
         size, limit = 0, self.data_size_limit
@@ -154,10 +157,9 @@ class BoundedSMTP(SMTP):
                     continue
                 if whole.startswith(b"."):
                     whole = whole[1:]
-                if prefix is not None:  # the envelope sender, unless the mail records one
-                    if whole[:12].lower() != b"return-path:":
-                        chunk += prefix
-                        header += prefix
+                if prefix is not None:  # the envelope (and sender): always the product's own
+                    chunk += prefix
+                    header += prefix
                     prefix = None
                 if in_header:
                     if len(header) < MAX_HEADER_BYTES:

@@ -22,4 +22,11 @@ PROVIDERS: tuple[str, ...] = ("institute", "external")
 
 REFLECTION_FIELDS: tuple[str, ...] = ("new_knowledge", "behaviour", "impact")
 
-STATUSES: tuple[str, ...] = ("draft", "pending", "accepted", "declined", "withdrawn")
+STATUSES: tuple[str, ...] = (
+    "draft",
+    "pending",
+    "accepted",
+    "declined",
+    "withdrawn",
+    "unverified",
+)

@@ -106,8 +106,32 @@ class Claim(SQLModel, table=True):
     submitted_at: dt.datetime | None = None
     card_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     card_message_id: int | None = None
+    # who sent it, for mail (issue 10): pass | fail | none, the From domain and the reasons
+    verification: str | None = Field(default=None, max_length=8)
+    verification_domain: str | None = Field(default=None, max_length=253)
+    verification_reasons: list[str] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class MailHold(SQLModel, table=True):
+    """A claim by mail held ``unverified`` until the member confirms it (issue 10).
+
+    ``secret_sha256`` is the digest of the single-use secret mailed to the registered
+    address (None when the member confirms with a Telegram button); ``expires_at`` ends the
+    hold; ``used_at`` is set once it is confirmed.
+    """
+
+    __tablename__ = "mail_hold"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", unique=True)
+    secret_sha256: str | None = Field(default=None, unique=True, max_length=64)
+    expires_at: dt.datetime = Field(index=True)
+    used_at: dt.datetime | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class EvidenceFile(SQLModel, table=True):

@@ -2,7 +2,7 @@
 that reads due outbox rows of a channel in id order (batches of reminder mail).
 
 Revision ID: 0005_mail_bounces
-Revises: 0003_telegram_inbox
+Revises: 0004_mail_verification
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0005_mail_bounces"
-down_revision = "0003_telegram_inbox"
+down_revision = "0004_mail_verification"
 branch_labels = None
 depends_on = None
 

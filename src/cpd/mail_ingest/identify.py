@@ -1,0 +1,48 @@
+"""A mail's intake with who sent it: the verdict, the author and the envelope sender.
+
+Each way mail comes in calls :func:`checked_intake` (SMTP direct and spooled, IMAP), so the
+three check senders the same way. It blocks for the DNS lookups (at most about two seconds
+a mail while DNS is down): call it in a worker thread.
+
+In ``off`` mode ``From:`` is believed as it was before verification existed (tests and
+development only): no author is looked for, so nothing is refused for its form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cpd.claims.intake import MAX_ATTACHMENTS, Intake
+from cpd.mail_ingest.envelope import Envelope
+from cpd.mail_ingest.parse import ParsedMail, to_intake
+from cpd.mail_ingest.sender_auth import MailAuthConfig
+from cpd.mail_ingest.sender_identity import author_of
+
+
+def checked_intake(
+    auth: MailAuthConfig,
+    parsed: ParsedMail,
+    raw: bytes,
+    received_at: dt.datetime,
+    envelope: Envelope | None,
+    *,
+    max_attachments: int = MAX_ATTACHMENTS,
+    smtp: bool = True,
+) -> Intake:
+    """The intake of one mail, verified as ``auth`` says (``smtp`` False: no SPF, as for
+    IMAP, whose ``envelope`` only carries the Return-Path as ``mail_from``)."""
+    verification = auth.verify(
+        raw,
+        client_ip=envelope.client_ip if envelope is not None and smtp else None,
+        helo=envelope.helo if envelope is not None and smtp else None,
+        mail_from=envelope.mail_from if envelope is not None and smtp else None,
+    )
+    return to_intake(
+        parsed,
+        raw,
+        received_at,
+        max_attachments=max_attachments,
+        verification=verification,
+        author=None if auth.mode == "off" else author_of(raw),
+        envelope_sender=envelope.mail_from if envelope is not None else None,
+    )
