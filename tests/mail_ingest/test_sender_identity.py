@@ -33,6 +33,9 @@ def _mail(*headers: str) -> bytes:
         ("From: Jane <jane@bücher.example>", "jane@xn--bcher-kva.example"),
         ("From: Jane <jane@xn--bcher-kva.example>", "jane@xn--bcher-kva.example"),
         ("From: Jane\r\n <jane@example.com>", "jane@example.com"),
+        # SMTPUTF8 (RFC 6531): a UTF-8 local part is a real member's address
+        ("From: J\u00f6rg M\u00fcller <j\u00f6rg@example.de>", "j\u00f6rg@example.de"),
+        ("From: J\u00f6rg@B\u00fccher.example", "j\u00f6rg@xn--bcher-kva.example"),
     ],
 )
 def test_one_plain_mailbox_is_the_author(header: str, address: str) -> None:

@@ -149,7 +149,9 @@ def _one_mailbox(value: str, name: str) -> Author | Refusal:
     defects = list(header.defects)
     if any("route" in str(defect) for defect in defects):
         return Refusal(f"{name} has a source route")
-    invalid = [d for d in defects if not isinstance(d, errors.ObsoleteHeaderDefect)]
+    # A UTF-8 local part is what SMTPUTF8 (RFC 6531) mail carries: a member's real address.
+    allowed = (errors.ObsoleteHeaderDefect, errors.NonASCIILocalPartDefect)
+    invalid = [d for d in defects if not isinstance(d, allowed)]
     if invalid:
         return Refusal(f"{name} is malformed: {invalid[0]}")
     groups = list(header.groups)
