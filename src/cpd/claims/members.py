@@ -8,6 +8,7 @@ import hashlib
 import io
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -215,22 +216,35 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def issue_token(
+    engine: Engine,
+    membership_no: str,
+    expires: dt.datetime,
+    store: Callable[[Session, int, str, dt.datetime], object],
+    action: str,
+    actor: str,
+    nbytes: int,
+) -> str:
+    """A new single-use token for the member: ``store(session, member_id, sha256, expires)``
+    keeps only its digest, an audit row ``action`` records it (MemberNotFound when there is no
+    such member). One place for the Telegram invite and the web sign-in link."""
+    token = secrets.token_urlsafe(nbytes)
+    with transaction(engine) as session:
+        member = member_by_number(session, membership_no)
+        if member is None or member.id is None:
+            raise MemberNotFound(f"no member with membership number {membership_no!r}")
+        store(session, member.id, token_digest(token), expires)
+        add_audit(
+            session, actor, action, member_id=member.id, details={"expires_at": expires.isoformat()}
+        )
+    return token
+
+
 def create_invite(
     engine: Engine, membership_no: str, valid_for: dt.timedelta, actor: str = "cli"
 ) -> tuple[str, dt.datetime]:
     """A new single-use link token for the member, and when it expires."""
-    token = secrets.token_urlsafe(18)
     expires = dt.datetime.now(dt.UTC) + valid_for
-    with transaction(engine) as session:
-        member = member_by_number(session, membership_no)
-        if member is None:
-            raise MemberNotFound(f"no member with membership number {membership_no!r}")
-        add_invite(session, member.id, token_digest(token), expires)  # type: ignore[arg-type]
-        add_audit(
-            session,
-            actor,
-            "member.invited",
-            member_id=member.id,
-            details={"expires_at": expires.isoformat()},
-        )
-    return token, expires
+    return issue_token(
+        engine, membership_no, expires, add_invite, "member.invited", actor, 18
+    ), expires

@@ -8,7 +8,6 @@ expire after 15 minutes, and only their sha256 is stored.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +15,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from cpd.claims.intake import ClaimError, NotAllowed, Sender
-from cpd.claims.members import MemberNotFound, token_digest
+from cpd.claims.members import issue_token, token_digest
 from cpd.storage import models, transaction
-from cpd.storage.queries import add_audit, member_by_number
+from cpd.storage.queries import add_audit
 from cpd.storage.web import add_web_token, ping, use_web_token, web_token
 
 LINK_VALID = dt.timedelta(minutes=15)
@@ -69,20 +68,10 @@ def create_link(
 ) -> tuple[str, dt.datetime]:
     """A new single-use sign-in token for the member or secretary, and when it expires
     (MemberNotFound when there is no such member)."""
-    token = secrets.token_urlsafe(24)
     expires = (now or dt.datetime.now(dt.UTC)) + valid_for
-    with transaction(engine) as session:
-        member = member_by_number(session, membership_no)
-        if member is None:
-            raise MemberNotFound(f"no member with membership number {membership_no!r}")
-        add_web_token(session, member.id, token_digest(token), expires)  # type: ignore[arg-type]
-        add_audit(
-            session,
-            actor,
-            "web.link_created",
-            member_id=member.id,
-            details={"expires_at": expires.isoformat()},
-        )
+    token = issue_token(
+        engine, membership_no, expires, add_web_token, "web.link_created", actor, 24
+    )
     return token, expires
 
 
