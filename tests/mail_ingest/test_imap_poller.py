@@ -256,3 +256,18 @@ def test_wrong_password_is_retried_and_not_logged(
         running.stop()
     assert "wrong-pw-123" not in caplog.text
     assert poller.connections == 0
+
+
+def test_the_attachment_cap_holds_for_imap_mail_too(
+    service: ClaimsService, imap: PymapServer
+) -> None:
+    photos = tuple((JPEG + bytes([n]), "image/jpeg", f"p{n}.jpg") for n in range(4))
+    imap.append(make_mail("Boat show yesterday, 3 hours", attachments=photos))
+    running = Running(poller_for(service, imap, max_attachments=2))
+    try:
+        wait_until(lambda: imap.count("Processed") == 1, what="the message in Processed")
+    finally:
+        running.stop()
+    with service.engine.connect() as connection:
+        kept = connection.execute(text("SELECT count(*) FROM evidence_file")).scalar_one()
+    assert kept == 2  # the rest are named in the receipt, as for SMTP mail

@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from imapclient import IMAPClient
 
-from cpd.claims.intake import MailOutcome
+from cpd.claims.intake import MAX_ATTACHMENTS, MailOutcome
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.envelope import Envelope
 from cpd.mail_ingest.identify import checked_intake
@@ -133,9 +133,11 @@ class ImapPoller:
         clock: Callable[[], dt.datetime] = _utcnow,
         since: dt.datetime | None = None,
         auth: MailAuthConfig | None = None,
+        max_attachments: int = MAX_ATTACHMENTS,
     ) -> None:
         self.service = service
         self.auth = auth or MailAuthConfig()
+        self.max_attachments = max_attachments
         self.account = account
         self.poll_interval = poll_interval
         self.idle_renew = idle_renew
@@ -313,7 +315,15 @@ class ImapPoller:
         # provider's Authentication-Results in header mode; the envelope sender is the
         # Return-Path the final delivery wrote
         envelope = Envelope(None, None, return_path_of(raw))
-        intake = checked_intake(self.auth, parse_mail(raw), raw, received_at, envelope, smtp=False)
+        intake = checked_intake(
+            self.auth,
+            parse_mail(raw),
+            raw,
+            received_at,
+            envelope,
+            smtp=False,
+            max_attachments=self.max_attachments,
+        )
         return self.service.receive_mail(intake, [key])
 
     def _file_away(self, client: IMAPClient, uid: int, capabilities: set[bytes]) -> None:

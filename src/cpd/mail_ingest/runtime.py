@@ -98,6 +98,7 @@ class MailConfig:
     def effective_relay_tls(self) -> str:
         """The relay TLS mode in force (``auto`` with a CA file is ``starttls``)."""
         return effective_relay_tls(self.relay_tls, self.relay_ca)
+
     auth: MailAuthConfig = field(default_factory=MailAuthConfig)
 
     @property
@@ -245,6 +246,7 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
             poll_interval=config.imap_poll_interval,
             since=config.imap_since,
             auth=config.auth,
+            max_attachments=config.max_attachments,
         )
         runtime.poller = poller
         runtime.tasks["imap"] = asyncio.create_task(poller.run(), name="cpd-imap-poller")
