@@ -85,8 +85,14 @@ def smtp(loop_thread: LoopThread, service: ClaimsService) -> Callable[..., int]:
 
     yield start  # type: ignore[misc]
     for server in servers:
-        server.close()
-        loop_thread.call(server.wait_closed())
+        # on the server's own loop: closing it from this thread raced the loop's own
+        # bookkeeping of the last connection (asyncio's Server is not thread-safe)
+        loop_thread.call(_close(server))
+
+
+async def _close(server: Any) -> None:
+    server.close()
+    await server.wait_closed()
 
 
 def claim_rows(service: ClaimsService) -> list[tuple[Any, ...]]:
