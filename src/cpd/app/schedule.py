@@ -19,6 +19,7 @@ import asyncio
 import datetime as dt
 import logging
 import zoneinfo
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -98,37 +99,41 @@ def build_scheduler(
     ``shutdown(wait=False)`` it when stopping."""
     workflows = Workflows(service)
     scheduler = AsyncIOScheduler(timezone=zone)
-    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS}
-    scheduler.add_job(
-        nightly,
-        CronTrigger(hour=NIGHTLY.hour, minute=NIGHTLY.minute, timezone=zone),
-        args=(service, workflows),
-        id="period-end",
-        name="period-end",
-        **common,
-    )
-    scheduler.add_job(
-        reminders,
-        CronTrigger.from_crontab(nudge_cron, timezone=zone),
-        args=(service, ("telegram",), how),
-        id="weekly-nudges",
-        name="weekly-nudges",
-        **common,
-    )
-    scheduler.add_job(
-        reminders,
-        CronTrigger.from_crontab(mail_nudge_cron, timezone=zone),
-        args=(service, ("email",), how),
-        id="mail-nudges",
-        name="mail-nudges",
-        **common,
-    )
-    scheduler.add_job(
-        reminders,
-        CronTrigger(hour=DAILY_REMINDERS.hour, minute=DAILY_REMINDERS.minute, timezone=zone),
-        args=(service, ("daily",), how),
-        id="daily-reminders",
-        name="daily-reminders",
-        **common,
-    )
+    jobs: list[tuple[str, Any, CronTrigger, tuple[Any, ...]]] = [
+        (
+            "period-end",
+            nightly,
+            CronTrigger(hour=NIGHTLY.hour, minute=NIGHTLY.minute, timezone=zone),
+            (service, workflows),
+        ),
+        (
+            "weekly-nudges",
+            reminders,
+            CronTrigger.from_crontab(nudge_cron, timezone=zone),
+            (service, ("telegram",), how),
+        ),
+        (
+            "mail-nudges",
+            reminders,
+            CronTrigger.from_crontab(mail_nudge_cron, timezone=zone),
+            (service, ("email",), how),
+        ),
+        (
+            "daily-reminders",
+            reminders,
+            CronTrigger(hour=DAILY_REMINDERS.hour, minute=DAILY_REMINDERS.minute, timezone=zone),
+            (service, ("daily",), how),
+        ),
+    ]
+    for job_id, job, trigger, args in jobs:
+        scheduler.add_job(
+            job,
+            trigger,
+            args=args,
+            id=job_id,
+            name=job_id,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        )
     return scheduler
