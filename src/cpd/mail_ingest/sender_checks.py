@@ -21,6 +21,7 @@ import dkim
 import spf
 from publicsuffixlist import PublicSuffixList
 
+from cpd.mail_ingest import dkim_canonical
 from cpd.mail_ingest.sender_dns import DnsTempError, Lookups
 from cpd.mail_ingest.sender_identity import header_section
 
@@ -159,7 +160,9 @@ def check_dkim(lookups: Lookups, raw: bytes, indexes: Iterable[int]) -> list[Dki
 
 
 def _one_signature(lookups: Lookups, raw: bytes, index: int) -> DkimResult:
-    signer = dkim.DKIM(raw, minkey=DKIM_MIN_KEY_BITS, timeout=int(lookups.timeout) or 1)
+    signer = dkim_canonical.verifier(
+        raw, minkey=DKIM_MIN_KEY_BITS, timeout=int(lookups.timeout) or 1
+    )
     failures: list[str] = []
 
     def txt(name: bytes, timeout: int = 5) -> bytes | None:
