@@ -22,7 +22,7 @@ and the echo bot run as separate processes, as in production.
    them. Measured: messages/s from the first to the last nudge received, the fraction of the
    30/s limit (bar >= 0.9) and the 429 answers the server sent (bar: 0).
 
-Diagnostic variants are labelled as such in the output; nothing under src/ is changed.
+Diagnostic variants are labelled as such in the output; no product code is changed.
 A default run takes about 4 minutes on 2 cores.
 
 Prints one block of figures at the end; exit status 0 (it reports, it does not gate).
@@ -187,7 +187,7 @@ def running(bot: Bot, server: FakeTelegramServer) -> Iterator[Bot]:
 
 def cpd_run(server: FakeTelegramServer, data_dir: Path, patch: str = "") -> Bot:
     """`cpd run` as a subprocess; ``patch`` is Python run first (diagnostic variants only)."""
-    args = [sys.executable, "-c", patch + "from cpd.app.cli import main; main()", "run"]
+    args = [sys.executable, "-c", patch + "from cpd.cli import main; main()", "run"]
     return Bot(args, cpd_env(server, data_dir), data_dir)
 
 
@@ -374,8 +374,8 @@ class NudgeResult:
 
 def link_directly(data_dir: Path, tokens: list[str], users: list[int]) -> None:
     """Link every member to a Telegram user with ``ClaimsService.link_telegram``."""
-    from cpd.app.run import build_service
-    from cpd.app.settings import load_settings
+    from cpd.run import build_service
+    from cpd.settings import load_settings
 
     service = build_service(load_settings(data_dir=data_dir))
     for token, user in zip(tokens, users, strict=True):
@@ -385,8 +385,8 @@ def link_directly(data_dir: Path, tokens: list[str], users: list[int]) -> None:
 
 def queue_nudges(data_dir: Path) -> int:
     """``ClaimsService.queue_nudges`` through ``build_service``: how many landed in the outbox."""
-    from cpd.app.run import build_service
-    from cpd.app.settings import load_settings
+    from cpd.run import build_service
+    from cpd.settings import load_settings
 
     service = build_service(load_settings(data_dir=data_dir))
     count = service.queue_nudges()

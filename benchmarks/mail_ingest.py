@@ -159,7 +159,7 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
 
 def prepare(data_dir: Path, count: int) -> None:
     """A migrated SQLite database with ``count`` members (member<n>@example.com)."""
-    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(ROOT))
     from cpd.claims.members import import_members, parse_members_csv
     from cpd.storage import make_engine, migrate
 
@@ -192,7 +192,7 @@ def run_cpd(
     )
     log = work / f"cpd-run-{name}.log"
     process = subprocess.Popen(
-        [sys.executable, "-c", "from cpd.app.cli import main; main()", "run"],
+        [sys.executable, "-c", "from cpd.cli import main; main()", "run"],
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,

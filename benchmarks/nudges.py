@@ -35,7 +35,7 @@ from typing import Any
 import aiosmtplib
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
 
 from cpd.claims.notifications import Notification  # noqa: E402
 from cpd.claims.service import ClaimsService  # noqa: E402

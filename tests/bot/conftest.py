@@ -49,7 +49,7 @@ class BotWorld:
         self.log = self.data_dir / f"cpd-run-{time.monotonic_ns()}.log"
         handle = self.log.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from cpd.app.cli import main; main()", "run"],
+            [sys.executable, "-c", "from cpd.cli import main; main()", "run"],
             env=self.env,
             stdout=handle,
             stderr=subprocess.STDOUT,

@@ -16,7 +16,7 @@ LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
 def test_the_bots_own_job_is_the_outbox_delivery(sqlite_engine: Engine, tmp_path: Path) -> None:
-    """The period end and the nudges are the app's (cpd.app.schedule), not the bot's."""
+    """The period end and the nudges are the app's (cpd.schedule), not the bot's."""
     service = ClaimsService(sqlite_engine, StubExtractor(), tmp_path, LONDON)
     config = BotConfig("1:abc", "http://127.0.0.1:9/bot", "http://127.0.0.1:9/file/bot", -5)
     application = build_application(service, config)

@@ -42,9 +42,9 @@ def test_dispensation_export_and_evidence(world: BotWorld) -> None:
 def test_secretary_standings_and_the_one_tap_declaration(world: BotWorld) -> None:
     import datetime as dt
 
-    from cpd.app.run import build_service
-    from cpd.app.settings import load_settings
     from cpd.claims.workflows import Workflows
+    from cpd.run import build_service
+    from cpd.settings import load_settings
 
     world.start()
     world.link("I1")

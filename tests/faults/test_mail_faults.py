@@ -43,7 +43,7 @@ MEMBER = "jane@example.com"
 def cpd_command(run: CpdRun, *args: str) -> subprocess.CompletedProcess[str]:
     """`cpd ARGS` with the run's environment (the same data directory)."""
     return subprocess.run(
-        [sys.executable, "-c", "from cpd.app.cli import main; main()", *args],
+        [sys.executable, "-c", "from cpd.cli import main; main()", *args],
         env=run.env,
         capture_output=True,
         text=True,

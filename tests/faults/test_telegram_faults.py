@@ -109,7 +109,7 @@ class BotRun:
         self.logs.append(log)
         mark, began = len(self.server.sent), time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from cpd.app.cli import main; main()", "run"],
+            [sys.executable, "-c", "from cpd.cli import main; main()", "run"],
             env=self.env,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
@@ -367,7 +367,7 @@ def _mail_env(data_dir: Path, api_port: int, token: str) -> tuple[dict[str, str]
 def _spawn(env: dict[str, str], data_dir: Path, name: str) -> tuple[subprocess.Popen[bytes], Path]:
     log = data_dir / name
     process = subprocess.Popen(
-        [sys.executable, "-c", "from cpd.app.cli import main; main()", "run"],
+        [sys.executable, "-c", "from cpd.cli import main; main()", "run"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),

@@ -444,7 +444,7 @@ class CpdRun:
         log = self.data_dir / f"cpd-run-{len(self.logs)}.log"
         self.logs.append(log)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from cpd.app.cli import main; main()", "run"],
+            [sys.executable, "-c", "from cpd.cli import main; main()", "run"],
             env=self.env,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,

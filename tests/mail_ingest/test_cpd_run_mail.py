@@ -321,7 +321,7 @@ def test_bot_and_mail_run_in_one_process(tmp_path: Path, relay: RelaySink) -> No
 
 def _run_once(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from cpd.app.cli import main; main()", "run"],
+        [sys.executable, "-c", "from cpd.cli import main; main()", "run"],
         env=env,
         cwd=cwd,
         capture_output=True,

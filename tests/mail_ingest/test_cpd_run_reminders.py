@@ -24,7 +24,7 @@ def test_a_past_run_queues_and_the_relay_gets_the_reminder(tmp_path: Path) -> No
         run.start()
         try:
             done = subprocess.run(
-                [sys.executable, "-c", "from cpd.app.cli import main; main()"]
+                [sys.executable, "-c", "from cpd.cli import main; main()"]
                 + ["nudges", "send", "--now", MOMENT],
                 env=run.env,
                 capture_output=True,
@@ -37,7 +37,7 @@ def test_a_past_run_queues_and_the_relay_gets_the_reminder(tmp_path: Path) -> No
                 lambda: relay.to("jane@example.com"), timeout=30, what="Jane's reminder"
             )
             again = subprocess.run(
-                [sys.executable, "-c", "from cpd.app.cli import main; main()"]
+                [sys.executable, "-c", "from cpd.cli import main; main()"]
                 + ["nudges", "send", "--now", MOMENT],
                 env=run.env,
                 capture_output=True,

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from cpd.app.settings import Settings
 from cpd.mail_ingest.pacer import Pacer, parse_rate
+from cpd.settings import Settings
 
 
 @pytest.mark.parametrize(

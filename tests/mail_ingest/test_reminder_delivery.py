@@ -18,11 +18,11 @@ from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from cpd.app.cli import app
 from cpd.claims import mail_tokens
 from cpd.claims.intake import MailOutcome, Sender
 from cpd.claims.members import import_members, parse_members_csv
 from cpd.claims.service import ClaimsService
+from cpd.cli import app
 from cpd.mail_ingest.outbound import BOUNCING, MailSender
 from cpd.mail_ingest.parse import parse_mail, to_intake
 from cpd.mail_ingest.smtp_server import ClaimMailHandler

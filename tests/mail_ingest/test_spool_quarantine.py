@@ -21,10 +21,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
-from cpd.app.cli import app
 from cpd.claims.intake import Intake, MailOutcome
 from cpd.claims.members import import_members, parse_members_csv
 from cpd.claims.service import ClaimsService
+from cpd.cli import app
 from cpd.mail_ingest.spool import MailSpool
 from cpd.mail_ingest.spool_worker import SpoolWorker
 from tests.mail_ingest.conftest import MEMBERS

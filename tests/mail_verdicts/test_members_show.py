@@ -26,7 +26,7 @@ def test_members_show_lists_a_held_claim(tmp_path: Path, local_dns: LocalDNS) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
     env["CPD_DATA_DIR"] = str(data)
     shown = subprocess.run(
-        [sys.executable, "-c", "from cpd.app.cli import main; main()", "members", "show", "M2"],
+        [sys.executable, "-c", "from cpd.cli import main; main()", "members", "show", "M2"],
         capture_output=True,
         text=True,
         env=env,

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from cpd.app.schedule import nightly
 from cpd.claims.workflows import Workflows
+from cpd.schedule import nightly
 from tests.mail_verdicts.support import JANE, NORA, SECRET, Desk, desk_for, mail, signed
 from tests.support.dns_server import DkimKey, LocalDNS
 

@@ -20,7 +20,7 @@ from cpd.nlp.corpus_gen import (
 )
 
 REPO = Path(__file__).parents[2]
-HANDWRITTEN = REPO / "src" / "cpd" / "nlp" / "corpus" / "handwritten.jsonl"
+HANDWRITTEN = REPO / "nlp" / "corpus" / "handwritten.jsonl"
 DEV_SET = Path(__file__).parents[3] / "shared" / "dev-set" / "claims-dev.jsonl"
 
 FIELDS = {

@@ -16,7 +16,7 @@ import httpx
 MEMBERS = """membership_no,name,email,scheme,grade,joined,role
 S1,Sam Secretary,sam@example.com,iims,member,2015-01-01,secretary
 """
-CLI = [sys.executable, "-c", "from cpd.app.cli import main; main()"]
+CLI = [sys.executable, "-c", "from cpd.cli import main; main()"]
 
 
 def _free_port() -> int:

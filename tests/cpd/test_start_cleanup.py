@@ -6,8 +6,8 @@ import os
 import time
 from pathlib import Path
 
-from cpd.app.run import build_service
-from cpd.app.settings import load_settings
+from cpd.run import build_service
+from cpd.settings import load_settings
 from cpd.storage import store_bytes
 
 

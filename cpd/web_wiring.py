@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cpd.app.cli_common import open_engine, settings
-from cpd.app.settings import Settings, SettingsError
 from cpd.claims.web_access import create_link
+from cpd.cli_common import open_engine, settings
+from cpd.settings import Settings, SettingsError
 
 SECRET_FILE = "web-secret"
 

@@ -21,16 +21,16 @@ import signal
 import threading
 from typing import Any
 
-from cpd.app import redact
-from cpd.app.schedule import build_scheduler, how_to_claim
-from cpd.app.settings import Settings, SettingsError
-from cpd.app.web_wiring import start_web, web_url
+from cpd import redact
 from cpd.bot.config import BotConfig
 from cpd.claims.mail_verdicts import MailLimits
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapUrlError, parse_imap_url
 from cpd.mail_ingest.runtime import MailConfig, MailRuntime, start_mail
 from cpd.mail_ingest.sender_auth import MailAuthConfig
+from cpd.schedule import build_scheduler, how_to_claim
+from cpd.settings import Settings, SettingsError
+from cpd.web_wiring import start_web, web_url
 
 log = logging.getLogger("cpd")
 

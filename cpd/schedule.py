@@ -24,11 +24,11 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from cpd.app.settings import Settings
 from cpd.claims.reminder_run import Pass
 from cpd.claims.reminder_texts import HowToClaim
 from cpd.claims.service import ClaimsService
 from cpd.claims.workflows import Workflows
+from cpd.settings import Settings
 
 log = logging.getLogger(__name__)
 

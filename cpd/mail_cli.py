@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from cpd.app.settings import load_settings
 from cpd.mail_ingest.spool import MailSpool
+from cpd.settings import load_settings
 
 mail_app = typer.Typer(help="Mail that could not be stored (the quarantine).", no_args_is_help=True)
 

@@ -11,9 +11,11 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from cpd import rules
-from cpd.app import bounce_cli, cli_nudges, cli_ops
-from cpd.app.cli_common import (
+from cpd import bounce_cli, cli_nudges, cli_ops, rules
+from cpd.claims import members as member_admin
+from cpd.claims.standing import standing
+from cpd.claims.texts import amount, balance_sentence
+from cpd.cli_common import (
     UserError,
     database_problem,
     date_option,
@@ -23,14 +25,11 @@ from cpd.app.cli_common import (
     settings,
     write_output,
 )
-from cpd.app.mail_cli import mail_app
-from cpd.app.settings import SettingsError, check_config_file
-from cpd.app.smtp_cli import smtp_app
-from cpd.app.web_wiring import web_app
-from cpd.claims import members as member_admin
-from cpd.claims.standing import standing
-from cpd.claims.texts import amount, balance_sentence
+from cpd.mail_cli import mail_app
 from cpd.rules.values import number
+from cpd.settings import SettingsError, check_config_file
+from cpd.smtp_cli import smtp_app
+from cpd.web_wiring import web_app
 
 app = typer.Typer(
     name="cpd",
@@ -170,9 +169,9 @@ def schemes_show(scheme_id: str) -> None:
 @app.command("run")
 def run() -> None:
     """Run the bot, mail listener, IMAP poller, outbound mail and nudges in one process."""
-    from cpd.app.redact import redact
-    from cpd.app.run import NothingToRun, StartupError
-    from cpd.app.run import run as run_everything
+    from cpd.redact import redact
+    from cpd.run import NothingToRun, StartupError
+    from cpd.run import run as run_everything
 
     try:
         run_everything(_settings())

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from cpd.app.cli_common import moment_option, open_engine, settings
+from cpd.cli_common import moment_option, open_engine, settings
 
 
 def send(
@@ -28,8 +28,8 @@ def send(
     ] = False,
 ) -> None:
     """Queue the progress nudges, countdowns and duty reminders due at this moment."""
-    from cpd.app.schedule import how_to_claim
     from cpd.claims.reminder_run import ALL_PASSES, run_reminders
+    from cpd.schedule import how_to_claim
 
     config = settings()
     moment = moment_option(

@@ -23,7 +23,7 @@ def cpd(
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
     environment.update({"CPD_DATA_DIR": str(tmp_path / "data"), "CPD_WEB_LISTEN": "", **env})
     return subprocess.run(
-        [sys.executable, "-c", "from cpd.app.cli import main; main()", *args],
+        [sys.executable, "-c", "from cpd.cli import main; main()", *args],
         input=stdin,
         capture_output=True,
         text=True,

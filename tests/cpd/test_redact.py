@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from cpd.app import redact
-from cpd.app.settings import Settings
+from cpd import redact
+from cpd.settings import Settings
 
 TOKEN = "987654:AAF-secret_Token-value"
 IMAP_PASSWORD = "imap p@ss/word"

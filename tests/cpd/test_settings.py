@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cpd.app.settings import SettingsError, load_settings
+from cpd.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)

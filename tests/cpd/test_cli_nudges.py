@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from cpd.app.cli import main
-from tests.app.test_cli_bad_input_table import _environment
+from cpd.cli import main
+from tests.cpd.test_cli_bad_input_table import _environment
 
 MEMBERS = """membership_no,name,email,scheme,grade,joined,role
 M1,Jane Surveyor,jane@example.com,iims,member,2019-05-01,member

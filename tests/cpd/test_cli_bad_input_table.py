@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cpd.app.cli import main
+from cpd.cli import main
 
 SECRET = "secretpw"
 UNREACHABLE_PG = f"postgresql+psycopg://u:{SECRET}@127.0.0.1:1/x"
@@ -478,7 +478,7 @@ def test_a_real_cpd_process_fails_in_one_line(
     environment["CPD_WEB_LISTEN"] = ""
     environment.update({k: v.replace("{d}", str(workdir)) for k, v in env.items()})
     result = subprocess.run(
-        [sys.executable, "-c", "from cpd.app.cli import main; main()", *args],
+        [sys.executable, "-c", "from cpd.cli import main; main()", *args],
         capture_output=True,
         text=True,
         env=environment,

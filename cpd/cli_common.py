@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from cpd.app.settings import Settings, load_settings
 from cpd.rules.values import FIRST_YEAR, LAST_YEAR
+from cpd.settings import Settings, load_settings
 
 _USERINFO = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 

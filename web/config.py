@@ -1,4 +1,4 @@
-"""The web channel's part of the settings, built by ``cpd.app`` and passed in."""
+"""The web channel's part of the settings, built by ``cpd`` and passed in."""
 
 from __future__ import annotations
 

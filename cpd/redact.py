@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from cpd.app.settings import Settings
+from cpd.settings import Settings
 
 MASK = "***"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.app.test_cli import assert_one_line_error, cpd
+from tests.cpd.test_cli import assert_one_line_error, cpd
 
 
 def _closed_port() -> int:

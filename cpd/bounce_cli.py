@@ -6,8 +6,8 @@ from __future__ import annotations
 import typer
 from sqlalchemy import Engine
 
-from cpd.app.cli_common import open_engine, settings
 from cpd.claims.mail_control import bounce_state, bouncing_members
+from cpd.cli_common import open_engine, settings
 from cpd.storage import models
 
 

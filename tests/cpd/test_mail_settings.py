@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from cpd.app.run import mail_config
-from cpd.app.settings import SettingsError, load_settings
+from cpd.run import mail_config
+from cpd.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +79,7 @@ def test_transport_security_reaches_the_mail_channel(
 ) -> None:
     import datetime as dt
 
-    from cpd.app.run import startup_lines
+    from cpd.run import startup_lines
 
     monkeypatch.setenv("CPD_SMTP_TLS_CERT", str(tls.cert))
     monkeypatch.setenv("CPD_SMTP_TLS_KEY", str(tls.key))
@@ -104,7 +104,7 @@ def test_transport_security_reaches_the_mail_channel(
     assert "STARTTLS required; AUTH required" in lines
     assert f"STARTTLS required, verified against {tls.ca}; login as cpd" in lines
     assert "mail before 2026-06-01T00:00:00+01:00 left alone" in lines
-    from cpd.app.redact import secrets_of
+    from cpd.redact import secrets_of
 
     assert "relay-secret" in secrets_of(settings)
 
@@ -200,7 +200,7 @@ def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_hash_password_prints_a_line_for_the_users_file(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from cpd.app.cli import app
+    from cpd.cli import app
     from cpd.mail_ingest.passwords import PasswordFile
 
     result = CliRunner().invoke(app, ["smtp", "hash-password", "mx"], input="s3cret pw\n")

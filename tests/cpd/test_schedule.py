@@ -12,10 +12,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from cpd.app.schedule import build_scheduler, nightly
-from cpd.app.settings import load_settings
 from cpd.claims.service import ClaimsService
 from cpd.claims.workflows import Workflows
+from cpd.schedule import build_scheduler, nightly
+from cpd.settings import load_settings
 from cpd.storage import ProcessedMessage, transaction
 from tests.support.extractor import StubExtractor
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from cpd import rules
-from cpd.app.cli_common import UserError, moment_option, open_engine, settings
+from cpd.cli_common import UserError, moment_option, open_engine, settings
 
 
 def audit_sample_command(

@@ -1,1 +1,0 @@
-"""CPD Claims Assistant: members claim CPD points in chat or by mail; secretaries decide."""

@@ -1,1 +1,0 @@
-"""Settings, the cpd command line and the wiring of `cpd run`."""
