@@ -26,9 +26,6 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from cpd import rules
 from cpd.claims import reply_text, texts, threads
 from cpd.claims.cards import queue_evidence
@@ -41,7 +38,7 @@ from cpd.claims.intake import (
     MailOutcome,
 )
 from cpd.rules.values import number
-from cpd.storage import models, transaction
+from cpd.storage import Conflict, Session, claims_repo, models, reading, transaction
 from cpd.storage.outbox import enqueue, replace_pending_payload
 from cpd.storage.queries import add_audit, add_processed, processed_outcome, secretary_emails
 
@@ -91,13 +88,13 @@ def from_mail(service: ClaimsService, intake: Intake, keys: Sequence[str]) -> Ma
                 add_processed(session, key, intake.channel, result.outcome, claim.id)
             _answer_by_mail(session, member, claim, intake, result.message)
             return MailOutcome(result.outcome, result.claim)
-    except IntegrityError:
+    except Conflict:
         # Another delivery of the same reply won the race: it did the amendment.
-        with Session(service.engine, expire_on_commit=False) as session:
+        with reading(service.engine) as session:
             for key in keys:
                 done = processed_outcome(session, key)
                 if done is not None and done.claim_id is not None:
-                    claim = session.get(models.Claim, done.claim_id)
+                    claim = claims_repo.get(session, done.claim_id)
                     view = service._view(session, claim) if claim is not None else None
                     return MailOutcome(done.outcome, view, duplicate=True)
         raise
@@ -108,14 +105,14 @@ def by_reply(service: ClaimsService, claim_id: int, intake: Intake) -> Amendment
     noted; None when the claim is not the sender's (the caller then starts a new claim)."""
     if not intake.may_amend:
         return None
-    with Session(service.engine, expire_on_commit=False) as session:
+    with reading(service.engine) as session:
         done = processed_outcome(session, intake.source_key)
         if done is not None and done.outcome in OUTCOMES and done.claim_id == claim_id:
-            claim = session.get(models.Claim, claim_id)
+            claim = claims_repo.get(session, claim_id)
             if claim is not None:
                 return Amendment(service._view(session, claim), done.outcome, "", duplicate=True)
     with transaction(service.engine) as session:
-        claim = session.get(models.Claim, claim_id)
+        claim = claims_repo.get(session, claim_id)
         member = service._member(session, intake.sender)
         if claim is None or member is None or member.id != claim.member_id:
             return None

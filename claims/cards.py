@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from cpd.claims.intake import Attachment, ClaimError, ClaimView, Sender
+from cpd.storage import Engine, Session, models, reading, transaction
 from cpd.storage import cards as store
-from cpd.storage import models, transaction
 from cpd.storage.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -43,13 +40,13 @@ def queue_evidence(session: Session, claim_id: int, chat_id: int) -> int:
 
 def evidence_file(engine: Engine, evidence_id: int) -> models.EvidenceFile | None:
     """One evidence file (detached, for a sender to read)."""
-    with Session(engine, expire_on_commit=False) as session:
+    with reading(engine) as session:
         return store.evidence_file(session, evidence_id)
 
 
 def without_card(engine: Engine, claim_ids: list[int]) -> set[int]:
     """Which of these claims have no card posted yet."""
-    with Session(engine) as session:
+    with reading(engine) as session:
         return store.without_card(session, claim_ids)
 
 

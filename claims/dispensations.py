@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-from sqlmodel import Session
-
 from cpd import rules
 from cpd.claims.intake import ClaimError
 from cpd.claims.standing import rules_member
-from cpd.storage import models
+from cpd.storage import Session, claims_repo, models
 from cpd.storage.outbox import enqueue
 from cpd.storage.queries import add_audit
 
@@ -43,20 +40,9 @@ def request_in(
     key = rules.period_for(
         scheme, rules_member(member.joined, member.grade, (), member.diploma_start), today
     ).key
-    request = (
-        session.exec(  # type: ignore[call-overload]
-            select(models.Dispensation).where(
-                models.Dispensation.member_id == member.id, models.Dispensation.period_key == key
-            )
-        )
-        .scalars()
-        .first()
-    )
-    if request is not None and request.status != "refused":
+    request, created = claims_repo.dispensation_for(session, member.id, key)  # type: ignore[arg-type]
+    if not created and request.status != "refused":
         raise ClaimError(f"Your request for {key} is already {request.status}.")
-    if request is None:
-        request = models.Dispensation(member_id=member.id, period_key=key)  # type: ignore[arg-type]
-        session.add(request)
     request.status, request.reason = "requested", reason[:1000]
     request.decided_by = request.decided_at = None
     session.flush()

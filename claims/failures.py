@@ -8,22 +8,6 @@ the channels need not know the database driver.
 
 from __future__ import annotations
 
-from sqlalchemy import exc as sa_exc
+from cpd.storage.errors import is_transient
 
-_TRANSIENT = (
-    sa_exc.OperationalError,  # connection refused or lost, database locked, disk I/O error
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,  # no connection free in the pool
-    sa_exc.DisconnectionError,
-    ConnectionError,
-    TimeoutError,
-    OSError,  # the evidence directory cannot be written (a full disk, a lost mount)
-)
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether ``error`` is about the infrastructure (retry everything later), rather than
-    about the one message being stored (a ``DataError``, an encoding error, a bug it hits)."""
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, _TRANSIENT)
+__all__ = ["is_transient"]

@@ -22,9 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
-
+from cpd.storage import Engine
+from cpd.storage import errors as storage_errors
 from cpd.storage import inbox as storage
 
 log = logging.getLogger(__name__)
@@ -103,8 +102,4 @@ def is_temporary(error: BaseException) -> bool:
     """Whether ``error`` is a fault of the infrastructure that passes (the database is down,
     locked or restarting), so the update that met it must be handled again later rather than
     recorded as handled."""
-    if isinstance(error, OperationalError | InterfaceError | DisconnectionError):
-        return True
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, ConnectionError | TimeoutError)
+    return storage_errors.is_temporary(error)

@@ -24,13 +24,11 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from cpd.claims import mail_tokens
 from cpd.claims.amend import mail_body
 from cpd.claims.intake import Intake, MailOutcome
-from cpd.storage import bounces, models, transaction
+from cpd.storage import Engine, Session, bounces, models, reading, transaction
+from cpd.storage import members as members_repo
 from cpd.storage.outbox import enqueue
 from cpd.storage.queries import add_audit, add_processed
 
@@ -126,7 +124,7 @@ def _bounce(
     member_id = tokens.member_id(mail_tokens.BOUNCES, tokens_found[0]) if tokens else None
     outcome = "bounce_ignored"
     with transaction(service.engine) as session:
-        member = session.get(models.Member, member_id) if member_id is not None else None
+        member = members_repo.get(session, member_id) if member_id is not None else None
         if member is not None and member.email:
             for report in reports:
                 status = report.get("status", "")
@@ -157,7 +155,7 @@ def _set_muted(
     refused: str,
 ) -> MailOutcome:
     with transaction(service.engine) as session:
-        member = session.get(models.Member, member_id) if member_id is not None else None
+        member = members_repo.get(session, member_id) if member_id is not None else None
         outcome = refused
         if member is not None:
             outcome = "muted" if muted else "unmuted"
@@ -207,7 +205,7 @@ def unsubscribe_by_token(service: ClaimsService, token: str) -> bool:
     if member_id is None:
         return False
     with transaction(service.engine) as session:
-        member = session.get(models.Member, member_id)
+        member = members_repo.get(session, member_id)
         if member is None:
             return False
         if set_muted(session, member, True, "web:unsubscribe") and member.email:
@@ -229,5 +227,5 @@ def bouncing_members(engine: Engine) -> list[tuple[models.Member, models.MailBou
 
 def bounce_state(engine: Engine, member: models.Member) -> models.MailBounce | None:
     """What bounces said about the member's current address, or None."""
-    with Session(engine, expire_on_commit=False) as session:
+    with reading(engine) as session:
         return bounces.state(session, member)

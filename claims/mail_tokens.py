@@ -16,9 +16,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
-from cpd.storage import bounces
+from cpd.storage import Engine, bounces
 
 SECRET_NAME = "mail_tokens"
 UNSUBSCRIBE = "unsubscribe"

@@ -28,11 +28,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
 from cpd.claims import texts, verdict_texts
 from cpd.claims.intake import ClaimError, ClaimView, Intake, MailOutcome, Sender
-from cpd.storage import models, transaction
+from cpd.storage import Session, claims_repo, models, transaction
+from cpd.storage import members as members_repo
 from cpd.storage.mail_checks import (
     add_hold,
     expired_holds,
@@ -230,7 +229,7 @@ def _release(
     svc: ClaimsService, session: Session, claim: models.Claim, actor: str, how: str
 ) -> ClaimView:
     """A confirmed hold goes on as a normal submission (receipt, secretary card)."""
-    member = session.get(models.Member, claim.member_id)
+    member = members_repo.get(session, claim.member_id)
     assert member is not None
     add_audit(
         session,
@@ -250,7 +249,7 @@ def _confirm_by_secret(
 ) -> MailOutcome:
     now = svc.clock()
     held = hold_by_secret(session, digest(secret))
-    claim = session.get(models.Claim, held.claim_id) if held is not None else None
+    claim = claims_repo.get(session, held.claim_id) if held is not None else None
     if (
         held is None
         or claim is None

@@ -11,11 +11,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from cpd.rules import InputError, SchemeError, load_scheme
-from cpd.storage import Member, bounces, transaction
+from cpd.storage import Engine, Member, Session, bounces, transaction
+from cpd.storage.members import add as members_add
 from cpd.storage.queries import (
     add_audit,
     add_invite,
@@ -180,8 +178,7 @@ def import_members(
             }
             if member is None:
                 member = Member(membership_no=row.membership_no, **values)
-                session.add(member)
-                session.flush()
+                members_add(session, member)
                 report.created.append(row.membership_no)
                 add_audit(
                     session,

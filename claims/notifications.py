@@ -12,13 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from cpd import rules
 from cpd.claims.texts import amount, long_date
 from cpd.rules.values import number
-from cpd.storage import models
+from cpd.storage import Engine, Session, models
 from cpd.storage import outbox as store
 
 MAX_ATTEMPTS = 50

@@ -18,15 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-from sqlmodel import Session
-
 from cpd import rules
 from cpd.claims.notifications import channel_for, tell
 from cpd.claims.standing import MemberStanding, all_standings
 from cpd.claims.texts import amount, long_date
 from cpd.rules.values import number
-from cpd.storage import models, transaction
+from cpd.storage import Engine, reading, transaction
+from cpd.storage import members as members_repo
 from cpd.storage.outbox import enqueue, queued
 from cpd.storage.queries import add_audit, audit_details, members_by_id, serialize
 
@@ -114,7 +112,7 @@ def close_periods(
         if s.evaluation.period_end == closing_day and s.scheme != "ibms"
     ]
     with transaction(engine) as session:
-        members = {m.id: m for m in session.exec(select(models.Member)).scalars()}  # type: ignore[call-overload]
+        members = {m.id: m for m in members_repo.all_members(session)}
         for standing in closing:
             member = members[standing.member_id]
             scheme = rules.load_scheme(standing.scheme)
@@ -192,7 +190,7 @@ def audit_sample(
     if not 0 < fraction <= 1:
         raise ValueError("the fraction must be above 0 and at most 1")
     scheme = rules.load_scheme(scheme_id)
-    with Session(engine) as session:
+    with reading(engine) as session:
         logged = audit_details(session, "audit.sampled", scheme=scheme_id, cycle=cycle)
     if logged and not redraw:
         return _logged_sample(scheme_id, cycle, logged)

@@ -9,13 +9,11 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
-from sqlmodel import Session
-
 from cpd import rules
 from cpd.claims.standing import Standing, all_standings, standing
 from cpd.claims.texts import fmt
-from cpd.storage import models
+from cpd.storage import Engine, claims_repo, models, reading
+from cpd.storage import members as members_repo
 
 CSV_COLUMNS = (
     "claim_id",
@@ -74,14 +72,12 @@ def member_records(
     result = standing(engine, membership_no, day)
     ev = result.evaluation
     by_id = {r.id: r for r in ev.claims}
-    with Session(engine) as session:
-        names = {m.id: m.name for m in session.exec(select(models.Member)).scalars()}  # type: ignore[call-overload]
+    with reading(engine) as session:
+        names = members_repo.names(session)
         evidence: dict[int, list[models.EvidenceFile]] = {}
         ids = [c.id for c in result.claims]
         if ids:
-            for file in session.exec(  # type: ignore[call-overload]
-                select(models.EvidenceFile).where(models.EvidenceFile.claim_id.in_(ids))  # type: ignore[attr-defined]
-            ).scalars():
+            for file in claims_repo.evidence_of(session, ids):  # type: ignore[arg-type]
                 evidence.setdefault(file.claim_id, []).append(file)
     rows = []
     for claim in result.claims:

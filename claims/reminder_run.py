@@ -25,15 +25,13 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Literal
 
-from sqlalchemy import Engine, select
-from sqlmodel import Session
-
 from cpd import rules
 from cpd.claims import reminders
 from cpd.claims.notifications import channel_for
 from cpd.claims.reminder_texts import HowToClaim, mail_payload, message, summary
 from cpd.claims.standing import MemberStanding, all_standings
-from cpd.storage import models, transaction
+from cpd.storage import Engine, Session, models, reading, transaction
+from cpd.storage import members as members_repo
 from cpd.storage import outbox as store
 
 Pass = Literal["telegram", "email", "daily"]
@@ -79,8 +77,8 @@ class _Due:
 
 
 def _members(engine: Engine) -> dict[int, models.Member]:
-    with Session(engine, expire_on_commit=False) as session:
-        rows = session.exec(select(models.Member)).scalars()  # type: ignore[call-overload]
+    with reading(engine) as session:
+        rows = members_repo.all_members(session)
         return {m.id: m for m in rows}
 
 
@@ -149,7 +147,7 @@ def run_reminders(
     release = reminders.quiet_release(queued_at or moment, zone)
     for chunk in _chunks(due, BATCH):
         keys = [d.reminder.key(d.member.id) for d in chunk]  # type: ignore[arg-type]
-        with Session(engine) as session:
+        with reading(engine) as session:
             existing = store.queued(session, keys)
         for item, key in zip(chunk, keys, strict=True):
             report.planned.append(

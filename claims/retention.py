@@ -29,9 +29,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
-
-from cpd.storage import evidence, inbox, retention
+from cpd.storage import Engine, evidence, inbox, retention
 
 INBOX_DAYS = 2
 """Days a handled Telegram update is kept (see the module docstring)."""

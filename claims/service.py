@@ -18,10 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from cpd import rules
 from cpd.claims import (
     amend,
@@ -58,7 +54,20 @@ from cpd.claims.reminder_texts import HowToClaim
 from cpd.claims.reminders import quiet_release
 from cpd.claims.retention import PurgeReport, RetentionPolicy, purge
 from cpd.claims.standing import rules_claim, rules_member
-from cpd.storage import bounces, models, safe_display_name, store_bytes, transaction
+from cpd.storage import (
+    Conflict,
+    DuplicateKey,
+    Engine,
+    Session,
+    bounces,
+    claims_repo,
+    models,
+    reading,
+    safe_display_name,
+    store_bytes,
+    transaction,
+)
+from cpd.storage import members as members_repo
 from cpd.storage.outbox import enqueue
 from cpd.storage.queries import (
     add_audit,
@@ -120,21 +129,17 @@ class ClaimsService:
 
     def member_for(self, sender: Sender) -> models.Member | None:
         """The member who sent a message, or None."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with reading(self.engine) as session:
             return self._member(session, sender)
 
     def _member(self, session: Session, sender: Sender) -> models.Member | None:
         if sender.telegram_user_id is not None:
-            query = select(models.Member).where(
-                models.Member.telegram_user_id == sender.telegram_user_id
-            )
-        elif sender.email:
-            query = select(models.Member).where(models.Member.email == sender.email.lower())
-        elif sender.membership_no:
-            query = select(models.Member).where(models.Member.membership_no == sender.membership_no)
-        else:
-            return None
-        return session.exec(query).scalars().first()  # type: ignore[call-overload]
+            return members_repo.by_telegram(session, sender.telegram_user_id)
+        if sender.email:
+            return members_repo.by_email(session, sender.email)
+        if sender.membership_no:
+            return members_repo.by_number(session, sender.membership_no)
+        return None
 
     def _require_member(self, session: Session, sender: Sender) -> models.Member:
         member = self._member(session, sender)
@@ -146,15 +151,7 @@ class ClaimsService:
         """Link a Telegram user to the member a ``cpd members invite`` token was made for."""
         now = self.clock()
         with transaction(self.engine) as session:
-            invite = (
-                session.exec(  # type: ignore[call-overload]
-                    select(models.InviteToken).where(
-                        models.InviteToken.token_sha256 == token_digest(token.strip())
-                    )
-                )
-                .scalars()
-                .first()
-            )
+            invite = members_repo.invite(session, token_digest(token.strip()))
             if invite is None:
                 raise NotAllowed(
                     "That link code is not valid. Ask the membership secretary for a new one."
@@ -168,15 +165,9 @@ class ClaimsService:
                 raise NotAllowed(
                     "That link code has expired. Ask the membership secretary for a new one."
                 )
-            member = session.get(models.Member, invite.member_id)
+            member = members_repo.get(session, invite.member_id)
             assert member is not None
-            previous = (
-                session.exec(  # type: ignore[call-overload]
-                    select(models.Member).where(models.Member.telegram_user_id == telegram_user_id)
-                )
-                .scalars()
-                .first()
-            )
+            previous = members_repo.by_telegram(session, telegram_user_id)
             if previous is not None and previous.id != member.id:
                 previous.telegram_user_id = None
                 session.flush()
@@ -207,7 +198,7 @@ class ClaimsService:
 
     def start_claim(self, intake: Intake) -> IntakeResult:
         """Turn a message into a draft claim with proposed points (idempotent on source key)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with reading(self.engine) as session:
             existing = self._claim_by_source(session, intake.source_key)
             if existing is not None:
                 return IntakeResult(self._view(session, existing), duplicate=True)
@@ -216,9 +207,9 @@ class ClaimsService:
                 member = self._require_member(session, intake.sender)
                 claim = self._draft(session, member, intake)
                 return IntakeResult(self._view(session, claim))
-        except IntegrityError:
+        except (Conflict, DuplicateKey):
             # Another delivery of the same message won the race: show what it created.
-            with Session(self.engine, expire_on_commit=False) as session:
+            with reading(self.engine) as session:
                 existing = self._claim_by_source(session, intake.source_key)
                 if existing is None:
                     raise
@@ -237,12 +228,12 @@ class ClaimsService:
         the product sent about their claim amends that claim (``claims.amend``).
         """
         keys = [intake.source_key, *extra_keys]
-        with Session(self.engine, expire_on_commit=False) as session:
+        with reading(self.engine) as session:
             for key in [*keys, *intake.legacy_keys]:
                 done = processed_outcome(session, key)
                 if done is not None:
                     view = (
-                        self._view(session, session.get(models.Claim, done.claim_id))
+                        self._view(session, claims_repo.get(session, done.claim_id))
                         if (done.claim_id)
                         else None
                     )
@@ -293,8 +284,8 @@ class ClaimsService:
                 for key in keys:
                     add_processed(session, key, intake.channel, "claimed", claim.id)
                 return MailOutcome("claimed", view)
-        except IntegrityError:
-            with Session(self.engine, expire_on_commit=False) as session:
+        except (Conflict, DuplicateKey):
+            with reading(self.engine) as session:
                 claim = self._claim_by_source(session, intake.source_key)
                 if claim is None:
                     raise
@@ -364,13 +355,7 @@ class ClaimsService:
         )
 
     def _claim_by_source(self, session: Session, source_key: str) -> models.Claim | None:
-        return (
-            session.exec(  # type: ignore[call-overload]
-                select(models.Claim).where(models.Claim.source_key == source_key)
-            )
-            .scalars()
-            .first()
-        )
+        return claims_repo.by_source(session, source_key)
 
     def _draft(self, session: Session, member: models.Member, intake: Intake) -> models.Claim:
         text = intake.text.strip()[:MAX_TEXT_CHARS]
@@ -389,8 +374,7 @@ class ClaimsService:
             verification_reasons=list(intake.verification_reasons) or None,
         )
         self._read_text(claim, text, intake.received_at, intake.reply_context)
-        session.add(claim)
-        session.flush()
+        claim = claims_repo.insert(session, claim)  # DuplicateKey: another delivery won
         for attachment in attachments:
             if not self._add_evidence(session, claim, attachment):
                 flags = {*claim.extracted["flags"], "attachment_too_big"}
@@ -579,7 +563,7 @@ class ClaimsService:
         """Accept (``accept``), accept with other points (``accept_points``) or decline."""
         if action not in ("accept", "accept_points", "decline"):
             raise ValueError(f"unknown action {action!r}")
-        with Session(self.engine) as session:
+        with reading(self.engine) as session:
             secretary = self._member(session, sender)
             if secretary is None or secretary.role != "secretary":
                 self._refuse(sender, claim_id, action)
@@ -592,10 +576,10 @@ class ClaimsService:
             raise ClaimError("Please give a reason for declining: the member will see it.")
         now = self.clock()
         with transaction(self.engine) as session:
-            claim = session.get(models.Claim, claim_id)
+            claim = claims_repo.get(session, claim_id)
             if claim is None:
                 raise ClaimError(f"There is no claim #{claim_id}.")
-            member = session.get(models.Member, claim.member_id)
+            member = members_repo.get(session, claim.member_id)
             assert member is not None
             if action == "decline":
                 awarded, status = None, "declined"
@@ -606,19 +590,16 @@ class ClaimsService:
                     if action == "accept_points"
                     else self._proposal(session, member, claim)[0]
                 )
-            changed = session.execute(
-                update(models.Claim)
-                .where(models.Claim.id == claim_id, models.Claim.status == "pending")
-                .values(
-                    status=status,
-                    awarded_points=awarded,
-                    decided_by=secretary_id,
-                    decided_at=now,
-                    decision_reason=(reason or "").strip() or None,
-                    updated_at=now,
-                )
-            ).rowcount
-            if changed != 1:
+            changed = claims_repo.decide_if_pending(
+                session,
+                claim_id,
+                status=status,
+                awarded=awarded,
+                decided_by=secretary_id,
+                reason=(reason or "").strip() or None,
+                now=now,
+            )
+            if not changed:
                 session.rollback()
                 view = self._view_by_id(claim_id)
                 return Decision(view, False, texts.already_decided(view))
@@ -667,7 +648,7 @@ class ClaimsService:
         its notification was delivered (so a crash cannot post it twice from here on) and
         that each of its evidence files is now to be sent after it."""
         with transaction(self.engine) as session:
-            claim = session.get(models.Claim, claim_id)
+            claim = claims_repo.get(session, claim_id)
             if claim is not None:
                 claim.card_chat_id, claim.card_message_id = chat_id, message_id
                 cards.queue_evidence(session, claim_id, chat_id)
@@ -695,8 +676,8 @@ class ClaimsService:
 
     def card_location(self, claim_id: int) -> tuple[int, int] | None:
         """Where the secretary's card for a claim was posted, if it was."""
-        with Session(self.engine) as session:
-            claim = session.get(models.Claim, claim_id)
+        with reading(self.engine) as session:
+            claim = claims_repo.get(session, claim_id)
             if claim is None or claim.card_message_id is None or claim.card_chat_id is None:
                 return None
             return claim.card_chat_id, claim.card_message_id
@@ -726,9 +707,9 @@ class ClaimsService:
 
     def categories(self, claim_id: int) -> list[tuple[str, str]]:
         """The (id, name) categories a member may choose from for a claim's scheme."""
-        with Session(self.engine) as session:
-            claim = session.get(models.Claim, claim_id)
-            member = session.get(models.Member, claim.member_id) if claim else None
+        with reading(self.engine) as session:
+            claim = claims_repo.get(session, claim_id)
+            member = members_repo.get(session, claim.member_id) if claim else None
             if member is None:
                 return []
             return [(c.id, c.name) for c in rules.load_scheme(member.scheme).categories]
@@ -797,16 +778,8 @@ class ClaimsService:
 
     def pending(self) -> list[ClaimView]:
         """Claims waiting for a decision, oldest first."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            claims = (
-                session.exec(  # type: ignore[call-overload]
-                    select(models.Claim)
-                    .where(models.Claim.status == "pending")
-                    .order_by(models.Claim.submitted_at, models.Claim.id)
-                )
-                .scalars()
-                .all()
-            )
+        with reading(self.engine) as session:
+            claims = claims_repo.pending(session)
             return [self._view(session, c) for c in claims]
 
     def claim(self, claim_id: int) -> ClaimView | None:
@@ -816,24 +789,18 @@ class ClaimsService:
     def claim_for_source(self, source_key: str) -> ClaimView | None:
         """The claim a message created, if any (to answer a message handled again after a
         crash cut its first handling short)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with reading(self.engine) as session:
             claim = self._claim_by_source(session, source_key)
             return None if claim is None else self._view(session, claim)
 
     def evidence(self, claim_id: int) -> list[models.EvidenceFile]:
         """The evidence files of a claim."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            return list(
-                session.exec(  # type: ignore[call-overload]
-                    select(models.EvidenceFile)
-                    .where(models.EvidenceFile.claim_id == claim_id)
-                    .order_by(models.EvidenceFile.id)
-                ).scalars()
-            )
+        with reading(self.engine) as session:
+            return claims_repo.evidence_of(session, [claim_id])
 
     def history(self, sender: Sender, limit: int = 20) -> list[ClaimView]:
         """The member's latest claims, newest activity first."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with reading(self.engine) as session:
             member = self._require_member(session, sender)
             claims = claims_of_member(session, member.id)  # type: ignore[arg-type]
             return [self._view(session, c) for c in reversed(claims[-limit:])]
@@ -846,7 +813,7 @@ class ClaimsService:
         self, sender: Sender, as_of: dt.date | None = None
     ) -> tuple[models.Member, rules.Scheme, rules.Evaluation]:
         """The member's standing now (or on ``as_of``)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with reading(self.engine) as session:
             member = self._require_member(session, sender)
             evaluation = self._evaluation(session, member, [], as_of)
             return member, rules.load_scheme(member.scheme), evaluation
@@ -858,14 +825,9 @@ class ClaimsService:
         if len(attachment.data) > MAX_ATTACHMENT_BYTES:
             return False
         stored = store_bytes(self.evidence_dir, attachment.data)
-        known = session.exec(  # type: ignore[call-overload]
-            select(models.EvidenceFile.id).where(
-                models.EvidenceFile.claim_id == claim.id,
-                models.EvidenceFile.sha256 == stored.sha256,
-            )
-        ).first()
-        if known is None:
-            session.add(
+        if not claims_repo.has_evidence(session, claim.id, stored.sha256):  # type: ignore[arg-type]
+            claims_repo.add_evidence(
+                session,
                 models.EvidenceFile(
                     claim_id=claim.id,  # type: ignore[arg-type]
                     original_name=safe_display_name(attachment.name),
@@ -873,13 +835,12 @@ class ClaimsService:
                     size=stored.size,
                     sha256=stored.sha256,
                     stored_path=str(stored.path),
-                )
+                ),
             )
-            session.flush()
         return True
 
     def _own_claim(self, session: Session, claim_id: int, member: models.Member) -> models.Claim:
-        claim = session.get(models.Claim, claim_id)
+        claim = claims_repo.get(session, claim_id)
         if claim is None or claim.member_id != member.id:
             raise NotAllowed(f"There is no claim #{claim_id} of yours.")
         return claim
@@ -947,16 +908,14 @@ class ClaimsService:
         return tuple(needs)
 
     def _view(self, session: Session, claim: models.Claim) -> ClaimView:
-        member = session.get(models.Member, claim.member_id)
+        member = members_repo.get(session, claim.member_id)
         assert member is not None
         scheme = rules.load_scheme(member.scheme)
         decided_by = None
         if claim.decided_by is not None:
-            secretary = session.get(models.Member, claim.decided_by)
+            secretary = members_repo.get(session, claim.decided_by)
             decided_by = secretary.name if secretary else None
-        evidence = session.exec(  # type: ignore[call-overload]
-            select(models.EvidenceFile.id).where(models.EvidenceFile.claim_id == claim.id)
-        ).all()
+        evidence_count = claims_repo.evidence_counts(session, [claim.id]).get(claim.id, 0)  # type: ignore[list-item]
         extracted = claim.extracted or {}
         return ClaimView(
             id=claim.id,  # type: ignore[arg-type]
@@ -978,7 +937,7 @@ class ClaimsService:
             unit=scheme.unit,
             category=claim.category_override or extracted.get("category"),
             reflections=dict(claim.reflections or {}),
-            evidence_count=len(evidence),
+            evidence_count=evidence_count,
             needs=self._needs(member, claim) if claim.status in ("draft", "pending") else (),
             flags=tuple(extracted.get("flags", ())),
             decided_by=decided_by,
@@ -990,8 +949,8 @@ class ClaimsService:
         )
 
     def _view_by_id(self, claim_id: int) -> ClaimView:
-        with Session(self.engine, expire_on_commit=False) as session:
-            claim = session.get(models.Claim, claim_id)
+        with reading(self.engine) as session:
+            claim = claims_repo.get(session, claim_id)
             if claim is None:
                 raise ClaimError(f"There is no claim #{claim_id}.")
             return self._view(session, claim)

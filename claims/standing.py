@@ -7,12 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from cpd import rules
 from cpd.claims.members import MemberNotFound
-from cpd.storage import models
+from cpd.storage import Engine, models, reading
 from cpd.storage.queries import (
     claims_of_member,
     granted_dispensations,
@@ -104,7 +101,7 @@ def rules_claim(claim: models.Claim) -> rules.Claim:
 
 def standing(engine: Engine, membership_no: str, as_of: dt.date) -> Standing:
     """The member's standing on ``as_of``; MemberNotFound if there is no such member."""
-    with Session(engine, expire_on_commit=False) as session:
+    with reading(engine) as session:
         member = member_by_number(session, membership_no)
         if member is None:
             raise MemberNotFound(f"no member with membership number {membership_no!r}")

@@ -17,9 +17,7 @@ import re
 import secrets
 from typing import Any
 
-from sqlmodel import Session
-
-from cpd.storage import models
+from cpd.storage import Session, claims_repo, models
 
 MAIL_IDS = "mail_ids"
 """The key in ``Claim.extracted`` that holds the claim's outbound Message-ID local parts."""
@@ -75,7 +73,7 @@ def replied_claim(session: Session, reply_context: dict[str, Any]) -> models.Cla
         match = _LOCAL.fullmatch(local)
         if match is None or int(match.group(1)) > MAX_CLAIM_ID:
             continue
-        claim = session.get(models.Claim, int(match.group(1)))
+        claim = claims_repo.get(session, int(match.group(1)))
         if claim is not None and local in (claim.extracted or {}).get(MAIL_IDS, []):
             return claim
     return None

@@ -11,12 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from cpd.claims.intake import ClaimError, NotAllowed, Sender
 from cpd.claims.members import issue_token, token_digest
-from cpd.storage import models, transaction
+from cpd.storage import Engine, models, reading, transaction
+from cpd.storage import members as members_repo
 from cpd.storage.queries import add_audit
 from cpd.storage.web import add_web_token, ping, use_web_token, web_token
 
@@ -82,11 +80,11 @@ def redeem_link(engine: Engine, token: str, now: dt.datetime | None = None) -> W
     with transaction(engine) as session:
         member_id = use_web_token(session, digest, now)
         if member_id is not None:
-            member = session.get(models.Member, member_id)
+            member = members_repo.get(session, member_id)
             assert member is not None
             add_audit(session, f"web:{member.membership_no}", "web.signed_in", member_id=member_id)
             return _user(member)
-    with Session(engine) as session:
+    with reading(engine) as session:
         row = web_token(session, digest)
         if row is None:
             raise LinkRefused("This sign-in link is not valid.")
@@ -99,8 +97,8 @@ def redeem_link(engine: Engine, token: str, now: dt.datetime | None = None) -> W
 
 def user_by_id(engine: Engine, member_id: int) -> WebUser | None:
     """The signed-in user as the database knows them now (None when they are gone)."""
-    with Session(engine) as session:
-        member = session.get(models.Member, member_id)
+    with reading(engine) as session:
+        member = members_repo.get(session, member_id)
         return None if member is None else _user(member)
 
 

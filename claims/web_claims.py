@@ -13,13 +13,11 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
-
 from cpd.claims.intake import Attachment, ClaimError, ClaimView, Intake, NotAllowed
 from cpd.claims.members import MemberNotFound
 from cpd.claims.standing import standing
 from cpd.claims.web_access import NotFound, WebUser, audit_json, may_see_member, require_secretary
-from cpd.storage import models
+from cpd.storage import Session, claims_repo, models, reading
 from cpd.storage.queries import member_by_number
 from cpd.storage.web import audit_of_claim, evidence_of, list_claims
 
@@ -98,7 +96,7 @@ def visible_claims(
     """The claims this user may see, newest first: a member's own, or (a secretary) all,
     optionally of one member and one status."""
     member_id: int | None = user.member_id
-    with Session(service.engine, expire_on_commit=False) as session:
+    with reading(service.engine) as session:
         if user.is_secretary:
             member_id = None
             if membership_no is not None:
@@ -117,7 +115,7 @@ def visible_claims(
 
 
 def _visible(session: Session, user: WebUser, claim_id: int) -> models.Claim:
-    claim = session.get(models.Claim, claim_id)
+    claim = claims_repo.get(session, claim_id)
     if claim is None or not (user.is_secretary or claim.member_id == user.member_id):
         raise NotFound(f"There is no claim #{claim_id}.")
     return claim
@@ -126,7 +124,7 @@ def _visible(session: Session, user: WebUser, claim_id: int) -> models.Claim:
 def claim_detail(service: ClaimsService, user: WebUser, claim_id: int) -> dict[str, Any]:
     """One claim with its reflections and audit history (NotFound when not this user's to
     see)."""
-    with Session(service.engine, expire_on_commit=False) as session:
+    with reading(service.engine) as session:
         claim = _visible(session, user, claim_id)
         body = claim_json(
             service._view(session, claim), claim, evidence_of(session, [claim_id])[claim_id]
@@ -147,8 +145,8 @@ def decide(
     """A secretary's decision (NotAllowed for anyone else, AlreadyDecided when it came too
     late, NotFound for no such claim)."""
     require_secretary(user)
-    with Session(service.engine) as session:
-        if session.get(models.Claim, claim_id) is None:
+    with reading(service.engine) as session:
+        if claims_repo.get(session, claim_id) is None:
             raise NotFound(f"There is no claim #{claim_id}.")
     if action == "accept" and points is not None:
         action = "accept_points"
@@ -191,7 +189,7 @@ def start_claim(
 
 def submit(service: ClaimsService, user: WebUser, claim_id: int) -> dict[str, Any]:
     """Submit the member's own draft to the secretaries (NotFound for another's claim)."""
-    with Session(service.engine) as session:
+    with reading(service.engine) as session:
         claim = _visible(session, user, claim_id)
         if claim.member_id != user.member_id:
             raise NotFound(f"There is no claim #{claim_id} of yours.")

@@ -12,9 +12,6 @@ import io
 import zipfile
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlmodel import Session
-
 from cpd import rules
 from cpd.claims.dispensations import request_in
 from cpd.claims.intake import ClaimError, NotAllowed, Sender
@@ -24,9 +21,15 @@ from cpd.claims.records import member_records, standings_csv, to_csv, to_pdf
 from cpd.claims.service import ClaimsService
 from cpd.claims.standing import rules_claim, rules_member
 from cpd.claims.texts import long_date
-from cpd.storage import models, transaction
+from cpd.storage import Session, claims_repo, models, reading, transaction
+from cpd.storage import members as members_repo
 from cpd.storage.outbox import enqueue
-from cpd.storage.queries import add_audit, claims_of_member, granted_dispensations
+from cpd.storage.queries import (
+    add_audit,
+    claims_of_member,
+    granted_dispensations,
+    member_audit_details,
+)
 
 
 class Workflows:
@@ -63,7 +66,7 @@ class Workflows:
                 raise ClaimError(f"There is no dispensation request #{dispensation_id}.")
             if request.status != "requested":
                 return f"Request #{dispensation_id} was already {request.status}."
-            member = session.get(models.Member, request.member_id)
+            member = members_repo.get(session, request.member_id)
             assert member is not None
             request.status = "granted" if grant else "refused"
             request.decided_by, request.decided_at = secretary.id, self.service.clock()
@@ -109,12 +112,7 @@ class Workflows:
             )
 
     def _declared_years(self, session: Session, member_id: int) -> set[int]:
-        rows = session.exec(  # type: ignore[call-overload]
-            select(models.AuditEntry.details).where(
-                models.AuditEntry.member_id == member_id,
-                models.AuditEntry.action == "member.declared",
-            )
-        ).scalars()
+        rows = member_audit_details(session, member_id, "member.declared")
         return {d.get("year") for d in rows}
 
     def queue_declaration_prompts(self, year: int | None = None) -> int:
@@ -123,7 +121,7 @@ class Workflows:
         year = year or self.service.today().year
         queued = 0
         with transaction(self.engine) as session:
-            for member in session.exec(select(models.Member)).scalars().all():  # type: ignore[call-overload]
+            for member in members_repo.all_members(session):  # type: ignore[call-overload]
                 scheme = rules.load_scheme(member.scheme)
                 if (
                     scheme.declaration != "annual"
@@ -150,8 +148,8 @@ class Workflows:
 
     def missing_declarations(self, year: int) -> list[str]:
         """Membership numbers of members of annual-declaration schemes who have not declared."""
-        with Session(self.engine) as session:
-            members = session.exec(select(models.Member)).scalars().all()  # type: ignore[call-overload]
+        with reading(self.engine) as session:
+            members = members_repo.all_members(session)  # type: ignore[call-overload]
             return [
                 m.membership_no
                 for m in members
@@ -172,15 +170,7 @@ class Workflows:
     def notify_if_diploma_ready(self, member_no: str) -> bool:
         """Tell the member once when their diploma has become ready to submit."""
         with transaction(self.engine) as session:
-            member = (
-                session.exec(
-                    select(models.Member).where(  # type: ignore[call-overload]
-                        models.Member.membership_no == member_no
-                    )
-                )
-                .scalars()
-                .first()
-            )
+            member = members_repo.by_number(session, member_no)
             if member is None:
                 return False
             evaluation = self._evaluate(session, member)
@@ -238,15 +228,9 @@ class Workflows:
             if secretary is None or secretary.role != "secretary":
                 raise NotAllowed("Only the membership secretary can validate diplomas.")
             if isinstance(member_ref, int):
-                member = session.get(models.Member, member_ref)
+                member = members_repo.get(session, member_ref)
             else:
-                member = (
-                    session.exec(  # type: ignore[call-overload]
-                        select(models.Member).where(models.Member.membership_no == member_ref)
-                    )
-                    .scalars()
-                    .first()
-                )
+                member = members_repo.by_number(session, member_ref)
             if member is None:
                 raise ClaimError(f"No member {member_ref}.")
             evaluation = self._evaluate(session, member)
@@ -303,20 +287,10 @@ class Workflows:
 
     def evidence_zip(self, sender: Sender) -> bytes:
         """A zip of the member's evidence files (named by claim and original name)."""
-        with Session(self.engine) as session:
+        with reading(self.engine) as session:
             member = self.service._require_member(session, sender)
             claims = claims_of_member(session, member.id)  # type: ignore[arg-type]
-            files = (
-                session.exec(
-                    select(models.EvidenceFile).where(  # type: ignore[call-overload]
-                        models.EvidenceFile.claim_id.in_([c.id for c in claims])
-                    )  # type: ignore[attr-defined]
-                )
-                .scalars()
-                .all()
-                if claims
-                else []
-            )
+            files = claims_repo.evidence_of(session, [c.id for c in claims if c.id is not None])
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for n, file in enumerate(files, start=1):

@@ -1,6 +1,10 @@
 """SQLModel tables, engine and session set-up, migrations and queries."""
 
-from cpd.storage.database import make_engine, migrate, table_names, transaction
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from cpd.storage.database import make_engine, migrate, reading, table_names, transaction
+from cpd.storage.errors import Conflict, DuplicateKey
 from cpd.storage.evidence import StoredFile, safe_display_name, store_bytes
 from cpd.storage.models import (
     AuditEntry,
@@ -17,6 +21,11 @@ from cpd.storage.models import (
 )
 
 __all__ = [
+    "Conflict",
+    "DuplicateKey",
+    "Engine",
+    "Session",
+    "reading",
     "AuditEntry",
     "Claim",
     "Dispensation",

@@ -87,3 +87,9 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def reading(engine: Engine) -> Session:
+    """A session for reads outside a transaction of changes: its rows stay usable (detached,
+    not expired) after it closes. Use it as a context manager."""
+    return Session(engine, expire_on_commit=False)

@@ -7,11 +7,13 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Engine, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from cpd.storage.models import OutboxMessage, utcnow
+from cpd.storage.upsert import insert_ignore
 
 MAX_BACKOFF = dt.timedelta(minutes=10)
+DEDUP_KEY_LENGTH = 255  # the column's length: keys are stored and looked up truncated
 
 
 def enqueue(
@@ -26,13 +28,8 @@ def enqueue(
     """Add a notification in the caller's transaction; a repeated dedup_key adds nothing.
 
     ``not_before`` holds it back until then (quiet hours). True when a row was added."""
-    exists = session.exec(  # type: ignore[call-overload]
-        select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)
-    ).first()
-    if exists is not None:
-        return False
     message = OutboxMessage(
-        dedup_key=dedup_key,
+        dedup_key=dedup_key[:DEDUP_KEY_LENGTH],
         channel=channel,
         recipient=recipient,
         template=template,
@@ -40,19 +37,17 @@ def enqueue(
     )
     if not_before is not None:
         message.next_attempt_at = not_before
-    session.add(message)
-    return True
+    return insert_ignore(session, message, ["dedup_key"])
 
 
 def queued(session: Session, dedup_keys: list[str]) -> set[str]:
     """Which of these dedup keys already have an outbox row (any status)."""
     if not dedup_keys:
         return set()
-    return set(
-        session.exec(  # type: ignore[call-overload]
-            select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.in_(dedup_keys))  # type: ignore[attr-defined]
-        ).scalars()
-    )
+    stored = {key[:DEDUP_KEY_LENGTH] for key in dedup_keys}
+    query = select(OutboxMessage.dedup_key).where(col(OutboxMessage.dedup_key).in_(stored))
+    found = set(session.execute(query).scalars())
+    return {key for key in dedup_keys if key[:DEDUP_KEY_LENGTH] in found}
 
 
 def due(
@@ -159,7 +154,10 @@ def replace_pending_payload(session: Session, dedup_key: str, payload: dict[str,
     transaction); False when there is none waiting under ``dedup_key``."""
     changed = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.dedup_key == dedup_key, OutboxMessage.status == "pending")
+        .where(
+            OutboxMessage.dedup_key == dedup_key[:DEDUP_KEY_LENGTH],
+            OutboxMessage.status == "pending",
+        )
         .values(payload=payload)
     ).rowcount
     return bool(changed)

@@ -18,6 +18,9 @@ from cpd.storage.models import (
     ProcessedMessage,
     utcnow,
 )
+from cpd.storage.upsert import insert_ignore
+
+PROCESSED_KEY_LENGTH = 255  # the column's length: keys are stored and looked up truncated
 
 
 def member_by_number(session: Session, membership_no: str) -> Member | None:
@@ -243,17 +246,17 @@ def touch(row: Member | Claim) -> None:
 
 def processed_outcome(session: Session, key: str) -> ProcessedMessage | None:
     """The record of an inbound message already handled, if any."""
-    return session.get(ProcessedMessage, key)
+    return session.get(ProcessedMessage, key[:PROCESSED_KEY_LENGTH])
 
 
 def add_processed(
     session: Session, key: str, channel: str, outcome: str, claim_id: int | None = None
 ) -> None:
     """Record an inbound message as handled (in the caller's transaction)."""
-    if session.get(ProcessedMessage, key) is None:
-        session.add(
-            ProcessedMessage(key=key[:255], channel=channel, outcome=outcome, claim_id=claim_id)
-        )
+    row = ProcessedMessage(
+        key=key[:PROCESSED_KEY_LENGTH], channel=channel, outcome=outcome, claim_id=claim_id
+    )
+    insert_ignore(session, row, ["key"])
 
 
 def secretary_emails(session: Session) -> list[str]:
@@ -265,3 +268,13 @@ def secretary_emails(session: Session) -> list[str]:
         ).scalars()
         if address
     ]
+
+
+def member_audit_details(session: Session, member_id: int, action: str) -> list[dict[str, Any]]:
+    """The details of one member's audit rows with this action, oldest first."""
+    query = (
+        select(AuditEntry.details)
+        .where(AuditEntry.member_id == member_id, AuditEntry.action == action)
+        .order_by(AuditEntry.id)
+    )
+    return list(session.execute(query).scalars())
