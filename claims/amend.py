@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cpd import rules
-from cpd.claims import reply_text, texts, threads
+from cpd.claims import draft_changes, drafts, identity, reply_text, texts, threads, views
 from cpd.claims.cards import queue_evidence
 from cpd.claims.intake import (
     MAX_ATTACHMENTS,
@@ -37,9 +37,10 @@ from cpd.claims.intake import (
     Intake,
     MailOutcome,
 )
+from cpd.claims.notifications import queue
 from cpd.rules.values import number
 from cpd.storage import Conflict, Session, claims_repo, models, reading, transaction
-from cpd.storage.outbox import enqueue, replace_pending_payload
+from cpd.storage.outbox import replace_pending_payload
 from cpd.storage.queries import add_audit, add_processed, processed_outcome, secretary_emails
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def from_mail(service: ClaimsService, intake: Intake, keys: Sequence[str]) -> Ma
     try:
         with transaction(service.engine) as session:
             claim = threads.replied_claim(session, intake.reply_context)
-            member = service._member(session, intake.sender)
+            member = identity.member_of(session, intake.sender)
             if claim is None or member is None or member.id != claim.member_id:
                 return None
             result = _amend(service, session, member, claim, intake, mail_body(intake))
@@ -95,7 +96,7 @@ def from_mail(service: ClaimsService, intake: Intake, keys: Sequence[str]) -> Ma
                 done = processed_outcome(session, key)
                 if done is not None and done.claim_id is not None:
                     claim = claims_repo.get(session, done.claim_id)
-                    view = service._view(session, claim) if claim is not None else None
+                    view = views.view(service, session, claim) if claim is not None else None
                     return MailOutcome(done.outcome, view, duplicate=True)
         raise
 
@@ -110,10 +111,12 @@ def by_reply(service: ClaimsService, claim_id: int, intake: Intake) -> Amendment
         if done is not None and done.outcome in OUTCOMES and done.claim_id == claim_id:
             claim = claims_repo.get(session, claim_id)
             if claim is not None:
-                return Amendment(service._view(session, claim), done.outcome, "", duplicate=True)
+                return Amendment(
+                    views.view(service, session, claim), done.outcome, "", duplicate=True
+                )
     with transaction(service.engine) as session:
         claim = claims_repo.get(session, claim_id)
-        member = service._member(session, intake.sender)
+        member = identity.member_of(session, intake.sender)
         if claim is None or member is None or member.id != claim.member_id:
             return None
         result = _amend(service, session, member, claim, intake, intake.text.strip())
@@ -139,7 +142,7 @@ def _amend(
             claim_id=claim.id,
             details={"status": claim.status, "source_key": intake.source_key[:255]},
         )
-        view = service._view(session, claim)
+        view = views.view(service, session, claim)
         return Amendment(
             view,
             "noted",
@@ -147,7 +150,7 @@ def _amend(
             "message was passed to the membership secretary.",
         )
     scheme = rules.load_scheme(member.scheme)
-    before = service._view(session, claim)
+    before = views.view(service, session, claim)
     day = intake.received_at.astimezone(service.zone).date()
     reading = reply_text.read(text, service.extractor, day, service.low_confidence)
     changes: dict[str, Any] = {}
@@ -171,12 +174,12 @@ def _amend(
     if note:
         _note(service, session, member, claim, intake, note)
     if not changes:
-        view = service._view(session, claim)
+        view = views.view(service, session, claim)
         outcome = "noted" if note else "unchanged"
         message = _unchanged(claim.id, bool(note), refused)  # type: ignore[arg-type]
         return Amendment(view, outcome, message)
-    service._refresh_proposal(session, member, claim)
-    view = service._view(session, claim)
+    drafts.refresh_proposal(service, session, member, claim)
+    view = views.view(service, session, claim)
     add_audit(
         session,
         intake.sender.key(),
@@ -207,7 +210,7 @@ def _correct(
 ) -> None:
     """Apply the stated kind, dates and hours (dates first: they bound the hours)."""
     if reading.kind is not None and reading.kind != claim.kind:
-        service._apply_change(claim, scheme, "kind", reading.kind)
+        draft_changes.apply_change(service, claim, scheme, "kind", reading.kind)
         changes["kind"] = reading.kind
     if reading.dates is not None and reading.dates != (claim.start_date, claim.end_date):
         start, end = reading.dates
@@ -218,7 +221,7 @@ def _correct(
             changes["dates"] = [start.isoformat(), end.isoformat()]
     if reading.hours is not None and reading.hours != claim.hours:
         try:
-            service._apply_change(claim, scheme, "hours", reading.hours)
+            draft_changes.apply_change(service, claim, scheme, "hours", reading.hours)
             changes["hours"] = claim.hours
         except ClaimError as exc:
             refused.append(str(exc))
@@ -237,7 +240,7 @@ def _evidence(service: ClaimsService, session: Session, claim: models.Claim, int
     added = sum(
         1
         for attachment in intake.attachments[:MAX_ATTACHMENTS]
-        if service._add_evidence(session, claim, attachment)
+        if drafts.add_evidence(service, session, claim, attachment)
     )
     if added and claim.status == "pending" and claim.card_chat_id is not None:
         queue_evidence(session, claim.id, claim.card_chat_id)  # type: ignore[arg-type]
@@ -313,7 +316,7 @@ def _refresh_card(
         session, card_key, {"claim_id": claim.id, "text": text}
     ):
         return
-    enqueue(
+    queue(
         session,
         f"claim:{claim.id}:card-amended:{_digest(source_key)}",
         "telegram",
@@ -339,7 +342,7 @@ def _note(
     )
     key = f"amend:{_digest(intake.source_key)}:note"
     if service.secretary_chat_id is not None:
-        enqueue(
+        queue(
             session,
             key,
             "telegram",
@@ -349,7 +352,7 @@ def _note(
         )
         return
     for address in secretary_emails(session):
-        enqueue(
+        queue(
             session,
             f"{key}:{address}"[:255],
             "email",
@@ -368,7 +371,7 @@ def _answer_by_mail(
     subject = str(intake.reply_context.get("subject") or f"Your CPD claim #{claim.id}")
     if not subject.lower().startswith("re:"):
         subject = "Re: " + subject
-    enqueue(
+    queue(
         session,
         f"amend:{_digest(intake.source_key)}:answer",
         "email",

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cpd.claims import drafts, identity, notifications, views
 from cpd.claims.intake import Attachment, ClaimError, ClaimView, Sender
-from cpd.storage import Engine, Session, models, reading, transaction
+from cpd.claims.notifications import queue
+from cpd.storage import Engine, Session, claims_repo, models, reading, transaction
 from cpd.storage import cards as store
-from cpd.storage.outbox import enqueue
 
 if TYPE_CHECKING:
     from cpd.claims.service import ClaimsService
@@ -27,7 +28,7 @@ def queue_evidence(session: Session, claim_id: int, chat_id: int) -> int:
     """Queue every evidence file of a claim for the chat its card is in (once per file)."""
     ids = store.evidence_ids(session, claim_id)
     for evidence_id in ids:
-        enqueue(
+        queue(
             session,
             f"claim:{claim_id}:evidence:{evidence_id}",
             "telegram",
@@ -57,13 +58,31 @@ def attach_to_claim(
     was kept: False when it is too big). On a pending claim whose card is up, the file is
     queued for the secretary too."""
     with transaction(service.engine) as session:
-        member = service._require_member(session, sender)
-        claim = service._own_claim(session, claim_id, member)
+        member = identity.require_member(session, sender)
+        claim = drafts.own_claim(session, claim_id, member)
         if claim.status not in ("draft", "pending"):
             raise ClaimError(
                 f"Claim #{claim.id} is already {claim.status}; no file can be added to it."
             )
-        kept = service._add_evidence(session, claim, attachment)
+        kept = drafts.add_evidence(service, session, claim, attachment)
         if kept and claim.status == "pending" and claim.card_chat_id is not None:
             queue_evidence(session, claim.id, claim.card_chat_id)  # type: ignore[arg-type]
-        return service._view(session, claim), kept
+        return views.view(service, session, claim), kept
+
+
+def card_posted(
+    engine: Engine,
+    claim_id: int,
+    chat_id: int,
+    message_id: int,
+    notification: notifications.Notification | None = None,
+) -> None:
+    """Remember where the secretary's card was posted and, in the same transaction, that its
+    notification was delivered and that each of its evidence files is now to be sent after it."""
+    with transaction(engine) as session:
+        claim = claims_repo.get(session, claim_id)
+        if claim is not None:
+            claim.card_chat_id, claim.card_message_id = chat_id, message_id
+            queue_evidence(session, claim_id, chat_id)
+        if notification is not None:
+            notifications.delivered_in(session, notification)

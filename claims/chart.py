@@ -11,6 +11,8 @@ import io
 from types import ModuleType
 from typing import Any
 
+from cpd import rules
+
 
 def _pyplot() -> ModuleType:
     import matplotlib
@@ -30,18 +32,18 @@ def progress_png(
     period_start: dt.date,
     period_end: dt.date,
     today: dt.date,
-    diploma: dict[str, Any] | None = None,
+    diploma: rules.Diploma | None = None,
 ) -> bytes:
     """A horizontal bar of carried-in and earned against the target, with time elapsed."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7, 1.9), dpi=100)
     try:
         if diploma is not None:
-            counted = float(diploma.get("counted", earned))
+            counted = float(diploma.counted)
             axis.barh([0], [counted], color="#2a9d8f", label="reflected activities")
             axis.axvline(target, color="#264653", linestyle="--", label=f"target {target:g}")
             axis.set_xlim(0, max(target, counted) * 1.1 or 1)
-            cats = ", ".join(diploma.get("categories") or []) or "none yet"
+            cats = ", ".join(diploma.categories) or "none yet"
             axis.set_title(f"{title}: {counted:g} of {target:g} activities ({cats})", fontsize=9)
         else:
             axis.barh([0], [carried_in], color="#e9c46a", label="carried in")

@@ -6,9 +6,9 @@ import datetime as dt
 
 from cpd import rules
 from cpd.claims.intake import ClaimError
+from cpd.claims.notifications import queue
 from cpd.claims.standing import rules_member
 from cpd.storage import Session, claims_repo, models
-from cpd.storage.outbox import enqueue
 from cpd.storage.queries import add_audit
 
 MAIL_SUBJECT_WORD = "dispensation"
@@ -54,7 +54,7 @@ def request_in(
         details={"period": key, "reason": reason[:1000]},
     )
     if secretary_chat_id is not None:
-        enqueue(
+        queue(
             session,
             f"dispensation:{request.id}:card:{now.timestamp():.0f}",
             "telegram",

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING
 from cpd.claims import mail_tokens
 from cpd.claims.amend import mail_body
 from cpd.claims.intake import Intake, MailOutcome
+from cpd.claims.notifications import queue
 from cpd.storage import Engine, Session, bounces, models, reading, transaction
 from cpd.storage import members as members_repo
-from cpd.storage.outbox import enqueue
 from cpd.storage.queries import add_audit, add_processed
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def set_muted(session: Session, member: models.Member, muted: bool, actor: str) 
 def _confirm(session: Session, member: models.Member, intake: Intake, text: str) -> None:
     if not member.email:
         return
-    enqueue(
+    queue(
         session,
         f"mute-confirm:{intake.source_key}"[:255],
         "email",
@@ -209,7 +209,7 @@ def unsubscribe_by_token(service: ClaimsService, token: str) -> bool:
         if member is None:
             return False
         if set_muted(session, member, True, "web:unsubscribe") and member.email:
-            enqueue(
+            queue(
                 session,
                 f"mute-confirm:web:{member.id}:{service.clock().isoformat()}",
                 "email",

@@ -28,8 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cpd.claims import texts, verdict_texts
+from cpd.claims import drafts, identity, texts, verdict_texts, views
 from cpd.claims.intake import ClaimError, ClaimView, Intake, MailOutcome, Sender
+from cpd.claims.notifications import queue
 from cpd.storage import Session, claims_repo, models, transaction
 from cpd.storage import members as members_repo
 from cpd.storage.mail_checks import (
@@ -40,7 +41,6 @@ from cpd.storage.mail_checks import (
     mail_claims_since,
     outbox_count_like,
 )
-from cpd.storage.outbox import enqueue
 from cpd.storage.queries import add_audit, add_processed
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def _impersonation(
     svc: ClaimsService, session: Session, intake: Intake, keys: Sequence[str]
 ) -> MailOutcome:
     claimed = (intake.sender.email or "").lower()
-    member = svc._member(session, intake.sender) if claimed else None
+    member = identity.member_of(session, intake.sender) if claimed else None
     outcome = "refused" if intake.refusal is not None else "impersonation"
     log.warning(
         "mail claiming to be from %s (envelope %r) %s: nothing filed (%s)",
@@ -155,9 +155,9 @@ def _tell(
     """One notice to the member: to the registered address, else in Telegram."""
     if member.email:
         payload = {"text": text, "subject": subject}
-        enqueue(session, key, "email", member.email, template, payload)
+        queue(session, key, "email", member.email, template, payload)
     elif member.telegram_user_id is not None:
-        enqueue(session, key, "telegram", str(member.telegram_user_id), "message", {"text": text})
+        queue(session, key, "telegram", str(member.telegram_user_id), "message", {"text": text})
 
 
 # -- held claims -----------------------------------------------------------------------------
@@ -173,13 +173,13 @@ def hold(
 ) -> MailOutcome:
     """Hold a drafted claim ``unverified`` and ask the member to confirm it."""
     claim.status = "unverified"
-    svc._refresh_proposal(session, member, claim)
+    drafts.refresh_proposal(svc, session, member, claim)
     expires = svc.clock() + dt.timedelta(days=HOLD_DAYS)
-    view = svc._view(session, claim)
+    view = views.view(svc, session, claim)
     assert claim.id is not None
     if member.telegram_user_id is not None:
         add_hold(session, claim.id, None, expires)
-        enqueue(
+        queue(
             session,
             f"claim:{claim.id}:confirm:telegram",
             "telegram",
@@ -191,7 +191,7 @@ def hold(
     elif member.email:
         secret = secrets.token_urlsafe(32)
         add_hold(session, claim.id, digest(secret), expires)
-        enqueue(
+        queue(
             session,
             f"claim:{claim.id}:confirm:email",
             "email",
@@ -239,8 +239,8 @@ def _release(
         claim_id=claim.id,
         details={"by": how},
     )
-    return svc._submit(
-        session, member, claim, Sender(email=member.email), lambda v: texts.mail_receipt(v)
+    return drafts.submit_in(
+        svc, session, member, claim, Sender(email=member.email), lambda v: texts.mail_receipt(v)
     )
 
 
@@ -270,8 +270,8 @@ def confirm_by_button(svc: ClaimsService, claim_id: int, sender: Sender) -> Clai
     """The member confirms their held claim (the Telegram button ``u:<claim_id>:ok``)."""
     now = svc.clock()
     with transaction(svc.engine) as session:
-        member = svc._require_member(session, sender)
-        claim = svc._own_claim(session, claim_id, member)
+        member = identity.require_member(session, sender)
+        claim = drafts.own_claim(session, claim_id, member)
         if claim.status != "unverified":
             raise ClaimError(f"Claim #{claim.id} is {claim.status}: nothing to confirm.")
         held = hold_of_claim(session, claim_id)
@@ -322,7 +322,7 @@ def reply_to_stranger(svc: ClaimsService, session: Session, intake: Intake) -> N
     if outbox_count_like(session, f"stranger:%:{day}") >= svc.mail_limits.stranger_replies_per_day:
         log.warning("stranger replies capped for %s: %s is not answered", day, address)
         return
-    enqueue(
+    queue(
         session,
         key[:255],
         "email",

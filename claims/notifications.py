@@ -1,4 +1,5 @@
-"""Notifications for the channels' senders: what is due in the outbox, and nudge texts.
+"""Notifications: the only writer of the outbox in claims/ (:func:`queue`, :func:`tell`), and
+for the channels' senders what is due in it, and nudge texts.
 
 Senders (the bot, the mail sender) never read the database: they ask this module for due
 notifications, deliver them, and report back.
@@ -58,6 +59,20 @@ def delivered_all(engine: Engine, batch: Sequence[Notification]) -> None:
     store.mark_sent_many(engine, [n.id for n in batch])
 
 
+def queue(
+    session: Session,
+    dedup_key: str,
+    channel: str,
+    recipient: str,
+    template: str,
+    payload: dict[str, Any],
+    not_before: dt.datetime | None = None,
+) -> bool:
+    """Queue a notification in the caller's transaction: the only writer of the outbox in
+    claims/ (a repeated ``dedup_key`` adds nothing; True when it was added)."""
+    return store.enqueue(session, dedup_key, channel, recipient, template, payload, not_before)
+
+
 def channel_for(member: models.Member) -> str | None:
     """Where ``tell`` reaches a member: ``telegram`` when linked, else ``email``, else None."""
     if member.telegram_user_id is not None:
@@ -75,7 +90,7 @@ def tell(
 ) -> bool:
     """Queue a message to a member: in Telegram when linked, else by mail. False if neither."""
     if member.telegram_user_id is not None:
-        store.enqueue(
+        queue(
             session,
             f"{key}:telegram",
             "telegram",
@@ -85,7 +100,7 @@ def tell(
         )
         return True
     if member.email:
-        store.enqueue(
+        queue(
             session,
             f"{key}:email",
             "email",
@@ -149,8 +164,8 @@ def nudge_text(
     if scheme.diploma is not None and evaluation.diploma is not None:
         d = evaluation.diploma
         return (
-            f"CPD diploma: {d['counted']} of {number(evaluation.target)} reflected "
-            f"activities over {len(d['categories'])} of {scheme.diploma.min_categories} "
+            f"CPD diploma: {d.counted} of {number(evaluation.target)} reflected "
+            f"activities over {len(d.categories)} of {scheme.diploma.min_categories} "
             "categories. Keep adding activities with a reflection."
         )
     remaining = amount(evaluation.remaining, scheme.unit)

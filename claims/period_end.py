@@ -19,13 +19,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cpd import rules
-from cpd.claims.notifications import channel_for, tell
+from cpd.claims.notifications import channel_for, queue, tell
 from cpd.claims.standing import MemberStanding, all_standings
 from cpd.claims.texts import amount, long_date
 from cpd.rules.values import number
 from cpd.storage import Engine, reading, transaction
 from cpd.storage import members as members_repo
-from cpd.storage.outbox import enqueue, queued
+from cpd.storage.outbox import queued
 from cpd.storage.queries import add_audit, audit_details, members_by_id, serialize
 
 
@@ -254,7 +254,7 @@ def audit_sample(
             )
             if member.email:
                 queued_mails += 1
-                enqueue(
+                queue(
                     session,
                     f"audit:{scheme_id}:{cycle}:{member_id}",
                     "email",

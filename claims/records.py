@@ -191,7 +191,7 @@ def standings_csv(engine: Engine, as_of: dt.date, scheme: str | None = None) -> 
                 ev.met,
                 ev.compulsory,
                 ev.dispensation,
-                (ev.diploma or {}).get("ready", ""),
+                ev.diploma.ready if ev.diploma is not None else "",
             ]
         )
     return buffer.getvalue()

@@ -27,7 +27,7 @@ from typing import Literal
 
 from cpd import rules
 from cpd.claims import reminders
-from cpd.claims.notifications import channel_for
+from cpd.claims.notifications import channel_for, queue
 from cpd.claims.reminder_texts import HowToClaim, mail_payload, message, summary
 from cpd.claims.standing import MemberStanding, all_standings
 from cpd.storage import Engine, Session, models, reading, transaction
@@ -174,7 +174,7 @@ def _enqueue(
 ) -> None:
     member = item.member
     if item.channel == "telegram":
-        store.enqueue(
+        queue(
             session,
             key,
             "telegram",
@@ -184,7 +184,7 @@ def _enqueue(
             not_before=release,
         )
         return
-    store.enqueue(
+    queue(
         session,
         key,
         "email",

@@ -27,15 +27,15 @@ def balance_sentence(scheme: rules.Scheme, evaluation: rules.Evaluation) -> str:
     unit = scheme.unit
     if scheme.diploma is not None and evaluation.diploma is not None:
         diploma = evaluation.diploma
-        cats = len(diploma["categories"])
+        cats = len(diploma.categories)
         needed = scheme.diploma.min_categories
-        if diploma["ready"]:
+        if diploma.ready:
             return (
-                f"Your diploma is ready to submit: {diploma['counted']} reflected activities "
+                f"Your diploma is ready to submit: {diploma.counted} reflected activities "
                 f"over {cats} categories."
             )
         return (
-            f"{diploma['counted']} of {number(evaluation.target)} reflected activities over "
+            f"{diploma.counted} of {number(evaluation.target)} reflected activities over "
             f"{cats} of {needed} categories since {long_date(evaluation.period_start)}."
         )
     held = amount(evaluation.total, unit)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from cpd.claims import views
 from cpd.claims.intake import Attachment, ClaimError, ClaimView, Intake, NotAllowed
 from cpd.claims.members import MemberNotFound
 from cpd.claims.standing import standing
@@ -109,7 +110,7 @@ def visible_claims(
         claims = list_claims(session, member_id, status, limit, offset)
         evidence = evidence_of(session, [c.id for c in claims])  # type: ignore[misc]
         return [
-            claim_json(service._view(session, c), c, evidence[c.id])  # type: ignore[index]
+            claim_json(views.view(service, session, c), c, evidence[c.id])  # type: ignore[index]
             for c in claims
         ]
 
@@ -127,7 +128,7 @@ def claim_detail(service: ClaimsService, user: WebUser, claim_id: int) -> dict[s
     with reading(service.engine) as session:
         claim = _visible(session, user, claim_id)
         body = claim_json(
-            service._view(session, claim), claim, evidence_of(session, [claim_id])[claim_id]
+            views.view(service, session, claim), claim, evidence_of(session, [claim_id])[claim_id]
         )
         body["reflections"] = dict(claim.reflections or {})
         body["history"] = [audit_json(a) for a in audit_of_claim(session, claim_id)]

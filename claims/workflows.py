@@ -13,21 +13,19 @@ import zipfile
 from pathlib import Path
 
 from cpd import rules
+from cpd.claims import decisions, evaluation, identity
 from cpd.claims.dispensations import request_in
-from cpd.claims.intake import ClaimError, NotAllowed, Sender
-from cpd.claims.notifications import tell
+from cpd.claims.intake import ClaimError, Sender
+from cpd.claims.notifications import queue, tell
 from cpd.claims.period_end import PeriodEndReport, close_periods
 from cpd.claims.records import member_records, standings_csv, to_csv, to_pdf
 from cpd.claims.service import ClaimsService
-from cpd.claims.standing import rules_claim, rules_member
 from cpd.claims.texts import long_date
 from cpd.storage import Session, claims_repo, models, reading, transaction
 from cpd.storage import members as members_repo
-from cpd.storage.outbox import enqueue
 from cpd.storage.queries import (
     add_audit,
     claims_of_member,
-    granted_dispensations,
     member_audit_details,
 )
 
@@ -44,7 +42,7 @@ class Workflows:
     def request_dispensation(self, sender: Sender, reason: str) -> models.Dispensation:
         """Ask for relief from this period's target; the secretary decides with buttons."""
         with transaction(self.engine) as session:
-            member = self.service._require_member(session, sender)
+            member = identity.require_member(session, sender)
             return request_in(
                 session,
                 member,
@@ -58,10 +56,8 @@ class Workflows:
     def decide_dispensation(self, dispensation_id: int, sender: Sender, grant: bool) -> str:
         """Grant or refuse a request (secretaries only); the member is told."""
         with transaction(self.engine) as session:
-            secretary = self.service._member(session, sender)
-            if secretary is None or secretary.role != "secretary":
-                raise NotAllowed("Only the membership secretary can decide dispensations.")
-            request = session.get(models.Dispensation, dispensation_id)
+            secretary = decisions.require_secretary(session, sender, "decide dispensations")
+            request = claims_repo.dispensation(session, dispensation_id)
             if request is None:
                 raise ClaimError(f"There is no dispensation request #{dispensation_id}.")
             if request.status != "requested":
@@ -92,7 +88,7 @@ class Workflows:
     def declare(self, sender: Sender) -> str:
         """Record the member's annual CPD declaration (once a year, idempotent)."""
         with transaction(self.engine) as session:
-            member = self.service._require_member(session, sender)
+            member = identity.require_member(session, sender)
             scheme = rules.load_scheme(member.scheme)
             if scheme.declaration != "annual":
                 raise ClaimError(f"The {scheme.short_name} scheme has no annual declaration.")
@@ -130,7 +126,7 @@ class Workflows:
                     or year in self._declared_years(session, member.id)
                 ):  # type: ignore[arg-type]
                     continue
-                enqueue(
+                queue(
                     session,
                     f"declaration:{member.id}:{year}",
                     "telegram",
@@ -162,10 +158,10 @@ class Workflows:
 
     def diploma_status(self, sender: Sender) -> dict[str, object]:
         """The member's current diploma (``cpd rules evaluate``'s ``diploma`` object)."""
-        _, scheme, evaluation = self.service.progress(sender)
-        if scheme.diploma is None or evaluation.diploma is None:
+        _, scheme, current = self.service.progress(sender)
+        if scheme.diploma is None or current.diploma is None:
             raise ClaimError(f"The {scheme.short_name} scheme has no diploma.")
-        return evaluation.diploma
+        return current.diploma.to_json()
 
     def notify_if_diploma_ready(self, member_no: str) -> bool:
         """Tell the member once when their diploma has become ready to submit."""
@@ -173,8 +169,8 @@ class Workflows:
             member = members_repo.by_number(session, member_no)
             if member is None:
                 return False
-            evaluation = self._evaluate(session, member)
-            if not (evaluation.diploma or {}).get("ready"):
+            standing = self._evaluate(session, member)
+            if standing.diploma is None or not standing.diploma.ready:
                 return False
             start = member.diploma_start or member.joined
             tell(
@@ -189,23 +185,26 @@ class Workflows:
     def submit_diploma(self, sender: Sender) -> str:
         """Send a ready diploma for validation (the secretary validates it)."""
         with transaction(self.engine) as session:
-            member = self.service._require_member(session, sender)
-            evaluation = self._evaluate(session, member)
-            diploma = evaluation.diploma
+            member = identity.require_member(session, sender)
+            diploma = self._evaluate(session, member).diploma
             if diploma is None:
                 raise ClaimError("Your scheme has no diploma to submit.")
-            if not diploma["ready"]:
+            if not diploma.ready:
                 raise ClaimError(
-                    f"Not ready yet: {diploma['counted']} of 24 reflected activities over "
-                    f"{len(diploma['categories'])} of 3 categories."
+                    f"Not ready yet: {diploma.counted} of 24 reflected activities over "
+                    f"{len(diploma.categories)} of 3 categories."
                 )
             add_audit(
-                session, sender.key(), "diploma.submitted", member_id=member.id, details=diploma
+                session,
+                sender.key(),
+                "diploma.submitted",
+                member_id=member.id,
+                details=diploma.to_json(),
             )
             if self.service.secretary_chat_id is not None:
-                enqueue(
+                queue(
                     session,
-                    f"diploma:{member.id}:{diploma['start']}:card",
+                    f"diploma:{member.id}:{diploma.start.isoformat()}:card",
                     "telegram",
                     str(self.service.secretary_chat_id),
                     "diploma_card",
@@ -213,9 +212,9 @@ class Workflows:
                         "membership_no": member.membership_no,
                         "member_id": member.id,
                         "text": f"CPD diploma submitted by {member.name} "
-                        f"({member.membership_no}): {diploma['counted']} reflected "
-                        f"activities in {', '.join(diploma['categories'])}, since "
-                        f"{diploma['start']}.",
+                        f"({member.membership_no}): {diploma.counted} reflected "
+                        f"activities in {', '.join(diploma.categories)}, since "
+                        f"{diploma.start.isoformat()}.",
                     },
                 )
             return "Your diploma was sent for validation. You will hear when it is issued."
@@ -224,17 +223,15 @@ class Workflows:
         """Issue the diploma (member by number, or by id from a button): a new one starts
         today; earlier activities no longer count."""
         with transaction(self.engine) as session:
-            secretary = self.service._member(session, sender)
-            if secretary is None or secretary.role != "secretary":
-                raise NotAllowed("Only the membership secretary can validate diplomas.")
+            decisions.require_secretary(session, sender, "validate diplomas")
             if isinstance(member_ref, int):
                 member = members_repo.get(session, member_ref)
             else:
                 member = members_repo.by_number(session, member_ref)
             if member is None:
                 raise ClaimError(f"No member {member_ref}.")
-            evaluation = self._evaluate(session, member)
-            if not (evaluation.diploma or {}).get("ready"):
+            standing = self._evaluate(session, member)
+            if standing.diploma is None or not standing.diploma.ready:
                 return f"{member.name}'s diploma is not ready; nothing was issued."
             today = self.service.today()
             previous = member.diploma_start
@@ -247,7 +244,7 @@ class Workflows:
                 details={
                     "previous_start": str(previous),
                     "new_start": str(today),
-                    "diploma": evaluation.diploma,
+                    "diploma": standing.diploma.to_json(),
                 },
             )
             tell(
@@ -288,7 +285,7 @@ class Workflows:
     def evidence_zip(self, sender: Sender) -> bytes:
         """A zip of the member's evidence files (named by claim and original name)."""
         with reading(self.engine) as session:
-            member = self.service._require_member(session, sender)
+            member = identity.require_member(session, sender)
             claims = claims_of_member(session, member.id)  # type: ignore[arg-type]
             files = claims_repo.evidence_of(session, [c.id for c in claims if c.id is not None])
         buffer = io.BytesIO()
@@ -306,15 +303,4 @@ class Workflows:
     # -- helpers ------------------------------------------------------------------------------
 
     def _evaluate(self, session: Session, member: models.Member) -> rules.Evaluation:
-        claims = [rules_claim(c) for c in claims_of_member(session, member.id)]  # type: ignore[arg-type]
-        return rules.evaluate(
-            rules.load_scheme(member.scheme),
-            rules_member(
-                member.joined,
-                member.grade,
-                granted_dispensations(session, member.id),  # type: ignore[arg-type]
-                member.diploma_start,
-            ),
-            claims,
-            self.service.today(),
-        )
+        return evaluation.standing(session, member, self.service.today())

@@ -20,6 +20,7 @@ from cpd.rules.scheme import Category, Cycle, Scheme
 from cpd.rules.values import (
     Claim,
     ClaimResult,
+    Diploma,
     Evaluation,
     InputError,
     Member,
@@ -305,7 +306,7 @@ def _carried_in(
 
 def _diploma(
     scheme: Scheme, claims: Sequence[Claim], evaluation: Evaluation, window: Period
-) -> dict[str, object]:
+) -> Diploma:
     assert scheme.diploma is not None
     by_id = {c.id: c for c in claims}
     in_window = [c for c in claims if c.status == "accepted" and c.date in window]
@@ -313,15 +314,15 @@ def _diploma(
     categories = sorted({r.category for r in counted if r.category})
     with_reflection = len(counted)
     ready = with_reflection >= scheme.target and len(categories) >= scheme.diploma.min_categories
-    return {
-        "start": window.start.isoformat(),
-        "activities": len(in_window),
-        "with_reflection": sum(1 for c in in_window if by_id[c.id].reflections.any()),
-        "categories": categories,
-        "ready": ready,
-        "counted": with_reflection,
-        "min_categories": scheme.diploma.min_categories,
-    }
+    return Diploma(
+        start=window.start,
+        activities=len(in_window),
+        with_reflection=sum(1 for c in in_window if by_id[c.id].reflections.any()),
+        categories=tuple(categories),
+        ready=ready,
+        counted=with_reflection,
+        min_categories=scheme.diploma.min_categories,
+    )
 
 
 def propose(

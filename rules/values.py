@@ -68,6 +68,32 @@ class Claim:
     status: str = "accepted"
 
 
+@dataclass(frozen=True, slots=True)
+class Diploma:
+    """Where a diploma stands (IBMS): the window's start, the accepted activities in it, those
+    with a reflection, the categories of those that count, and whether it is ready."""
+
+    start: dt.date
+    activities: int
+    with_reflection: int
+    categories: tuple[str, ...]
+    ready: bool
+    counted: int
+    min_categories: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``diploma`` object of ``cpd rules evaluate``."""
+        return {
+            "start": self.start.isoformat(),
+            "activities": self.activities,
+            "with_reflection": self.with_reflection,
+            "categories": list(self.categories),
+            "ready": self.ready,
+            "counted": self.counted,
+            "min_categories": self.min_categories,
+        }
+
+
 @dataclass(slots=True)
 class ClaimResult:
     """What one claim earned under a scheme, and why."""
@@ -104,7 +130,7 @@ class Evaluation:
     compulsory: bool
     dispensation: bool
     claims: list[ClaimResult]
-    diploma: dict[str, Any] | None = None
+    diploma: Diploma | None = None
     carry_out: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -139,7 +165,7 @@ class Evaluation:
             "remaining": number(self.remaining),
             "met": self.met,
             "claims": [r.to_json() for r in self.claims],
-            "diploma": self.diploma,
+            "diploma": None if self.diploma is None else self.diploma.to_json(),
             "unit": self.unit,
             "compulsory": self.compulsory,
             "dispensation": self.dispensation,

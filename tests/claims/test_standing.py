@@ -69,8 +69,8 @@ def test_ibms_standing_reports_the_diploma(engine: Engine) -> None:
     import_members(engine, parse_members_csv(CSV, "iims"))
     add_reflected_activities(engine, "B1", dt.date(2026, 1, 1))
     result = standing(engine, "B1", dt.date(2026, 11, 23))
-    assert result.evaluation.diploma["ready"] is True
-    assert result.evaluation.diploma["categories"] == ["formal", "professional", "work-based"]
+    assert result.evaluation.diploma.ready is True
+    assert result.evaluation.diploma.categories == ("formal", "professional", "work-based")
     assert balance_sentence(result.scheme, result.evaluation).startswith(
         "Your diploma is ready to submit"
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cpd.nlp.corpus_gen import (
+from cpd.nlp.training.corpus_gen import (
     KINDS,
     full_corpus,
     generate,

@@ -45,7 +45,7 @@ __all__ = [
     "resolve_weekday",
 ]
 
-HANDWRITTEN_PATH = Path(__file__).parent / "corpus" / "handwritten.jsonl"
+HANDWRITTEN_PATH = Path(__file__).parent.parent / "corpus" / "handwritten.jsonl"
 
 KINDS = ALL_KINDS  # the one list, from cpd.nlp.kinds
 

@@ -23,7 +23,7 @@ from cpd.nlp.kinds import KINDS
 from cpd.nlp.normalise import clean, truncate
 from cpd.nlp.pipeline import build_blank
 
-CORPUS_DIR = Path(__file__).parent / "corpus"
+CORPUS_DIR = Path(__file__).parent.parent / "corpus"
 DEFAULT_EPOCHS = 40
 HELD_OUT = 0.15
 BATCH_SIZE = 32
@@ -37,7 +37,7 @@ def load_corpus(seed: int = 0, n: int = 1200) -> list[dict[str, Any]]:
         with handwritten.open(encoding="utf-8") as fh:
             records.extend(json.loads(line) for line in fh if line.strip())
     try:
-        from cpd.nlp.corpus_gen import generate
+        from cpd.nlp.training.corpus_gen import generate
     except ImportError:  # the generator is optional while the corpus is being written
         generate = None
     if generate is not None and n > 0:

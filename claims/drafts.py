@@ -1,0 +1,266 @@
+"""Intake and drafts: a message becomes a draft claim with proposed points (idempotent on its
+source key), files are added to it, and a draft goes to the secretaries (``submit_in``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from cpd.claims import claim_notices, evaluation, identity, texts, threads, views
+from cpd.claims.intake import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    MAX_TEXT_CHARS,
+    Attachment,
+    ClaimError,
+    ClaimView,
+    Intake,
+    IntakeResult,
+    NotAllowed,
+    Sender,
+)
+from cpd.storage import (
+    Conflict,
+    DuplicateKey,
+    Session,
+    claims_repo,
+    models,
+    reading,
+    safe_display_name,
+    store_bytes,
+    transaction,
+)
+from cpd.storage.queries import add_audit
+
+if TYPE_CHECKING:
+    from cpd.claims.service import ClaimsService
+
+
+def has_words(text: str) -> bool:
+    """Whether a text says anything (a letter or a digit)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def start_claim(svc: ClaimsService, intake: Intake) -> IntakeResult:
+    """Turn a message into a draft claim with proposed points (idempotent on source key)."""
+    with reading(svc.engine) as session:
+        existing = claims_repo.by_source(session, intake.source_key)
+        if existing is not None:
+            return IntakeResult(views.view(svc, session, existing), duplicate=True)
+    try:
+        with transaction(svc.engine) as session:
+            member = identity.require_member(session, intake.sender)
+            claim = draft(svc, session, member, intake)
+            return IntakeResult(views.view(svc, session, claim))
+    except (Conflict, DuplicateKey):
+        # Another delivery of the same message won the race: show what it created.
+        with reading(svc.engine) as session:
+            existing = claims_repo.by_source(session, intake.source_key)
+            if existing is None:
+                raise
+            return IntakeResult(views.view(svc, session, existing), duplicate=True)
+
+
+def draft(
+    svc: ClaimsService, session: Session, member: models.Member, intake: Intake
+) -> models.Claim:
+    """A new draft from an intake, with its evidence and proposal (DuplicateKey when the
+    message made a claim already)."""
+    text = intake.text.strip()[:MAX_TEXT_CHARS]
+    attachments = intake.attachments[:MAX_ATTACHMENTS]
+    if not has_words(text) and not attachments:
+        raise ClaimError(texts.NOTHING_TO_CLAIM)
+    assert member.id is not None
+    claim = models.Claim(
+        member_id=member.id,
+        channel=intake.channel,
+        source_key=intake.source_key,
+        kind="other",
+        start_date=intake.received_at.astimezone(svc.zone).date(),
+        status="draft",
+        verification=intake.verification,
+        verification_domain=intake.verification_domain or None,
+        verification_reasons=list(intake.verification_reasons) or None,
+    )
+    read_text(svc, claim, text, intake.received_at, intake.reply_context)
+    claim = claims_repo.insert(session, claim)  # DuplicateKey: another delivery won
+    for attachment in attachments:
+        if not add_evidence(svc, session, claim, attachment):
+            flags = {*claim.extracted["flags"], "attachment_too_big"}
+            claim.extracted = {**claim.extracted, "flags": sorted(flags)}
+    refresh_proposal(svc, session, member, claim)
+    add_audit(
+        session,
+        intake.sender.key(),
+        "claim.drafted",
+        member_id=member.id,
+        claim_id=claim.id,
+        details={"channel": intake.channel, "source_key": intake.source_key},
+    )
+    return claim
+
+
+_NO_TEXT: dict[str, Any] = {
+    "kind": "other",
+    "confidence": 0.0,
+    "hours": None,
+    "title": None,
+    "provider": None,
+    "has_test": False,
+    "co_authors": None,
+}
+
+
+def read_text(
+    svc: ClaimsService,
+    claim: models.Claim,
+    text: str,
+    received_at: dt.datetime,
+    reply_context: dict[str, Any] | None = None,
+) -> None:
+    """Fill a claim's activity fields from the member's words (or mark that there were none)."""
+    local_day = received_at.astimezone(svc.zone).date()
+    flags: list[str] = []
+    if has_words(text):
+        activity = svc.extractor.extract(text, local_day)
+        extracted: dict[str, Any] = activity.to_json()
+        flags.extend(activity.flags)
+    else:
+        extracted = dict(_NO_TEXT)
+        flags.append("no_text")
+    start = _date_or(extracted.get("start_date"), local_day)
+    end = _date_or(extracted.get("end_date"), start)
+    if start > local_day:
+        start, end = local_day, local_day
+        flags.append("future_date")
+    hours = extracted.get("hours")
+    if hours is not None and (hours < 0 or hours > 24 * ((end - start).days + 1)):
+        flags.append("hours_out_of_range")
+        hours = None
+    claim.raw_text = text
+    claim.kind = extracted.get("kind") or "other"
+    claim.hours = hours
+    claim.start_date, claim.end_date = start, end
+    claim.title = (extracted.get("title") or _title_from(text) or "Evidence")[:300]
+    claim.provider = extracted.get("provider")
+    claim.has_test = bool(extracted.get("has_test"))
+    claim.co_authors = extracted.get("co_authors")
+    claim.confidence = extracted.get("confidence")
+    previous = claim.extracted or {}
+    claim.extracted = {
+        **extracted,
+        "flags": sorted(set(flags)),
+        "reply": reply_context if reply_context is not None else previous.get("reply", {}),
+        **threads.keep_ids(previous),
+    }
+
+
+def add_evidence(
+    svc: ClaimsService, session: Session, claim: models.Claim, attachment: Attachment
+) -> bool:
+    """Store a file for the claim (once per content); False when it is too big to keep."""
+    if len(attachment.data) > MAX_ATTACHMENT_BYTES:
+        return False
+    assert claim.id is not None
+    stored = store_bytes(svc.evidence_dir, attachment.data)
+    if not claims_repo.has_evidence(session, claim.id, stored.sha256):
+        claims_repo.add_evidence(
+            session,
+            models.EvidenceFile(
+                claim_id=claim.id,
+                original_name=safe_display_name(attachment.name),
+                content_type=attachment.content_type[:127],
+                size=stored.size,
+                sha256=stored.sha256,
+                stored_path=str(stored.path),
+            ),
+        )
+    return True
+
+
+def attach(
+    svc: ClaimsService,
+    source_key: str,
+    sender: Sender,
+    attachment: Attachment,
+    text: str = "",
+    received_at: dt.datetime | None = None,
+) -> ClaimView:
+    """Add a file to the draft a message started (the further photos of an album); a caption
+    is read now when the draft was started by a photo without words."""
+    with transaction(svc.engine) as session:
+        member = identity.require_member(session, sender)
+        claim = claims_repo.by_source(session, source_key)
+        if claim is None or claim.member_id != member.id:
+            raise NotAllowed("There is no claim to add that file to.")
+        add_evidence(svc, session, claim, attachment)
+        text = text.strip()[:MAX_TEXT_CHARS]
+        if claim.status == "draft" and has_words(text) and not has_words(claim.raw_text):
+            read_text(svc, claim, text, received_at or svc.clock())
+            refresh_proposal(svc, session, member, claim)
+        return views.view(svc, session, claim)
+
+
+def own_claim(session: Session, claim_id: int, member: models.Member) -> models.Claim:
+    """The member's own claim; NotAllowed when there is no such claim of theirs."""
+    claim = claims_repo.get(session, claim_id)
+    if claim is None or claim.member_id != member.id:
+        raise NotAllowed(f"There is no claim #{claim_id} of yours.")
+    return claim
+
+
+def refresh_proposal(
+    svc: ClaimsService, session: Session, member: models.Member, claim: models.Claim
+) -> None:
+    """Store what the claim would earn if accepted now (the engine's proposal)."""
+    session.flush()
+    result = evaluation.propose(session, member, claim, svc.today()).result
+    claim.proposed_points = result.points
+    claim.extracted = {
+        **(claim.extracted or {}),
+        "rule_note": result.note,
+        "category": result.category,
+    }
+
+
+def submit_in(
+    svc: ClaimsService,
+    session: Session,
+    member: models.Member,
+    claim: models.Claim,
+    sender: Sender,
+    receipt: Callable[[ClaimView], str],
+) -> ClaimView:
+    """Draft to pending: proposal refreshed, audited, receipt and secretary card queued."""
+    claim.status = "pending"
+    claim.submitted_at = svc.clock()
+    refresh_proposal(svc, session, member, claim)
+    view = views.view(svc, session, claim)
+    add_audit(
+        session,
+        sender.key(),
+        "claim.submitted",
+        member_id=member.id,
+        claim_id=claim.id,
+        details={"channel": claim.channel, "proposed_points": claim.proposed_points},
+    )
+    claim_notices.to_member(session, member, claim, "receipt", receipt(view))
+    claim_notices.secretary_card(session, svc.secretary_chat_id, claim, view)
+    return view
+
+
+def _date_or(value: Any, default: dt.date) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return default
+    return default
+
+
+def _title_from(text: str) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= 60 else words[:57].rsplit(" ", 1)[0] + "..."
