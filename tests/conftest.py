@@ -19,6 +19,7 @@ from tests.support.dns_server import (  # noqa: F401 (fixtures)
     mail_zone,
     other_dkim_key,
 )
+from tests.support.environment import clean_cpd_env  # noqa: F401 (fixture)
 from tests.support.postgres import postgres_available, throwaway_postgres
 
 _database_numbers = itertools.count(1)

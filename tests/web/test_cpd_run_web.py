@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.waiting import wait_until
+
 MEMBERS = """membership_no,name,email,scheme,grade,joined,role
 S1,Sam Secretary,sam@example.com,iims,member,2015-01-01,secretary
 """
@@ -50,16 +52,15 @@ def test_cpd_run_serves_the_web_desk_and_a_link_signs_in(tmp_path: Path) -> None
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
             assert process.poll() is None, process.communicate()[1]
             try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
+                return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the web desk did not come up in 60 s"
-            time.sleep(0.2)
+                return False
+
+        wait_until(healthy, 60, what="the web desk's /healthz", interval=0.2)
         link = subprocess.run(
             [*CLI, "web", "link", "S1"], env=env, timeout=60, capture_output=True, text=True
         )
