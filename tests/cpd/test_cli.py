@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import CliResult, run_cpd
+from tests.support.cli import CliResult, cpd_process, run_cpd
 
 MEMBERS_CSV = """membership_no,name,email,scheme,grade,joined,role
 M1,Jane Surveyor,Jane@Example.com,iims,member,2019-05-01,member
@@ -287,15 +286,7 @@ def test_the_console_script_in_a_real_process(tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
     environment.update({"CPD_DATA_DIR": str(tmp_path / "data"), "CPD_WEB_LISTEN": ""})
     environment["CPD_SMTP_LISTEN"] = ""
-    result = subprocess.run(
-        [sys.executable, "-c", "from cpd.cli import main; main()", "run"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=tmp_path,
-        timeout=120,
-    )
-    assert_one_line_error(result, "nothing to run")
+    assert_one_line_error(cpd_process("run", env=environment, cwd=tmp_path), "nothing to run")
 
 
 def test_standings_period_end_and_audit_commands(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ import queue
 import random
 import smtplib
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -37,19 +36,14 @@ from tests.mail_ingest.support_servers import (
     send_until_accepted,
     wait_until,
 )
+from tests.support.cli import cpd_process
 
 MEMBER = "jane@example.com"
 
 
 def cpd_command(run: CpdRun, *args: str) -> subprocess.CompletedProcess[str]:
     """`cpd ARGS` with the run's environment (the same data directory)."""
-    return subprocess.run(
-        [sys.executable, "-c", "from cpd.cli import main; main()", *args],
-        env=run.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return cpd_process(*args, env=run.env, cwd=run.data_dir.parent, timeout=60)
 
 
 def source_keys(run: CpdRun) -> list[str]:

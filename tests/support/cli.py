@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,3 +67,22 @@ def run_cpd(
             catch_exceptions=False,
         )
     return CliResult(tuple(args), result.exit_code, result.stdout, result.stderr)
+
+
+CPD_COMMAND = (sys.executable, "-c", "from cpd.cli import main; main()")
+"""The console script as a real process, on this interpreter."""
+
+
+def cpd_process(
+    *args: str, env: dict[str, str], cwd: Path, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``cpd ARGS`` as a real process with exactly ``env`` (for what only a process shows)."""
+    return subprocess.run(
+        [*CPD_COMMAND, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )

@@ -11,6 +11,23 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+def _poll(
+    check: Callable[[], T],
+    deadline: float,
+    timeout: float,
+    what: str,
+    detail: Callable[[], str] | None,
+) -> T | None:
+    """``check()`` if truthy; None to go on polling; AssertionError once past ``deadline``."""
+    value = check()
+    if value:
+        return value
+    if time.monotonic() > deadline:
+        extra = f"\n{detail()}" if detail is not None else ""
+        raise AssertionError(f"timed out after {timeout} s waiting for {what or check}{extra}")
+    return None
+
+
 def wait_until(
     check: Callable[[], T],
     timeout: float = 20.0,
@@ -22,14 +39,9 @@ def wait_until(
     """Poll ``check`` until it returns something truthy (returned); AssertionError after
     ``timeout`` seconds naming ``what``, with ``detail()`` (a log tail, say) appended."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            extra = f"\n{detail()}" if detail is not None else ""
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or check}{extra}")
+    while (value := _poll(check, deadline, timeout, what, detail)) is None:
         time.sleep(interval)
+    return value
 
 
 async def wait_until_async(
@@ -37,10 +49,6 @@ async def wait_until_async(
 ) -> T:
     """``wait_until`` on a running event loop (the loop keeps running while it waits)."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or check}")
+    while (value := _poll(check, deadline, timeout, what, None)) is None:
         await asyncio.sleep(interval)
+    return value
