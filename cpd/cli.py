@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -30,6 +30,9 @@ from cpd.rules.values import number
 from cpd.settings import SettingsError, check_config_file
 from cpd.smtp_cli import smtp_app
 from cpd.web_wiring import web_app
+
+if TYPE_CHECKING:
+    from cpd.nlp.extract import Extractor
 
 app = typer.Typer(
     name="cpd",
@@ -199,7 +202,7 @@ def classify(
     _classify_lines(extractor, default_day)
 
 
-def _classify_lines(extractor, default_day: dt.date, batch: int = 256) -> None:  # type: ignore[no-untyped-def]
+def _classify_lines(extractor: Extractor, default_day: dt.date, batch: int = 256) -> None:
     """Batch mode: read {"id", "text", "today"?} lines, write one result line per input."""
     pending: list[tuple[object, str, dt.date]] = []
 

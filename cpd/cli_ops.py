@@ -43,9 +43,12 @@ def audit_sample_command(
 
     config = settings()
     chosen = rules.load_scheme(scheme)
-    if chosen.audit is None and fraction is None:
+    if fraction is not None:
+        share = fraction
+    elif chosen.audit is not None:
+        share = chosen.audit.default_fraction
+    else:
         raise UserError(f"scheme {scheme!r} has no audit; give --fraction to sample anyway")
-    share = fraction if fraction is not None else chosen.audit.default_fraction  # type: ignore[union-attr]
     if not 0 < share <= 1:
         raise UserError("--fraction must be above 0 and at most 1")
     moment = moment_option(now, config.zone, dry_run)

@@ -146,7 +146,8 @@ class Settings(BaseSettings):
     must both match (classic cron ORs them), so the default is the first Monday, 09:00."""
     web_url: str | None = None
     """The portal's public base URL, named in reminder mails and sign-in links; default
-    ``http://`` + CPD_WEB_LISTEN (see ``effective_web_url``)."""
+    ``http://`` + CPD_WEB_LISTEN (see ``effective_web_url``). An ``https://`` one gives
+    reminder mail a one-click unsubscribe URL (RFC 8058)."""
     web_listen: str = "127.0.0.1:8080"
     """``host:port`` of the web desk and portal inside ``cpd run``; empty disables."""
     timezone: str = "Europe/London"
@@ -166,9 +167,6 @@ class Settings(BaseSettings):
     # -- reminder mail delivery (issue 11) ----------------------------------------------------
     mail_rate: str = "10"
     """Outbound mails a second to the relay; ``0`` or ``unlimited`` for no limit."""
-    web_url: str | None = None
-    """The web server's public base URL; an ``https://`` one gives reminder mail a one-click
-    unsubscribe URL (RFC 8058)."""
     stranger_replies_per_day: int = Field(default=50, ge=0, le=100_000)
     """``CPD_STRANGER_REPLIES_PER_DAY``: replies to unknown (verified) senders a day, for all."""
     mail_claims_per_hour: int = Field(default=20, ge=1, le=100_000)

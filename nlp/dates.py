@@ -292,11 +292,11 @@ def parse_dates(text: str, today: dt.date) -> DateResult:
     for m in list(_THE_NTH.finditer(c.s)) + list(_ORD_ONLY.finditer(c.s)):
         if c.s[m.start(): m.end()].strip() == "":
             continue
-        d1 = _latest_day_of_month(t, _day(m["d1"]))
-        d2 = _latest_day_of_month(t, _day(m["d2"])) if m.groupdict().get("d2") else None
-        if d1 and d2 and d1 > d2:
-            d1 = _safe(d2.year, d2.month, _day(m["d1"]))
-        c.add(m.span(), d1, d2)
+        first_day = _latest_day_of_month(t, _day(m["d1"]))
+        last_day = _latest_day_of_month(t, _day(m["d2"])) if m.groupdict().get("d2") else None
+        if first_day and last_day and first_day > last_day:
+            first_day = _safe(last_day.year, last_day.month, _day(m["d1"]))
+        c.add(m.span(), first_day, last_day)
 
     for m in list(_DAY_BEFORE.finditer(c.s)):
         c.add(m.span(), t - dt.timedelta(days=2))

@@ -410,15 +410,15 @@ def parse_hours(text: str) -> DurationResult:
     # 5. time ranges
     ranges = 0.0
     pos = 0
-    while (m := _RANGE_RE.search(s, pos)) is not None:
-        v = _range_hours(m, s)
+    while (found := _RANGE_RE.search(s, pos)) is not None:
+        v = _range_hours(found, s)
         if v is None:
-            pos = m.start() + 1
+            pos = found.start() + 1
             continue
         ranges += v
-        spans.append(m.span())
-        s = _mask(s, *m.span())
-        pos = m.end()
+        spans.append(found.span())
+        s = _mask(s, *found.span())
+        pos = found.end()
 
     # 6. days
     days = 0.0

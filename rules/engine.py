@@ -102,19 +102,21 @@ class _Scorer:
             authors = claim.co_authors or 1
             share = rate.pro_rata / authors
             return share, f"{number(rate.pro_rata)} shared by {authors} author(s)"
+        per_hour = rate.per_hour
+        assert per_hour is not None  # a rate sets exactly one field (Rate's validator)
         hours = claim.hours or 0.0
-        note = f"{number(hours)} h x {number(rate.per_hour)}"
+        note = f"{number(hours)} h x {number(per_hour)}"
         if cat.hours_cap is not None:
             used = state.hours_in_category.get(cat.id, 0.0)
             allowed = max(0.0, min(hours, cat.hours_cap - used))
             state.hours_in_category[cat.id] = used + allowed
             if allowed < hours:
                 note = (
-                    f"{number(allowed)} of {number(hours)} h x {number(rate.per_hour)} "
+                    f"{number(allowed)} of {number(hours)} h x {number(per_hour)} "
                     f"(hours capped at {number(cat.hours_cap)} a period)"
                 )
             hours = allowed
-        return hours * rate.per_hour, note
+        return hours * per_hour, note
 
     def _extras(self, claim: Claim) -> tuple[float, list[str]]:
         extras = self.scheme.extras
@@ -154,12 +156,12 @@ class _Scorer:
             if cat.rate.per_hour is not None and claim.hours is None:
                 return _Score(cat_id, 0.0, "no duration given: hours are needed to earn")
             repeated = self._repeat_of(cat, claim)
-            if repeated is not None:
+            if repeated is not None and cat.repeat is not None:
                 return _Score(
                     cat_id,
                     0.0,
                     f"repeat of the same lecture given on {repeated.isoformat()} "
-                    f"(within {cat.repeat.within_months} months)",  # type: ignore[union-attr]
+                    f"(within {cat.repeat.within_months} months)",
                 )
             base, note = self._base(cat, claim, state)
             extra, parts = self._extras(claim)
@@ -222,9 +224,10 @@ def evaluate(scheme: Scheme, member: Member, claims: Sequence[Claim], as_of: dt.
             notes[claim.id] = _outside(scheme, claim, current)
             continue
         else:
-            period = period_of_day.get(claim.date)
-            if period is None:
-                period = period_of_day[claim.date] = period_for(scheme, member, claim.date)
+            known = period_of_day.get(claim.date)
+            if known is None:
+                known = period_of_day[claim.date] = period_for(scheme, member, claim.date)
+            period = known
             periods.setdefault(period.key, period)
         state = states.setdefault(period.key, _PeriodState())
         scored = scorer.score(claim, state)

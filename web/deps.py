@@ -17,12 +17,18 @@ CSRF_HEADER = "X-CSRF-Token"
 
 def get_service(request: Request) -> ClaimsService:
     """The claims service the app was built with."""
-    return request.app.state.service  # type: ignore[no-any-return]
+    service = request.app.state.service
+    if not isinstance(service, ClaimsService):
+        raise TypeError("the web app was built without a ClaimsService (create_app sets it)")
+    return service
 
 
 def get_config(request: Request) -> WebConfig:
     """The web channel's settings."""
-    return request.app.state.config  # type: ignore[no-any-return]
+    config = request.app.state.config
+    if not isinstance(config, WebConfig):
+        raise TypeError("the web app was built without a WebConfig (create_app sets it)")
+    return config
 
 
 async def optional_user(

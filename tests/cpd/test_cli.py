@@ -1,14 +1,17 @@
-"""The `cpd` console script, run as a real subprocess: contracts, exit codes, one-line errors."""
+"""The `cpd` command line: contracts, exit codes, one-line errors. In-process through typer's
+CliRunner (tests/support/cli.py); one test runs the installed console script as a real
+process."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import CliResult, cpd_process, run_cpd
 
 MEMBERS_CSV = """membership_no,name,email,scheme,grade,joined,role
 M1,Jane Surveyor,Jane@Example.com,iims,member,2019-05-01,member
@@ -17,23 +20,14 @@ M3,Ivy Info,ivy@example.com,iim,professional,2020-02-01,member
 """
 
 
-def cpd(
-    tmp_path: Path, *args: str, stdin: str | None = None, **env: str
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
-    environment.update({"CPD_DATA_DIR": str(tmp_path / "data"), "CPD_WEB_LISTEN": "", **env})
-    return subprocess.run(
-        [sys.executable, "-c", "from cpd.cli import main; main()", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=tmp_path,
-        timeout=120,
-    )
+def cpd(tmp_path: Path, *args: str, stdin: str | None = None, **env: str) -> CliResult:
+    """``cpd ARGS`` in-process, data under ``tmp_path/data``, run in ``tmp_path``."""
+    return run_cpd(*args, data_dir=tmp_path / "data", cwd=tmp_path, stdin=stdin, env=env)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+def assert_one_line_error(
+    result: CliResult | subprocess.CompletedProcess[str], *words: str
+) -> None:
     assert result.returncode == 2, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("cpd: error:"), result.stderr
@@ -286,9 +280,13 @@ def test_classify_bad_input(tmp_path: Path, args: list[str], stdin: str | None, 
     assert_one_line_error(cpd(tmp_path, "classify", *args, stdin=stdin), words)
 
 
-def test_run_with_nothing_configured_says_so(tmp_path: Path) -> None:
-    result = cpd(tmp_path, "run", CPD_SMTP_LISTEN="")
-    assert_one_line_error(result, "nothing to run")
+def test_the_console_script_in_a_real_process(tmp_path: Path) -> None:
+    """`cpd run` with nothing configured, as a real process (run sets up logging for the
+    process: not something to do inside the test runner's)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
+    environment.update({"CPD_DATA_DIR": str(tmp_path / "data"), "CPD_WEB_LISTEN": ""})
+    environment["CPD_SMTP_LISTEN"] = ""
+    assert_one_line_error(cpd_process("run", env=environment, cwd=tmp_path), "nothing to run")
 
 
 def test_standings_period_end_and_audit_commands(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from cpd.cli import main
+from tests.support.cli import cpd_process
 
 SECRET = "secretpw"
 UNREACHABLE_PG = f"postgresql+psycopg://u:{SECRET}@127.0.0.1:1/x"
@@ -477,12 +477,5 @@ def test_a_real_cpd_process_fails_in_one_line(
     environment["CPD_DATA_DIR"] = str(workdir / "data")
     environment["CPD_WEB_LISTEN"] = ""
     environment.update({k: v.replace("{d}", str(workdir)) for k, v in env.items()})
-    result = subprocess.run(
-        [sys.executable, "-c", "from cpd.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=workdir,
-        timeout=60,
-    )
+    result = cpd_process(*args, env=environment, cwd=workdir, timeout=60)
     assert_one_line(result.stderr, result.stdout, result.returncode, expect, 2)

@@ -10,15 +10,7 @@ import pytest
 from cpd.run import mail_config
 from cpd.settings import SettingsError, load_settings
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("CPD_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_cpd_env")  # tests/support/environment.py
 
 
 def test_defaults() -> None:

@@ -14,6 +14,7 @@ from tests.bot import conftest as bot_fixtures
 from tests.bot.conftest import JPEG, SECRETARY_CHAT, USERS, BotWorld
 from tests.faults.conftest import Report
 from tests.support.telegram_api import Call
+from tests.support.waiting import wait_until
 
 JANE, SAM = USERS["M1"], USERS["S1"]
 world = bot_fixtures.world  # the bot tests' fixture: members invited, the fake Bot API
@@ -70,10 +71,11 @@ def test_a_refused_photo_goes_as_a_document_then_as_a_named_line(
     server.refuse("sendMessage", chat_id=SECRETARY_CHAT, description="Bad Request: chat not found")
     first = _claim_with_photo(world, JPEG, "boat show today 4 hours")
     _submit(world, first)
-    deadline = time.monotonic() + 15
-    while not any(c.chat_id == SECRETARY_CHAT for c in server.rejected):
-        assert time.monotonic() < deadline, "the card was never tried"
-        time.sleep(0.1)
+    wait_until(
+        lambda: any(c.chat_id == SECRETARY_CHAT for c in server.rejected),
+        15,
+        what="the card to be tried",
+    )
     # Before its card is posted, /pending (asked in private) lists the claim.
     mark = len(server.sent)
     server.send_text(SAM, "/pending")

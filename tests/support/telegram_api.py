@@ -170,6 +170,8 @@ class FakeTelegramServer:
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._updates: dict[int, Json] = {}
         self._pending: list[_Pending] = []
+        self.long_polls_waiting = 0
+        """``getUpdates`` calls waiting for an update right now (on the server's loop)."""
         self._update_ids, self._ids = itertools.count(100_000), itertools.count(1)
         self._callbacks: dict[str, bool] = {}  # callback_query id -> answered
         self._allowed: set[str] | None = None
@@ -623,8 +625,12 @@ class FakeTelegramServer:
                         pending.delivered = True
                     return [copy.deepcopy(p.update) for p in ready]
             assert wakeup is not None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), deadline - time.monotonic())
+            self.long_polls_waiting += 1
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), deadline - time.monotonic())
+            finally:
+                self.long_polls_waiting -= 1
 
     def _wanted(self, update: Json) -> bool:  # allowed_updates filter
         return self._allowed is None or any(k in self._allowed for k in update)

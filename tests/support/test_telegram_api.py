@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 
 from .telegram_api import Call, FakeTelegramServer
+from .waiting import wait_until_async
 
 # PTB 22.2+ warns inside RetryAfter.__init__ itself on every 429 (until PTB_TIMEDELTA=1).
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
@@ -215,7 +216,7 @@ async def test_stop_wakes_pending_long_poll_promptly() -> None:
     server = await FakeTelegramServer().start()
     async with Bot(TOKEN, server.api_url, server.file_url) as bot:
         poll = asyncio.create_task(bot.get_updates(timeout=20, read_timeout=25))
-        await asyncio.sleep(0.3)
+        await wait_until_async(lambda: server.long_polls_waiting == 1, 10, what="the long poll")
         started = time.monotonic()
         await server.stop()
         assert await poll == ()

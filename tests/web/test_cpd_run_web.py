@@ -13,6 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.cli import run_cpd
+from tests.support.waiting import wait_until
+
 MEMBERS = """membership_no,name,email,scheme,grade,joined,role
 S1,Sam Secretary,sam@example.com,iims,member,2015-01-01,secretary
 """
@@ -37,32 +40,24 @@ def test_cpd_run_serves_the_web_desk_and_a_link_signs_in(tmp_path: Path) -> None
     env = _env(data_dir, f"127.0.0.1:{port}")
     members = tmp_path / "members.csv"
     members.write_text(MEMBERS)
-    imported = subprocess.run(
-        [*CLI, "members", "import", str(members)],
-        env=env,
-        timeout=60,
-        capture_output=True,
-        text=True,
-    )
+    settings = {"CPD_SMTP_LISTEN": "", "CPD_WEB_LISTEN": f"127.0.0.1:{port}"}
+    imported = run_cpd("members", "import", str(members), data_dir=data_dir, env=settings)
     assert imported.returncode == 0, imported.stderr
     process = subprocess.Popen(
         [*CLI, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
             assert process.poll() is None, process.communicate()[1]
             try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
+                return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the web desk did not come up in 60 s"
-            time.sleep(0.2)
-        link = subprocess.run(
-            [*CLI, "web", "link", "S1"], env=env, timeout=60, capture_output=True, text=True
-        )
+                return False
+
+        wait_until(healthy, 60, what="the web desk's /healthz", interval=0.2)
+        link = run_cpd("web", "link", "S1", data_dir=data_dir, env=settings)
         assert link.returncode == 0, link.stderr
         url = link.stdout.strip()
         assert url.startswith(f"{base}/signin/")
