@@ -36,8 +36,10 @@ from cpd.claims.notifications import Notification
 from cpd.claims.service import ClaimsService
 from cpd.claims.threads import is_local
 from cpd.mail_ingest import reminder_mail
+from cpd.mail_ingest.compose_ahead import AheadComposer
 from cpd.mail_ingest.delivery_log import DeliveryRecorder
 from cpd.mail_ingest.pacer import Pacer
+from cpd.mail_ingest.relay_errors import classify
 from cpd.mail_ingest.tls import relay_send_options
 
 log = logging.getLogger(__name__)
@@ -50,15 +52,6 @@ BATCH_SIZE = 200
 MAX_PER_CONNECTION = 5000
 """Mails sent over one SMTP connection before it is closed and a new one opened."""
 BOUNCING = "not sent: the address bounces (two hard bounces; `cpd members bouncing`)"
-
-RELAY_DOWN_ERRORS: tuple[type[BaseException], ...] = (
-    aiosmtplib.SMTPConnectError,
-    aiosmtplib.SMTPConnectTimeoutError,
-    aiosmtplib.SMTPServerDisconnected,
-    aiosmtplib.SMTPTimeoutError,
-    OSError,
-    TimeoutError,
-)
 
 
 def _one_line(text: object, limit: int = 300) -> str:
@@ -148,32 +141,6 @@ def compose_for_relay(
     )
 
 
-def _relay_misconfigured(error: BaseException) -> bool:
-    """A failure every mail would meet (a certificate that does not verify, STARTTLS
-    required but not offered, a rejected login): the relay counts as down, mail waits."""
-    if isinstance(error, aiosmtplib.SMTPAuthenticationError | ssl.SSLError):
-        return True
-    return isinstance(error, aiosmtplib.SMTPException) and "STARTTLS" in str(error).upper()
-
-
-def classify(error: BaseException) -> tuple[bool, bool]:
-    """``(permanent, relay_down)`` for a failed send.
-
-    Permanent: the relay refused the recipient with a 5xx reply. Relay down: no connection,
-    a timeout, a dropped connection, a 421, or a TLS or login failure. Everything else is temporary.
-    """
-    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
-        codes = [refusal.code for refusal in error.recipients]
-        return bool(codes) and all(500 <= code < 600 for code in codes), False
-    if isinstance(error, aiosmtplib.SMTPRecipientRefused):
-        return 500 <= error.code < 600, False
-    if isinstance(error, RELAY_DOWN_ERRORS) or _relay_misconfigured(error):
-        return False, True
-    if isinstance(error, aiosmtplib.SMTPResponseException):
-        return False, error.code == 421
-    return False, False
-
-
 async def _transmit(
     client: aiosmtplib.SMTP, message: EmailMessage | bytes, sender: str, recipient: str
 ) -> None:
@@ -226,6 +193,7 @@ class MailSender:
         self._tokens: MailTokens | None = None
         self.recorder = DeliveryRecorder(self.service.delivered_all)
         self._next: asyncio.Task[list[Notification]] | None = None
+        self.composer = AheadComposer(self._compose)
 
     async def deliver_due(self) -> int:
         """Deliver one batch of due notifications; how many the relay accepted.
@@ -245,16 +213,21 @@ class MailSender:
         self._read_ahead(due)
         delivered = 0
         try:
-            for notification in due:
-                if notification.recipient.strip().lower() in bouncing:
+            sendable = [n.recipient.strip().lower() not in bouncing for n in due]
+            for index, notification in enumerate(due):
+                if not sendable[index]:
                     await self._failed(notification, BOUNCING, permanent=True)
                     continue
+                if not self.pacer.ready():
+                    self.recorder.hand_over()  # record what was accepted during the pause
                 await self.pacer.wait()
-                if await self._deliver(notification):
+                following = next((due[i] for i in range(index + 1, len(due)) if sendable[i]), None)
+                if await self._deliver(notification, following):
                     delivered += 1
                 elif self.relay_down:
                     break
         finally:
+            self.composer.clear()
             await self._settle()
         self.more_due = len(due) >= self.batch_size and not self.relay_down
         if not self.more_due:
@@ -285,15 +258,21 @@ class MailSender:
             self._tokens = await asyncio.to_thread(self.service.reminder_tokens)
         return self._tokens
 
-    async def _deliver(self, notification: Notification) -> bool:
+    def _compose(self, notification: Notification) -> tuple[EmailMessage | bytes, str]:
+        return compose_for_relay(notification, self.mail_from, self._tokens, self.web_url)
+
+    async def _deliver(self, notification: Notification, following: Notification | None) -> bool:
+        """Send one mail (the ``following`` one is composed while this one is on the wire)."""
         try:
-            tokens = await self._reminder_tokens(notification)
-            message, envelope_sender = compose_for_relay(
-                notification, self.mail_from, tokens, self.web_url
-            )
+            await self._reminder_tokens(notification)
+            message, envelope_sender = self.composer.take(notification)
         except ValueError as exc:
             await self._failed(notification, f"cannot compose: {exc}", permanent=True)
             return False
+        if following is not None and (
+            self._tokens is not None or not reminder_mail.is_reminder(following.payload)
+        ):
+            self.composer.ahead(following)
         try:
             await self._send(message, envelope_sender, notification.recipient.strip())
         except Exception as exc:  # every failure is recorded; none may stop the sender
