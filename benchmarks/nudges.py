@@ -230,6 +230,12 @@ def main() -> None:
         f"{bare_rate:.0f} mails/s over {final[1] - after[1]} SMTP connection(s); "
         f"relay got {final[0] - after[0]}; CPU {bare_cpu / len(composed) * 1000:.2f} ms/mail"
     )
+    recorder = sender.recorder
+    print(
+        f"product recorded deliveries in {recorder.transactions} transaction(s), groups of "
+        f"{recorder.group}; at most {recorder.max_unrecorded} accepted mails unrecorded "
+        "at any moment (what a SIGKILL could resend)"
+    )
     ratio = product_rate / bare_rate
     print(f"ratio product/bare: {ratio:.2f} (bar >= 0.8 at an unlimited rate)")
 

@@ -61,6 +61,8 @@ class DeliveryRecorder:
         self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self.transactions = 0
+        """Recordings made so far (one transaction each)."""
 
     @property
     def unrecorded(self) -> int:
@@ -134,6 +136,7 @@ class DeliveryRecorder:
                     break
                 batch.extend(more)
             self._record(batch)
+            self.transactions += 1
             with self._lock:
                 self._handed -= len(batch)
                 waiter, self._waiter = self._waiter, None
