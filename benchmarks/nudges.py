@@ -10,7 +10,7 @@ receives, in the same run:
 1. **product**: ``cpd.mail_ingest.outbound.MailSender`` delivering the whole outbox batch after
    batch, at ``--rate`` mails a second (``CPD_MAIL_RATE``; default ``unlimited``), as
    ``cpd run`` does: due rows read, reminder headers, HTML part and VERP return path composed,
-   each row marked sent after the relay's ``250``;
+   each row marked sent after the relay's ``250`` (by the writer thread, in groups);
 2. **bare**: the same mails, composed beforehand by the product's composer, sent by a plain
    loop of ``aiosmtplib.SMTP.send_message`` over one connection, nothing recorded.
 
