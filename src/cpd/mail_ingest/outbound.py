@@ -25,6 +25,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import re
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -79,11 +80,15 @@ def _message_id(notification: Notification, mail_from: str) -> str:
     return make_msgid(idstring=f"cpd.{notification.id}", domain=_domain(mail_from))
 
 
+_NOT_IN_AN_ADDRESS = re.compile(r"[\s<>,]")
+"""White space (``str.isspace``'s, as ``\\s`` matches in a str pattern), angle brackets, commas."""
+
+
 def _recipient(notification: Notification) -> str:
     """The recipient's address; ValueError when it is not one (it can never be delivered)."""
     recipient = notification.recipient.strip()
     local, at, domain = recipient.rpartition("@")
-    if not (local and at and domain) or any(ch.isspace() or ch in "<>," for ch in recipient):
+    if not (local and at and domain) or _NOT_IN_AN_ADDRESS.search(recipient):
         raise ValueError(f"not a mail address: {_one_line(recipient, 80)!r}")
     return recipient
 
