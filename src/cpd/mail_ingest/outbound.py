@@ -205,16 +205,18 @@ class MailSender:
 
         The batch stops at the first sign that the relay is down (that notification is
         recorded as failed, with backoff; the rest stay queued untouched). The connection
-        stays open for the next batch while batches come back full.
+        stays open for the next batch while batches come back full. Every acceptance is
+        recorded when it returns with ``more_due`` false; after a full batch the last ones may
+        still be in the recorder (the next batch was read ahead, past them).
         """
         self.relay_down = self.more_due = False
         if self.relay_host is None:
             return 0
-        due = await self._due()
+        due, bouncing = await self._due()
         if not due:
+            await self._settle()
             await self.close()
             return 0
-        bouncing = await asyncio.to_thread(self.service.bouncing_addresses)
         self._read_ahead(due)
         delivered = 0
         try:
@@ -233,30 +235,34 @@ class MailSender:
                     break
         finally:
             self.composer.clear()
-            await self._settle()
+            self.recorder.hand_over()
         self.more_due = len(due) >= self.batch_size and not self.relay_down
         if not self.more_due:
+            await self._settle()
             await self.close()
         return delivered
 
-    async def _due(self) -> list[Notification]:
-        """The next batch: the one read while the last was sent, else read now."""
+    def _read(self, after_id: int | None) -> tuple[list[Notification], set[str]]:
+        """Due mail (after ``after_id``) and the addresses that bounce: one worker-thread trip."""
+        due = self.service.due_notifications(CHANNEL, self.batch_size, after_id)
+        return due, self.service.bouncing_addresses() if due else set()
+
+    async def _due(self) -> tuple[list[Notification], set[str]]:
+        """The next batch: the one read while the last was sent, else read now (once every
+        acceptance is recorded: an unrecorded row would be read again)."""
         task, self._next = self._next, None
         if task is not None:
             try:
                 return await task
             except Exception:
                 log.warning("reading the next batch failed; reading it again")
-        return await asyncio.to_thread(self.service.due_notifications, CHANNEL, self.batch_size)
+        await self._settle()
+        return await asyncio.to_thread(self._read, None)
 
     def _read_ahead(self, due: list[Notification]) -> None:
         """Start reading the batch after a full one while it is being sent."""
         if len(due) >= self.batch_size:
-            self._next = asyncio.create_task(
-                asyncio.to_thread(
-                    self.service.due_notifications, CHANNEL, self.batch_size, due[-1].id
-                )
-            )
+            self._next = asyncio.create_task(asyncio.to_thread(self._read, due[-1].id))
 
     async def _reminder_tokens(self, notification: Notification) -> MailTokens | None:
         if self._tokens is None and reminder_mail.is_reminder(notification.payload):
@@ -332,7 +338,7 @@ class MailSender:
             client.close()
 
     async def _settle(self) -> None:
-        """Wait until every accepted mail is recorded (done while the next one is sent)."""
+        """Wait until every accepted mail is recorded."""
         await self.recorder.flush()
 
     async def _failed(self, notification: Notification, error: str, permanent: bool) -> None:
