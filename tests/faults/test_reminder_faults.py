@@ -1,5 +1,5 @@
 """Fault injection on outbound reminder mail: `cpd run` SIGKILLed while it sends a run of
-reminders at an unlimited rate, restarted each time.
+reminders at an unlimited rate (twice), restarted each time.
 
 The crash guarantee of ``cpd.mail_ingest.delivery_log``: at a kill, at most
 ``MAX_UNRECORDED`` mails the relay has are not yet recorded as sent; those (and only those)
@@ -16,8 +16,8 @@ from cpd.storage import OutboxMessage, make_engine, transaction
 from tests.faults.conftest import Report
 from tests.mail_ingest.support_servers import CpdRun, RelaySink, wait_until
 
-REMINDERS = 600
-KILLS = 3
+REMINDERS = 450
+KILLS = 2
 
 
 def queue_reminders(data_dir: Path, count: int) -> None:
