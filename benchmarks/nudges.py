@@ -10,7 +10,7 @@ receives, in the same run:
 1. **product**: ``cpd.mail_ingest.outbound.MailSender`` delivering the whole outbox batch after
    batch, at ``--rate`` mails a second (``CPD_MAIL_RATE``; default ``unlimited``), as
    ``cpd run`` does: due rows read, reminder headers, HTML part and VERP return path composed,
-   each row marked sent after the relay's ``250``;
+   each row marked sent after the relay's ``250`` (by the writer thread, in groups);
 2. **bare**: the same mails, composed beforehand by the product's composer, sent by a plain
    loop of ``aiosmtplib.SMTP.send_message`` over one connection, nothing recorded.
 
@@ -229,6 +229,12 @@ def main() -> None:
         f"bare aiosmtplib loop:                {len(composed)} sent in {bare_s:.1f} s = "
         f"{bare_rate:.0f} mails/s over {final[1] - after[1]} SMTP connection(s); "
         f"relay got {final[0] - after[0]}; CPU {bare_cpu / len(composed) * 1000:.2f} ms/mail"
+    )
+    recorder = sender.recorder
+    print(
+        f"product recorded deliveries in {recorder.transactions} transaction(s), groups of "
+        f"{recorder.group}; at most {recorder.max_unrecorded} accepted mails unrecorded "
+        "at any moment (what a SIGKILL could resend)"
     )
     ratio = product_rate / bare_rate
     print(f"ratio product/bare: {ratio:.2f} (bar >= 0.8 at an unlimited rate)")

@@ -25,6 +25,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import re
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -36,8 +37,10 @@ from cpd.claims.notifications import Notification
 from cpd.claims.service import ClaimsService
 from cpd.claims.threads import is_local
 from cpd.mail_ingest import reminder_mail
+from cpd.mail_ingest.compose_ahead import AheadComposer
 from cpd.mail_ingest.delivery_log import DeliveryRecorder
 from cpd.mail_ingest.pacer import Pacer
+from cpd.mail_ingest.relay_errors import classify
 from cpd.mail_ingest.tls import relay_send_options
 
 log = logging.getLogger(__name__)
@@ -50,15 +53,6 @@ BATCH_SIZE = 200
 MAX_PER_CONNECTION = 5000
 """Mails sent over one SMTP connection before it is closed and a new one opened."""
 BOUNCING = "not sent: the address bounces (two hard bounces; `cpd members bouncing`)"
-
-RELAY_DOWN_ERRORS: tuple[type[BaseException], ...] = (
-    aiosmtplib.SMTPConnectError,
-    aiosmtplib.SMTPConnectTimeoutError,
-    aiosmtplib.SMTPServerDisconnected,
-    aiosmtplib.SMTPTimeoutError,
-    OSError,
-    TimeoutError,
-)
 
 
 def _one_line(text: object, limit: int = 300) -> str:
@@ -86,11 +80,15 @@ def _message_id(notification: Notification, mail_from: str) -> str:
     return make_msgid(idstring=f"cpd.{notification.id}", domain=_domain(mail_from))
 
 
+_NOT_IN_AN_ADDRESS = re.compile(r"[\s<>,]")
+"""White space (``str.isspace``'s, as ``\\s`` matches in a str pattern), angle brackets, commas."""
+
+
 def _recipient(notification: Notification) -> str:
     """The recipient's address; ValueError when it is not one (it can never be delivered)."""
     recipient = notification.recipient.strip()
     local, at, domain = recipient.rpartition("@")
-    if not (local and at and domain) or any(ch.isspace() or ch in "<>," for ch in recipient):
+    if not (local and at and domain) or _NOT_IN_AN_ADDRESS.search(recipient):
         raise ValueError(f"not a mail address: {_one_line(recipient, 80)!r}")
     return recipient
 
@@ -148,32 +146,6 @@ def compose_for_relay(
     )
 
 
-def _relay_misconfigured(error: BaseException) -> bool:
-    """A failure every mail would meet (a certificate that does not verify, STARTTLS
-    required but not offered, a rejected login): the relay counts as down, mail waits."""
-    if isinstance(error, aiosmtplib.SMTPAuthenticationError | ssl.SSLError):
-        return True
-    return isinstance(error, aiosmtplib.SMTPException) and "STARTTLS" in str(error).upper()
-
-
-def classify(error: BaseException) -> tuple[bool, bool]:
-    """``(permanent, relay_down)`` for a failed send.
-
-    Permanent: the relay refused the recipient with a 5xx reply. Relay down: no connection,
-    a timeout, a dropped connection, a 421, or a TLS or login failure. Everything else is temporary.
-    """
-    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
-        codes = [refusal.code for refusal in error.recipients]
-        return bool(codes) and all(500 <= code < 600 for code in codes), False
-    if isinstance(error, aiosmtplib.SMTPRecipientRefused):
-        return 500 <= error.code < 600, False
-    if isinstance(error, RELAY_DOWN_ERRORS) or _relay_misconfigured(error):
-        return False, True
-    if isinstance(error, aiosmtplib.SMTPResponseException):
-        return False, error.code == 421
-    return False, False
-
-
 async def _transmit(
     client: aiosmtplib.SMTP, message: EmailMessage | bytes, sender: str, recipient: str
 ) -> None:
@@ -226,74 +198,92 @@ class MailSender:
         self._tokens: MailTokens | None = None
         self.recorder = DeliveryRecorder(self.service.delivered_all)
         self._next: asyncio.Task[list[Notification]] | None = None
+        self.composer = AheadComposer(self._compose)
 
     async def deliver_due(self) -> int:
         """Deliver one batch of due notifications; how many the relay accepted.
 
         The batch stops at the first sign that the relay is down (that notification is
         recorded as failed, with backoff; the rest stay queued untouched). The connection
-        stays open for the next batch while batches come back full.
+        stays open for the next batch while batches come back full. Every acceptance is
+        recorded when it returns with ``more_due`` false; after a full batch the last ones may
+        still be in the recorder (the next batch was read ahead, past them).
         """
         self.relay_down = self.more_due = False
         if self.relay_host is None:
             return 0
-        due = await self._due()
+        due, bouncing = await self._due()
         if not due:
+            await self._settle()
             await self.close()
             return 0
-        bouncing = await asyncio.to_thread(self.service.bouncing_addresses)
         self._read_ahead(due)
         delivered = 0
         try:
-            for notification in due:
-                if notification.recipient.strip().lower() in bouncing:
+            sendable = [n.recipient.strip().lower() not in bouncing for n in due]
+            for index, notification in enumerate(due):
+                if not sendable[index]:
                     await self._failed(notification, BOUNCING, permanent=True)
                     continue
+                if not self.pacer.ready():
+                    self.recorder.hand_over()  # record what was accepted during the pause
                 await self.pacer.wait()
-                if await self._deliver(notification):
+                following = next((due[i] for i in range(index + 1, len(due)) if sendable[i]), None)
+                if await self._deliver(notification, following):
                     delivered += 1
                 elif self.relay_down:
                     break
         finally:
-            await self._settle()
+            self.composer.clear()
+            self.recorder.hand_over()
         self.more_due = len(due) >= self.batch_size and not self.relay_down
         if not self.more_due:
+            await self._settle()
             await self.close()
         return delivered
 
-    async def _due(self) -> list[Notification]:
-        """The next batch: the one read while the last was sent, else read now."""
+    def _read(self, after_id: int | None) -> tuple[list[Notification], set[str]]:
+        """Due mail (after ``after_id``) and the addresses that bounce: one worker-thread trip."""
+        due = self.service.due_notifications(CHANNEL, self.batch_size, after_id)
+        return due, self.service.bouncing_addresses() if due else set()
+
+    async def _due(self) -> tuple[list[Notification], set[str]]:
+        """The next batch: the one read while the last was sent, else read now (once every
+        acceptance is recorded: an unrecorded row would be read again)."""
         task, self._next = self._next, None
         if task is not None:
             try:
                 return await task
             except Exception:
                 log.warning("reading the next batch failed; reading it again")
-        return await asyncio.to_thread(self.service.due_notifications, CHANNEL, self.batch_size)
+        await self._settle()
+        return await asyncio.to_thread(self._read, None)
 
     def _read_ahead(self, due: list[Notification]) -> None:
         """Start reading the batch after a full one while it is being sent."""
         if len(due) >= self.batch_size:
-            self._next = asyncio.create_task(
-                asyncio.to_thread(
-                    self.service.due_notifications, CHANNEL, self.batch_size, due[-1].id
-                )
-            )
+            self._next = asyncio.create_task(asyncio.to_thread(self._read, due[-1].id))
 
     async def _reminder_tokens(self, notification: Notification) -> MailTokens | None:
         if self._tokens is None and reminder_mail.is_reminder(notification.payload):
             self._tokens = await asyncio.to_thread(self.service.reminder_tokens)
         return self._tokens
 
-    async def _deliver(self, notification: Notification) -> bool:
+    def _compose(self, notification: Notification) -> tuple[EmailMessage | bytes, str]:
+        return compose_for_relay(notification, self.mail_from, self._tokens, self.web_url)
+
+    async def _deliver(self, notification: Notification, following: Notification | None) -> bool:
+        """Send one mail (the ``following`` one is composed while this one is on the wire)."""
         try:
-            tokens = await self._reminder_tokens(notification)
-            message, envelope_sender = compose_for_relay(
-                notification, self.mail_from, tokens, self.web_url
-            )
+            await self._reminder_tokens(notification)
+            message, envelope_sender = self.composer.take(notification)
         except ValueError as exc:
             await self._failed(notification, f"cannot compose: {exc}", permanent=True)
             return False
+        if following is not None and (
+            self._tokens is not None or not reminder_mail.is_reminder(following.payload)
+        ):
+            self.composer.ahead(following)
         try:
             await self._send(message, envelope_sender, notification.recipient.strip())
         except Exception as exc:  # every failure is recorded; none may stop the sender
@@ -348,7 +338,7 @@ class MailSender:
             client.close()
 
     async def _settle(self) -> None:
-        """Wait until every accepted mail is recorded (done while the next one is sent)."""
+        """Wait until every accepted mail is recorded."""
         await self.recorder.flush()
 
     async def _failed(self, notification: Notification, error: str, permanent: bool) -> None:

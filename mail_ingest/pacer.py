@@ -38,6 +38,12 @@ class Pacer:
         self._tokens = 1.0
         self._at = clock()
 
+    def ready(self) -> bool:
+        """Whether the next mail may go at once (``wait`` would not pause)."""
+        if self.rate is None:
+            return True
+        return self._tokens + (self.clock() - self._at) * self.rate >= 1.0
+
     async def wait(self) -> None:
         """Return when the next mail may go (at once when there is no limit)."""
         if self.rate is None:

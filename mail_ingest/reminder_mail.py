@@ -16,6 +16,7 @@ import binascii
 import datetime as dt
 import functools
 import secrets
+import time
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from typing import Any
@@ -59,6 +60,18 @@ def sender_header(display_name: str, mail_from_address: str) -> str:
     if not name:
         return mail_from_address
     return formataddr((name, mail_from_address), charset="utf-8")
+
+
+_date: tuple[int, str] = (0, "")
+
+
+def _date_header() -> str:
+    """``Date`` now (RFC 5322, to the second): formatted once a second, not once a mail."""
+    global _date
+    second = int(time.time())
+    if _date[0] != second:
+        _date = (second, format_datetime(dt.datetime.fromtimestamp(second, dt.UTC)))
+    return _date[1]
 
 
 def _subject(text: str) -> str:
@@ -105,12 +118,13 @@ def render(
     if url is not None:
         uris.append(f"<{url}>")
     subject = " ".join(str(payload.get("subject") or "CPD").split())[:900]
+    random = secrets.token_hex(20)  # one draw: the Message-ID's 16 digits, the boundary's 24
     headers = [
         f"From: {sender_header(str(payload.get('sender_name') or ''), mail_from_address)}",
         f"To: {recipient}",
         f"Subject: {_subject(subject)}",
-        f"Date: {format_datetime(dt.datetime.now(dt.UTC))}",
-        f"Message-ID: {reminder_message_id(notification_id, secrets.token_hex(8), domain)}",
+        f"Date: {_date_header()}",
+        f"Message-ID: {reminder_message_id(notification_id, random[:16], domain)}",
         "Auto-Submitted: auto-generated",
         "List-Unsubscribe: " + ",\r\n ".join(uris),
     ]
@@ -120,7 +134,7 @@ def render(
     text = _part(str(payload.get("text") or ""), "plain")
     html = payload.get("html")
     if html:
-        boundary = f"=_cpd_{secrets.token_hex(12)}"
+        boundary = f"=_cpd_{random[16:]}"
         headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
         body = b"".join(
             [

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 from sqlmodel import Session, col
 
 from cpd.storage.models import OutboxMessage, utcnow
@@ -77,6 +77,22 @@ def due(
         )
 
 
+_SENT = (
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.id.in_(bindparam("ids", expanding=True)),  # type: ignore[union-attr]
+        func.coalesce(OutboxMessage.status, "") == "pending",
+    )
+    .values(status="sent", sent_at=bindparam("now"), attempts=OutboxMessage.attempts + 1)
+)
+"""Deliveries, looked up by primary key, in one statement. Built once (building a Core
+statement costs more than running it). ``coalesce(status, '')`` (status is never NULL) keeps
+the planner on the key: for a bare ``status = 'pending'`` SQLite, without statistics, chose
+the ``ix_outbox_due`` index and scanned every pending row (2 ms for 20 ids with 20,000
+pending, against 0.3 ms by key). One statement rather than one per id: each SQLite step
+hands the GIL over, and the sender's loop waits for it when the relay answers."""
+
+
 def _sent(message_id: int):  # type: ignore[no-untyped-def]
     return (
         update(OutboxMessage)
@@ -87,23 +103,15 @@ def _sent(message_id: int):  # type: ignore[no-untyped-def]
 
 def mark_sent(engine: Engine, message_id: int) -> None:
     """Record a delivery (only a pending row changes, so a second call does nothing)."""
-    with engine.begin() as connection:
-        connection.execute(_sent(message_id))
+    mark_sent_many(engine, [message_id])
 
 
-def mark_sent_many(engine: Engine, message_ids: list[int]) -> None:
+def mark_sent_many(engine: Engine, message_ids: Sequence[int]) -> None:
     """Record several deliveries in one transaction (each only if still pending)."""
     if not message_ids:
         return
     with engine.begin() as connection:
-        connection.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id.in_(message_ids),  # type: ignore[union-attr]
-                OutboxMessage.status == "pending",
-            )
-            .values(status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
-        )
+        connection.execute(_SENT, {"ids": list(message_ids), "now": utcnow()})
 
 
 def mark_sent_in(session: Session, message_id: int) -> None:
