@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from cpd.claims.intake import ClaimView
 from cpd.claims.notifications import pace
+from cpd.claims.scheme_facts import Evaluation, Scheme
 from cpd.claims.texts import amount, balance_sentence, fmt, long_date
 
 HELP = """I record your CPD activities for the membership secretary.
@@ -41,7 +42,7 @@ def welcome(name: str) -> str:
     return f"Welcome, {name}. You're linked: send me your CPD activities any time.\n\n{HELP}"
 
 
-def progress(scheme, evaluation, today: dt.date) -> str:  # type: ignore[no-untyped-def]
+def progress(scheme: Scheme, evaluation: Evaluation, today: dt.date) -> str:
     """/progress text."""
     lines = [
         f"{scheme.short_name} CPD, {long_date(evaluation.period_start)} to "
