@@ -65,8 +65,9 @@ def test_decline_asks_why_and_the_reason_after_a_restart_lands_on_its_claim(
         await bench.text(SAM, "No certificate of attendance", chat_id=SECRETARY_CHAT)
         told = said(await bench.deliver(), IVY, "was declined")
         assert "No certificate of attendance" in (told.text or "")
-        declined, untouched = bench.service.claim(claim_id(card)), bench.service.claim(
-            claim_id(other)
+        declined, untouched = (
+            bench.service.claim(claim_id(card)),
+            bench.service.claim(claim_id(other)),
         )
         assert declined is not None and declined.status == "declined"
         assert declined.decision_reason == "No certificate of attendance"
