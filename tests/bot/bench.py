@@ -134,8 +134,12 @@ def said(calls: list[Call], chat_id: int, words: str) -> Call:
     raise AssertionError(f"nothing with {words!r} to {chat_id} in {texts}")
 
 
-def make_bench(tmp_path: Path, members: str = MEMBERS) -> Iterator[Bench]:
-    """A bench whose members (``members`` CSV) are all linked to their Telegram users."""
+def make_bench(
+    tmp_path: Path, members: str = MEMBERS, users: dict[str, int] | None = None
+) -> Iterator[Bench]:
+    """A bench whose members (``members`` CSV) are all linked to their Telegram users
+    (``users``: membership number -> Telegram user id; those of ``tests/bot/conftest.py``)."""
+    users = USERS if users is None else users
     data_dir = tmp_path / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(f"sqlite:///{data_dir / 'cpd.sqlite3'}")
@@ -153,7 +157,7 @@ def make_bench(tmp_path: Path, members: str = MEMBERS) -> Iterator[Bench]:
     server.add_group(SECRETARY_CHAT, "CPD secretaries")
     for line in members.strip().splitlines()[1:]:
         number = line.split(",", 1)[0]
-        user = USERS[number]
+        user = users[number]
         server.add_user(user, number)
         token = create_invite(engine, number, dt.timedelta(days=1))[0]
         service.link_telegram(token, user)
