@@ -33,7 +33,7 @@ class BotData:
         self.workflows = Workflows(service)
 
 
-class BotContext(CallbackContext[ExtBot[None], UserData, ChatData, BotData]):
+class BotContext(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):
     """``CallbackContext`` with the claims service and workflows typed."""
 
     @property
@@ -64,4 +64,4 @@ class BotContext(CallbackContext[ExtBot[None], UserData, ChatData, BotData]):
 CONTEXT_TYPES: ContextTypes[BotContext, UserData, ChatData, BotData] = ContextTypes(
     context=BotContext, bot_data=BotData, user_data=dict, chat_data=dict
 )
-BotApp = Application[ExtBot[None], BotContext, UserData, ChatData, BotData, Any]
+BotApp = Application[ExtBot[Any], BotContext, UserData, ChatData, BotData, Any]

@@ -5,7 +5,8 @@ taken by the member conversation (:mod:`cpd.bot.conversations`)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest
@@ -30,7 +31,7 @@ QUESTIONS = {
     "behaviour": "How has it changed your behaviour and approach at work?",
     "impact": "What impact and results has it had in the workplace?",
 }
-Handler = Callable[[Update, BotContext], Awaitable[object]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, object]]
 
 
 async def show_draft(update: Update, view: ClaimView, edit: bool = False) -> None:

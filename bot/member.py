@@ -35,16 +35,16 @@ async def start(update: Update, context: BotContext) -> None:
         return
     service = service_of(context)
     if not context.args:
-        member = await call(service.member_for, sender_of(update))
-        if member is None:
+        known = await call(service.member_for, sender_of(update))
+        if known is None:
             await reply(update, NOT_LINKED)
         else:
-            await reply(update, texts.welcome(member.name))
+            await reply(update, texts.welcome(known.name))
         return
+    user = update.effective_user
+    assert user is not None
     try:
-        member = await call(
-            service.link_telegram, context.args[0], sender_of(update).telegram_user_id
-        )
+        member = await call(service.link_telegram, context.args[0], user.id)
     except ClaimError as exc:
         await reply(update, str(exc))
         return
