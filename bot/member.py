@@ -54,7 +54,8 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """/help (secretaries also see their commands)."""
     secretary = await call(service_of(context).is_secretary, sender_of(update))
-    await reply(update, f"{texts.HELP}\n\n{texts.SECRETARY_HELP}" if secretary else texts.HELP)
+    help_text = texts.help_text()
+    await reply(update, f"{help_text}\n\n{texts.SECRETARY_HELP}" if secretary else help_text)
 
 
 async def progress(update: Update, context: BotContext) -> None:

@@ -70,12 +70,12 @@ async def _request_dispensation(update: Update, context: BotContext, reason: str
 
 
 async def declare(update: Update, context: BotContext) -> None:
-    """/declare: the IIM annual CPD declaration."""
+    """/declare: the annual CPD declaration (schemes that ask for one)."""
     await _run(update, flows_of(context).declare, sender_of(update))
 
 
 async def diploma(update: Update, context: BotContext) -> None:
-    """/diploma: where the IBMS diploma stands."""
+    """/diploma: where the member's diploma stands (schemes with a diploma)."""
     try:
         status = await call(flows_of(context).diploma_status, sender_of(update))
     except ClaimError as exc:
@@ -97,7 +97,7 @@ def _list(value: object) -> list[object]:
 
 
 async def submit_diploma(update: Update, context: BotContext) -> None:
-    """/submit: send a ready IBMS diploma for validation."""
+    """/submit: send a ready diploma for validation."""
     await _run(update, flows_of(context).submit_diploma, sender_of(update))
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "ReflectionChoice",
     "Scheme",
     "SchemeFacts",
+    "every_scheme",
     "scheme_facts",
 ]
 
@@ -68,6 +69,8 @@ class SchemeFacts:
     member_chooses_category: bool
     category_question: str
     diploma: DiplomaFacts | None
+    dispensations: bool = False
+    annual_declaration: bool = False
 
 
 def scheme_facts(scheme_id: str) -> SchemeFacts:
@@ -101,4 +104,11 @@ def scheme_facts(scheme_id: str) -> SchemeFacts:
         member_chooses_category=scheme.member_may_choose_category,
         category_question=buttons.category_question,
         diploma=diploma,
+        dispensations=scheme.dispensations,
+        annual_declaration=scheme.declaration == "annual",
     )
+
+
+def every_scheme() -> tuple[SchemeFacts, ...]:
+    """The facts of every scheme that has a file, in id order."""
+    return tuple(scheme_facts(scheme_id) for scheme_id in rules.scheme_ids())
