@@ -202,3 +202,18 @@ def test_kind_buttons_carry_kind_ids_and_old_positions_still_work(bench: Bench) 
         assert view is not None and view.kind == "conference"
 
     run(bench, body)
+
+
+def test_ibms_category_question_and_diploma_text_come_from_the_scheme(bench: Bench) -> None:
+    bea = USERS["B1"]
+
+    async def body() -> None:
+        card = await draft(bench, bea, "journal club article reading today 1 hours")
+        assert {"Add reflection", "Category"} <= set(labels(card))
+        asked = said(await bench.press(bea, card, "Category"), bea, "Which category fits best?")
+        assert "Self-directed learning" in labels(asked)
+        shown = said(await bench.text(bea, "/diploma"), bea, "Diploma since")
+        assert "0 of 24 reflected activities" in (shown.text or "")
+        assert "not ready yet" in (shown.text or "")
+
+    run(bench, body)
