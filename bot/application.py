@@ -10,20 +10,41 @@ import logging
 from telegram import BotCommand
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
-from cpd.bot import callbacks, fallbacks, inbox_dispatch, member, redelivery, secretary, workflows
+from cpd.bot import (
+    conversations,
+    drafts,
+    fallbacks,
+    inbox_dispatch,
+    member,
+    redelivery,
+    secretary,
+    workflows,
+)
+from cpd.bot.callbacks import (
+    CATEGORY,
+    CONFIRM,
+    DECIDE,
+    DECLARATION,
+    DIPLOMA,
+    DISPENSATION,
+    DRAFT,
+    KIND,
+    WITHDRAW,
+    action_pattern,
+    pattern,
+)
 from cpd.bot.config import BotConfig
+from cpd.bot.context import CONTEXT_TYPES, BotApp, BotContext
+from cpd.bot.persistence import conversation_store
 from cpd.bot.sender import deliver_due
 from cpd.claims.service import ClaimsService
-from cpd.claims.workflows import Workflows
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +61,7 @@ COMMANDS = [
 ]
 
 
-async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _on_error(update: object, context: BotContext) -> None:
     inbox_dispatch.record_failure(context.error)
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
 
@@ -58,26 +79,30 @@ def make_rate_limiter(max_retries: int) -> AIORateLimiter:
     )
 
 
-def build_application(service: ClaimsService, config: BotConfig) -> Application:
+def build_application(service: ClaimsService, config: BotConfig) -> BotApp:
     """The bot, wired to the claims service. It has no PTB ``Updater``: updates come from the
     inbox (see :mod:`cpd.bot.polling`), which drives ``initialize``/``start`` and calls
-    ``post_init`` (setting the command list) itself."""
+    ``post_init`` (setting the command list) itself. With ``config.conversations_file`` its
+    conversations persist there (see :mod:`cpd.bot.persistence`)."""
 
-    async def post_init(application: Application) -> None:
+    async def post_init(application: BotApp) -> None:
         await application.bot.set_my_commands(COMMANDS)
 
-    application = (
+    builder = (
         ApplicationBuilder()
+        .context_types(CONTEXT_TYPES)
         .token(config.token)
         .base_url(config.api_url)
         .base_file_url(config.file_url)
         .rate_limiter(make_rate_limiter(config.max_retries))
         .updater(None)
         .post_init(post_init)
-        .build()
     )
-    application.bot_data["service"] = service
-    application.bot_data["workflows"] = Workflows(service)
+    if config.conversations_file is not None:
+        builder = builder.persistence(conversation_store(config.conversations_file))
+    application: BotApp = builder.build()
+    application.bot_data.wire(service)
+    persistent = application.persistence is not None
     private = filters.ChatType.PRIVATE
     application.add_handler(
         MessageHandler(
@@ -88,62 +113,47 @@ def build_application(service: ClaimsService, config: BotConfig) -> Application:
     )
     application.add_handler(CommandHandler("start", member.start))
     application.add_handler(CommandHandler("help", member.help_command))
-    application.add_handler(CommandHandler("progress", member.progress, filters=private))
-    application.add_handler(CommandHandler("history", member.history, filters=private))
-    application.add_handler(CommandHandler("withdraw", member.withdraw, filters=private))
-    application.add_handler(CommandHandler("mute", member.mute, filters=private))
-    application.add_handler(CommandHandler("unmute", member.unmute, filters=private))
-    application.add_handler(CommandHandler("pending", secretary.pending))
-    for name, handler in (
-        ("dispensation", workflows.dispensation),
+    # the conversations first: an answer the bot waits for is not a new claim
+    application.add_handler(conversations.member_conversation(persistent))
+    application.add_handler(conversations.secretary_conversation(persistent))
+    for name, command in (
+        ("progress", member.progress),
+        ("history", member.history),
+        ("withdraw", member.withdraw),
+        ("mute", member.mute),
+        ("unmute", member.unmute),
         ("declare", workflows.declare),
         ("diploma", workflows.diploma),
         ("submit", workflows.submit_diploma),
         ("export", workflows.export),
         ("evidence", workflows.evidence),
     ):
-        application.add_handler(CommandHandler(name, handler, filters=private))
-    application.add_handler(
-        CallbackQueryHandler(
-            workflows.on_secretary_button,
-            pattern=callbacks.pattern(callbacks.DISPENSATION, callbacks.DIPLOMA),
-        )
-    )
-    application.add_handler(
-        CallbackQueryHandler(
-            workflows.on_declaration_button, pattern=callbacks.pattern(callbacks.DECLARATION)
-        )
-    )
+        application.add_handler(CommandHandler(name, command, filters=private))
+    application.add_handler(CommandHandler("pending", secretary.pending))
     application.add_handler(CommandHandler("standings", workflows.standings))
     application.add_handler(CommandHandler("undeclared", workflows.undeclared))
-    application.add_handler(
-        CallbackQueryHandler(
-            secretary.on_decision_button, pattern=callbacks.pattern(callbacks.DECIDE)
-        )
-    )
-    application.add_handler(
-        CallbackQueryHandler(
-            member.on_draft_button,
-            pattern=callbacks.pattern(
-                callbacks.DRAFT,
-                callbacks.KIND,
-                callbacks.CATEGORY,
-                callbacks.WITHDRAW,
-                callbacks.CONFIRM,
-            ),
-        )
-    )
+    # one handler per button action (the questions' buttons are the conversations' entries)
+    for regex, callback in (
+        (action_pattern(DECIDE, "accept"), secretary.on_accept),
+        (pattern(DISPENSATION), workflows.on_dispensation_button),
+        (pattern(DIPLOMA), workflows.on_diploma_button),
+        (pattern(DECLARATION), workflows.on_declaration_button),
+        (action_pattern(DRAFT, "submit"), drafts.on_submit),
+        (action_pattern(DRAFT, "cancel"), drafts.on_cancel),
+        (action_pattern(DRAFT, "kind"), drafts.on_ask_kind),
+        (action_pattern(DRAFT, "category"), drafts.on_ask_category),
+        (action_pattern(DRAFT, "test"), drafts.on_test),
+        (pattern(KIND), drafts.on_kind),
+        (pattern(CATEGORY), drafts.on_category),
+        (pattern(WITHDRAW), drafts.on_withdraw),
+        (pattern(CONFIRM), drafts.on_confirm),
+    ):
+        application.add_handler(CallbackQueryHandler(callback, pattern=regex))
     application.add_handler(CallbackQueryHandler(fallbacks.on_stale_button))
     application.add_handler(
         MessageHandler(
             private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND,
             redelivery.on_message,
-        )
-    )
-    application.add_handler(
-        MessageHandler(
-            filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
-            secretary.on_group_message,
         )
     )
     application.add_handler(MessageHandler(private & filters.COMMAND, fallbacks.on_unknown_command))

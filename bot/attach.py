@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 from telegram import Message, Update
-from telegram.ext import ContextTypes
 
-from cpd.bot.callbacks import decode
+from cpd.bot.callbacks import NOT_CLAIMS, decode
 from cpd.bot.common import call, reply, sender_of, service_of
+from cpd.bot.context import BotContext
 from cpd.bot.downloads import Fetched
 from cpd.claims.intake import ClaimError
 
@@ -33,13 +33,13 @@ def replied_claim(message: Message) -> int | None:
     for row in markup.inline_keyboard if markup is not None else ():
         for button in row:
             pressed = decode(button.callback_data if isinstance(button.callback_data, str) else "")
-            if pressed is not None and pressed.prefix not in ("y", "g", "v"):
+            if pressed is not None and pressed.prefix not in NOT_CLAIMS:
                 found.add(pressed.claim_id)
     return found.pop() if len(found) == 1 else None
 
 
 async def attach_by_reply(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, claim_id: int, fetched: Fetched
+    update: Update, context: BotContext, claim_id: int, fetched: Fetched
 ) -> None:
     """A file sent as a reply about a claim: added to that claim."""
     if fetched.missing and not fetched.attachments:

@@ -1,29 +1,31 @@
-"""Helpers every handler uses: the service, blocking calls off the loop, who sent an update,
-and answers that always fit Telegram's limits."""
+"""Helpers every handler uses: blocking calls off the loop, who sent an update, and answers
+that always fit Telegram's limits. (The service is ``context.service``: see
+:mod:`cpd.bot.context`.)"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
 from cpd.bot import limits
+from cpd.bot.context import BotContext
 from cpd.claims.intake import Sender
 from cpd.claims.service import ClaimsService
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
-def service_of(context: ContextTypes.DEFAULT_TYPE) -> ClaimsService:
+def service_of(context: BotContext) -> ClaimsService:
     """The claims service the application was built with."""
-    return context.application.bot_data["service"]
+    return context.service
 
 
-async def call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def call(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking service call off the event loop."""
     return await asyncio.to_thread(func, *args, **kwargs)
 
@@ -37,6 +39,18 @@ def sender_of(update: Update) -> Sender:
 def is_private(update: Update) -> bool:
     """Whether the update comes from a private chat with the bot."""
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button press of a callback-query update."""
+    query = update.callback_query
+    assert query is not None
+    return query
+
+
+def message_text(message: object) -> str:
+    """The text of a (possibly inaccessible) message a button sits on, or ''."""
+    return getattr(message, "text", None) or ""
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:

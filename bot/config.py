@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -18,3 +19,4 @@ class BotConfig:
     concurrent_updates: int = 8  # updates handled at once (one chat's always in order)
     start_retry_max: float = 60.0  # longest wait between start-up attempts (s)
     rejected_token_retry: float = 300.0  # wait after Telegram rejected the token (s)
+    conversations_file: Path | None = None  # where conversations persist (None: in memory)

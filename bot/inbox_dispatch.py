@@ -5,7 +5,9 @@ handled first on start), turned back into ``Update`` objects and given to
 ``application.process_update``; only then is the row marked handled. Updates of one chat (or,
 without a chat, of one user) run strictly in order, because conversations depend on it (a
 "Decline" press, then the reason); different chats run concurrently, at most
-``concurrency`` at once (PTB's ``concurrent_updates`` meaning). A handler interrupted by a
+``concurrency`` at once (PTB's ``concurrent_updates`` meaning). After each update the
+application's persistence (the conversations) is written, before the row is marked handled.
+A handler interrupted by a
 crash leaves its row unhandled and it is handled again after the restart: the claims service
 makes that safe (claims are idempotent on their source key, decisions are conditional
 updates, notifications are deduplicated in the outbox).
@@ -151,12 +153,24 @@ class InboxDispatcher:
             except Exception as exc:  # process_update routes handler errors to the error handler
                 failures.append(exc)
                 log.error("Telegram update %s failed: %s", update_id, exc, exc_info=exc)
+            await self._persist(failures)
             if any(is_temporary(error) for error in failures):
                 await self._retry_later(update_id)
                 return
             self._retry_delay = 0.0
             self._faulted.discard(update_id)
             await self._finish(update_id, "handled")
+
+    async def _persist(self, failures: list[BaseException]) -> None:
+        """Write what the update changed in the conversations (their states, ``user_data``)
+        before its row is marked handled, so that a crash after that loses none of it."""
+        if self.application.persistence is None:
+            return
+        try:
+            await self.application.update_persistence()
+        except Exception as exc:  # pragma: no cover - PTB routes its own errors to process_error
+            failures.append(exc)
+            log.error("the bot's conversations could not be saved: %s", exc, exc_info=exc)
 
     async def _retry_later(self, update_id: int) -> None:
         """Leave the row unhandled (its attempt taken back) and pause before the next try, so

@@ -1,4 +1,6 @@
-"""Inline keyboards the bot shows."""
+"""Inline keyboards the bot shows. What a draft's card offers for a scheme (its reflections
+and their credits, a test toggle, a category) comes from the scheme's file, through
+:func:`cpd.claims.scheme_facts.scheme_facts`."""
 
 from __future__ import annotations
 
@@ -6,15 +8,69 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from cpd.bot.callbacks import CATEGORY, DECIDE, DRAFT, KIND, WITHDRAW, encode
+from cpd.bot.callbacks import (
+    CATEGORY,
+    CONFIRM,
+    DECIDE,
+    DECLARATION,
+    DIPLOMA,
+    DISPENSATION,
+    DRAFT,
+    KIND,
+    WITHDRAW,
+    encode,
+)
 from cpd.claims.intake import ClaimView
-from cpd.claims.texts import KIND_LABELS
+from cpd.claims.scheme_facts import SchemeFacts, scheme_facts
+from cpd.claims.texts import KIND_LABELS, fmt
 
-KIND_ORDER = tuple(KIND_LABELS)
+# The draft action that asks for each reflection field.
+REFLECTION_ACTION = {"new_knowledge": "reflect", "behaviour": "behaviour", "impact": "impact"}
+ACTION_FIELD = {action: field for field, action in REFLECTION_ACTION.items()}
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
+
+
+def _with_credit(label: str, credit: float) -> str:
+    return f"{label} +{fmt(credit)}" if credit > 0 else label
+
+
+def scheme_rows(view: ClaimView, facts: SchemeFacts) -> list[list[InlineKeyboardButton]]:
+    """The scheme's own buttons on a draft: its reflections (uncredited ones alone on a row,
+    credited ones together), its test toggle; else Add reflection and Category when the claim
+    needs them or the member chooses categories."""
+    cid = view.id
+    rows: list[list[InlineKeyboardButton]] = []
+    if facts.reflections:
+        credited = []
+        for choice in facts.reflections:
+            button = _button(
+                _with_credit(choice.label, choice.credit),
+                encode(DRAFT, cid, REFLECTION_ACTION[choice.field]),
+            )
+            if choice.credit > 0:
+                credited.append(button)
+            else:
+                rows.append([button])
+        if credited:
+            rows.append(credited)
+        if facts.test_label is not None:
+            label = (
+                facts.no_test_label
+                if view.has_test
+                else _with_credit(facts.test_label, facts.test_credit)
+            )
+            rows.append([_button(label, encode(DRAFT, cid, "test"))])
+    elif "reflection" in view.needs or "category" in view.needs or facts.member_chooses_category:
+        rows.append(
+            [
+                _button("Add reflection", encode(DRAFT, cid, "reflect")),
+                _button("Category", encode(DRAFT, cid, "category")),
+            ]
+        )
+    return rows
 
 
 def draft(view: ClaimView) -> InlineKeyboardMarkup:
@@ -27,39 +83,16 @@ def draft(view: ClaimView) -> InlineKeyboardMarkup:
             _button("Change hours", encode(DRAFT, cid, "hours")),
             _button("Change date", encode(DRAFT, cid, "date")),
         ],
+        *scheme_rows(view, scheme_facts(view.scheme)),
+        [_button("Cancel", encode(DRAFT, cid, "cancel"))],
     ]
-    if view.scheme == "imi":
-        rows.append([_button("Add reflection (new knowledge)", encode(DRAFT, cid, "reflect"))])
-        rows.append(
-            [
-                _button("Behaviour and approach +2", encode(DRAFT, cid, "behaviour")),
-                _button("Impact and results +4", encode(DRAFT, cid, "impact")),
-            ]
-        )
-        rows.append(
-            [
-                _button(
-                    "There was a test +1" if not view.has_test else "No test",
-                    encode(DRAFT, cid, "test"),
-                )
-            ]
-        )
-    elif "reflection" in view.needs or "category" in view.needs or view.scheme == "ibms":
-        rows.append(
-            [
-                _button("Add reflection", encode(DRAFT, cid, "reflect")),
-                _button("Category", encode(DRAFT, cid, "category")),
-            ]
-        )
-    rows.append([_button("Cancel", encode(DRAFT, cid, "cancel"))])
     return InlineKeyboardMarkup(rows)
 
 
 def kinds(claim_id: int, cancel: bool = False) -> InlineKeyboardMarkup:
-    """One button per kind of activity (and Cancel, when it stands in for the draft's)."""
-    buttons = [
-        _button(KIND_LABELS[k], encode(KIND, claim_id, str(i))) for i, k in enumerate(KIND_ORDER)
-    ]
+    """One button per kind of activity, carrying the kind's id (and Cancel, when it stands in
+    for the draft's)."""
+    buttons = [_button(label, encode(KIND, claim_id, kind)) for kind, label in KIND_LABELS.items()]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if cancel:
         rows.append([_button("Cancel", encode(DRAFT, claim_id, "cancel"))])
@@ -98,8 +131,8 @@ def dispensation(request_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                _button("Grant", encode("g", request_id, "grant")),
-                _button("Refuse", encode("g", request_id, "refuse")),
+                _button("Grant", encode(DISPENSATION, request_id, "grant")),
+                _button("Refuse", encode(DISPENSATION, request_id, "refuse")),
             ]
         ]
     )
@@ -107,14 +140,14 @@ def dispensation(request_id: int) -> InlineKeyboardMarkup:
 
 def diploma(member_id: int) -> InlineKeyboardMarkup:
     """Validate on a submitted diploma card."""
-    return InlineKeyboardMarkup([[_button("Validate and issue", encode("v", member_id, "ok"))]])
+    return InlineKeyboardMarkup([[_button("Validate and issue", encode(DIPLOMA, member_id, "ok"))]])
 
 
 def declaration(year: int) -> InlineKeyboardMarkup:
     """One tap for the annual CPD declaration."""
-    return InlineKeyboardMarkup([[_button("I confirm", encode("y", year, "ok"))]])
+    return InlineKeyboardMarkup([[_button("I confirm", encode(DECLARATION, year, "ok"))]])
 
 
 def confirm_held(claim_id: int) -> InlineKeyboardMarkup:
     """One tap to confirm a claim by mail that is held unverified."""
-    return InlineKeyboardMarkup([[_button("Confirm", encode("u", claim_id, "ok"))]])
+    return InlineKeyboardMarkup([[_button("Confirm", encode(CONFIRM, claim_id, "ok"))]])

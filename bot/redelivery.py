@@ -10,26 +10,28 @@ without an answer. Everything else goes to :func:`cpd.bot.member.on_message` unc
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from cpd.bot import member
+from cpd.bot.common import call, is_private
+from cpd.bot.context import BotContext
+from cpd.bot.drafts import QUESTION, show_draft
 from cpd.bot.inbox_dispatch import handled_again
 
 
-async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_message(update: Update, context: BotContext) -> None:
     """A text, photo or document (see :func:`cpd.bot.member.on_message`)."""
     message = update.effective_message
-    awaiting = context.user_data.get(member.AWAITING) if context.user_data is not None else None
+    awaiting = context.user_data.get(QUESTION) if context.user_data is not None else None
     if (
         handled_again()
         and message is not None
         and not message.media_group_id
         and not awaiting
-        and member.is_private(update)
+        and is_private(update)
     ):
-        key = member._source_key(update)
-        view = await member.call(member.service_of(context).claim_for_source, key)
+        key = member.source_key(update)
+        view = await call(context.service.claim_for_source, key)
         if view is not None and view.status == "draft":
-            await member.show_draft(update, view)
+            await show_draft(update, view)
             return
     await member.on_message(update, context)

@@ -14,10 +14,10 @@ import logging
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
 
 from cpd.bot import keyboards, limits
 from cpd.bot.common import call, service_of
+from cpd.bot.context import BotContext
 from cpd.bot.evidence import send_evidence
 from cpd.claims.notifications import Notification
 from cpd.claims.service import ClaimsService
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 CARD_TEMPLATES = frozenset({"secretary_card", "card_evidence"})
 
 
-async def deliver_due(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def deliver_due(context: BotContext) -> None:
     """Job: deliver everything that is due in the outbox."""
     service = service_of(context)
     # Empty the outbox rather than one batch per tick: every outcome either records the

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cpd.claims.intake import ClaimView
 from cpd.claims.notifications import pace
+from cpd.claims.scheme_facts import Evaluation, Scheme, SchemeFacts, every_scheme
 from cpd.claims.texts import amount, balance_sentence, fmt, long_date
 
-HELP = """I record your CPD activities for the membership secretary.
+_HELP_HEAD = """I record your CPD activities for the membership secretary.
 
 Send me what you did, the way you'd tell a colleague: "boat show today, 4 hours", with a
 photo or a certificate if you have one. I'll show what I understood and the points it would
@@ -21,11 +22,32 @@ earn; tap Submit and the secretary decides.
 /withdraw - withdraw a claim that waits for a decision
 /mute, /unmute - weekly reminders off / on
 /export - your CPD record as a PDF (/export csv all for everything as CSV)
-/evidence - your evidence files as a zip, for an audit
-/dispensation REASON - ask for relief from this period's target (IIMS, IIM, IMI)
-/declare - the IIM annual CPD declaration
-/diploma, /submit - the IBMS CPD diploma: where it stands, and send it for validation
-/help - this message"""
+/evidence - your evidence files as a zip, for an audit"""
+
+
+def help_text() -> str:
+    """/help: the commands, the scheme workflows naming the schemes (from their files) that
+    have them."""
+    schemes = every_scheme()
+
+    def names(has: Callable[[SchemeFacts], bool]) -> str:
+        return ", ".join(f.short_name for f in schemes if has(f))
+
+    lines = [_HELP_HEAD]
+    if dispensing := names(lambda f: f.dispensations):
+        lines.append(
+            f"/dispensation REASON - ask for relief from this period's target ({dispensing})"
+        )
+    if declaring := names(lambda f: f.annual_declaration):
+        lines.append(f"/declare - the {declaring} annual CPD declaration")
+    if diplomas := names(lambda f: f.diploma is not None):
+        lines.append(
+            f"/diploma, /submit - the {diplomas} CPD diploma: where it stands, and send it "
+            "for validation"
+        )
+    lines.append("/help - this message")
+    return "\n".join(lines)
+
 
 SECRETARY_HELP = (
     "/pending - claims waiting for your decision\n/standings - every member's "
@@ -38,10 +60,10 @@ STATUS_MARK = {"draft": "✏️", "pending": "⏳", "accepted": "✅", "declined
 
 def welcome(name: str) -> str:
     """After /start links the account."""
-    return f"Welcome, {name}. You're linked: send me your CPD activities any time.\n\n{HELP}"
+    return f"Welcome, {name}. You're linked: send me your CPD activities any time.\n\n{help_text()}"
 
 
-def progress(scheme, evaluation, today: dt.date) -> str:  # type: ignore[no-untyped-def]
+def progress(scheme: Scheme, evaluation: Evaluation, today: dt.date) -> str:
     """/progress text."""
     lines = [
         f"{scheme.short_name} CPD, {long_date(evaluation.period_start)} to "

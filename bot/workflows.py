@@ -3,44 +3,60 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import ConversationHandler
 
 from cpd.bot import limits
-from cpd.bot.callbacks import decode
-from cpd.bot.common import call, reply, sender_of, service_of
-from cpd.bot.fallbacks import STALE_BUTTON
-from cpd.claims.intake import ClaimError
+from cpd.bot.callbacks import Callback
+from cpd.bot.common import call, message_text, query_of, reply, sender_of
+from cpd.bot.context import BotContext
+from cpd.bot.drafts import button
+from cpd.claims.intake import ClaimError, Sender
+from cpd.claims.scheme_facts import scheme_facts
 from cpd.claims.workflows import Workflows
 
-AWAITING_REASON = "awaiting_dispensation_reason"
-DISPENSATION = "g"  # secretary: grant / refuse a dispensation
-DIPLOMA = "v"  # secretary: validate a diploma
+REASON = "dispensation_reason"  # the member conversation waits for a dispensation's reason
 
 
-def flows_of(context: ContextTypes.DEFAULT_TYPE) -> Workflows:
+def flows_of(context: BotContext) -> Workflows:
     """The workflows the application was built with."""
-    return context.application.bot_data["workflows"]
+    return context.workflows
 
 
-async def _run(update: Update, func, *args) -> None:  # type: ignore[no-untyped-def]
+async def _run(update: Update, func: Callable[[Sender], object], sender: Sender) -> None:
     try:
-        text = await call(func, *args)
+        text = await call(func, sender)
     except ClaimError as exc:
         text = str(exc)
     await reply(update, text if isinstance(text, str) else "Done.")
 
 
-async def dispensation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/dispensation REASON: ask the secretary for relief from this period's target."""
+async def dispensation(update: Update, context: BotContext) -> object:
+    """/dispensation REASON: ask the secretary for relief from this period's target;
+    /dispensation alone asks for the reason and takes the next message as it."""
     reason = " ".join(context.args or [])
     if not reason:
         await reply(
             update,
-            "Why do you ask for a dispensation? Send /dispensation followed by "
-            "the reason, e.g. /dispensation retired in June.",
+            "Why do you ask for a dispensation? Reply with the reason, or send /dispensation "
+            "followed by it, e.g. /dispensation retired in June.",
         )
-        return
+        return REASON
+    await _request_dispensation(update, context, reason)
+    return None  # a question asked before still waits for its answer
+
+
+async def on_dispensation_reason(update: Update, context: BotContext) -> object:
+    """The reason the member was asked for."""
+    message = update.effective_message
+    if message is not None and message.text:
+        await _request_dispensation(update, context, message.text.strip()[:1000])
+    return ConversationHandler.END
+
+
+async def _request_dispensation(update: Update, context: BotContext, reason: str) -> None:
     try:
         request = await call(flows_of(context).request_dispensation, sender_of(update), reason)
     except ClaimError as exc:
@@ -53,33 +69,39 @@ async def dispensation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
 
 
-async def declare(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/declare: the IIM annual CPD declaration."""
+async def declare(update: Update, context: BotContext) -> None:
+    """/declare: the annual CPD declaration (schemes that ask for one)."""
     await _run(update, flows_of(context).declare, sender_of(update))
 
 
-async def diploma(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/diploma: where the IBMS diploma stands."""
+async def diploma(update: Update, context: BotContext) -> None:
+    """/diploma: where the member's diploma stands (schemes with a diploma)."""
     try:
         status = await call(flows_of(context).diploma_status, sender_of(update))
     except ClaimError as exc:
         await reply(update, str(exc))
         return
-    categories = ", ".join(status["categories"]) or "none yet"
-    ready = "ready: send /submit" if status["ready"] else "not ready yet"
-    await reply(
-        update,
-        f"Diploma since {status['start']}: {status['counted']} of 24 reflected "
-        f"activities; categories: {categories}. It is {ready}.",
+    member = await call(context.service.member_for, sender_of(update))
+    facts = scheme_facts(member.scheme).diploma if member is not None else None
+    if facts is None:  # (the service has already said when the scheme has no diploma)
+        return
+    categories = ", ".join(str(c) for c in _list(status.get("categories"))) or "none yet"
+    text = facts.describe(
+        status.get("start"), status.get("counted"), categories, bool(status.get("ready"))
     )
+    await reply(update, text)
 
 
-async def submit_diploma(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/submit: send a ready IBMS diploma for validation."""
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+async def submit_diploma(update: Update, context: BotContext) -> None:
+    """/submit: send a ready diploma for validation."""
     await _run(update, flows_of(context).submit_diploma, sender_of(update))
 
 
-async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export(update: Update, context: BotContext) -> None:
     """/export [csv] [all]: the member's records as a PDF (or CSV) document."""
     args = [a.lower() for a in context.args or []]
     fmt = "csv" if "csv" in args else "pdf"
@@ -100,7 +122,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
-async def evidence(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def evidence(update: Update, context: BotContext) -> None:
     """/evidence: a zip of the member's evidence files, for an audit."""
     try:
         data = await call(flows_of(context).evidence_zip, sender_of(update))
@@ -121,37 +143,35 @@ async def evidence(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
-async def on_secretary_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Grant / Refuse on a dispensation card, Validate on a diploma card."""
-    query = update.callback_query
-    assert query is not None
-    pressed = decode(query.data)
-    if pressed is None:
-        await query.answer(STALE_BUTTON, show_alert=True)
-        return
-    flows = flows_of(context)
-    try:
-        if pressed.prefix == DISPENSATION:
-            outcome = await call(
-                flows.decide_dispensation,
-                pressed.claim_id,
-                sender_of(update),
-                pressed.arg == "grant",
-            )
-        else:
-            outcome = await call(flows.validate_diploma, pressed.claim_id, sender_of(update))
-    except ClaimError as exc:
-        await query.answer(str(exc)[:190], show_alert=True)
-        return
+@button
+async def on_dispensation_button(update: Update, context: BotContext, pressed: Callback) -> None:
+    """Grant / Refuse on a dispensation card."""
+    outcome = await call(
+        flows_of(context).decide_dispensation,
+        pressed.claim_id,
+        sender_of(update),
+        pressed.arg == "grant",
+    )
+    await _settled(update, outcome)
+
+
+@button
+async def on_diploma_button(update: Update, context: BotContext, pressed: Callback) -> None:
+    """Validate on a diploma card."""
+    outcome = await call(flows_of(context).validate_diploma, pressed.claim_id, sender_of(update))
+    await _settled(update, outcome)
+
+
+async def _settled(update: Update, outcome: str) -> None:
+    query = query_of(update)
     await query.answer(outcome[:190])
-    text = getattr(query.message, "text", "") or ""
+    text = message_text(query.message)
     await query.edit_message_text(limits.fit(f"{text}\n\n{outcome}"), reply_markup=None)
 
 
-async def on_declaration_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_declaration_button(update: Update, context: BotContext) -> None:
     """ "I confirm" on the annual declaration prompt."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     try:
         outcome = await call(flows_of(context).declare, sender_of(update))
     except ClaimError as exc:
@@ -161,9 +181,9 @@ async def on_declaration_button(update: Update, context: ContextTypes.DEFAULT_TY
     await query.edit_message_text(limits.fit(outcome), reply_markup=None)
 
 
-async def standings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def standings(update: Update, context: BotContext) -> None:
     """/standings (secretaries): every member's standing as a CSV document."""
-    service = service_of(context)
+    service = context.service
     if not await call(service.is_secretary, sender_of(update)):
         await reply(update, "Only the membership secretary can have the standings.")
         return
@@ -174,9 +194,9 @@ async def standings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
-async def undeclared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def undeclared(update: Update, context: BotContext) -> None:
     """/undeclared (secretaries): who has not made this year's declaration."""
-    service = service_of(context)
+    service = context.service
     if not await call(service.is_secretary, sender_of(update)):
         await reply(update, "Only the membership secretary can list declarations.")
         return

@@ -162,6 +162,7 @@ def bot_config(settings: Settings) -> BotConfig:
         secretary_chat_id=settings.secretary_chat_id,
         start_retry_max=settings.telegram_retry_max,
         rejected_token_retry=settings.telegram_retry_max * 5,
+        conversations_file=settings.data_dir / "telegram-conversations.pickle",
     )
 
 

@@ -151,6 +151,31 @@ class Diploma(_Strict):
     """A diploma is ready at the target number of activities over ``min_categories``."""
 
     min_categories: Annotated[int, Field(ge=1)]
+    # What the member is told of it; ``{start}``, ``{counted}``, ``{target}``, ``{categories}``
+    # and ``{ready}`` are filled in.
+    status_text: str = (
+        "Diploma since {start}: {counted} of {target} reflected activities; categories: "
+        "{categories}. It is {ready}."
+    )
+    ready_text: str = "ready: send /submit"
+    not_ready_text: str = "not ready yet"
+
+
+class ReflectionButton(_Strict):
+    """A reflection the member can add from a draft's card (its credit, if any, is the
+    scheme's ``extras.reflections`` for the field)."""
+
+    field: Literal["new_knowledge", "behaviour", "impact"]
+    label: str
+
+
+class Buttons(_Strict):
+    """What a draft's card offers for this scheme, beyond Submit, the corrections and Cancel."""
+
+    reflections: list[ReflectionButton] = []  # none: the generic "Add reflection" when needed
+    test: str | None = None  # the label of the test toggle (shown when ``extras.test`` > 0)
+    no_test: str = "No test"  # the toggle's label once a test is recorded
+    category_question: str = "Which category fits best?"
 
 
 class Audit(_Strict):
@@ -200,6 +225,7 @@ class Scheme(_Strict):
     member_may_choose_category: bool = False
     unmatched_note: str = "no category for this kind: the secretary sets the value"
     reminders: Reminders = Reminders()
+    buttons: Buttons = Buttons()
     categories: Annotated[list[Category], Field(min_length=1)]
 
     @model_validator(mode="after")
