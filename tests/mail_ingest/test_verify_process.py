@@ -41,7 +41,8 @@ def _signed(key: DkimKey, text: str = "Course on hull surveys, 3 hours") -> byte
 
 
 def _running(verifier: VerifierProcess) -> int:
-    verifier.start()
+    """The pid of the verifier's child, once it has answered a mail (it is ready)."""
+    assert verifier.verify(mail(sender="nora@plain.example"), **TRACE).verdict == "none"
     pid = verifier.pid
     assert pid is not None and alive(pid)
     return pid
@@ -131,7 +132,10 @@ def test_children_that_die_at_once_leave_the_mail_to_the_calling_thread(
     verifier = VerifierProcess(auth, executable="/bin/false")  # exits before reading a byte
     try:
         assert verifier.verify(_signed(dkim_key), **TRACE).verdict == "pass"
-        assert verifier.in_thread == 1 and verifier.restarts >= 1
+        assert verifier.in_thread == 1 and verifier.restarts == 2
+        # for a minute no child is tried again: the next mail goes straight to the thread
+        assert verifier.verify(_signed(dkim_key), **TRACE).verdict == "pass"
+        assert verifier.in_thread == 2 and verifier.restarts == 2
     finally:
         verifier.close()
 
@@ -154,7 +158,8 @@ silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a DNS server that n
 silent.bind(("127.0.0.1", 0))
 auth = MailAuthConfig(mode="verify", dns_servers=(silent.getsockname(),), timeout=60, lifetime=60)
 verifier = VerifierProcess(auth, timeout=120)
-verifier.start()
+two_authors = b"From: a@example.com, b@example.com\\r\\n\\r\\nx\\r\\n"  # refused: no DNS asked
+assert verifier.verify(two_authors, client_ip=None, helo=None, mail_from=None).verdict == "fail"
 if sys.argv[1] == "busy":  # the child waits on DNS for a minute
     raw = b"From: jane@example.com\\r\\nSubject: x\\r\\n\\r\\nbody\\r\\n"
     threading.Thread(target=verifier.verify, args=(raw,), kwargs=dict(
@@ -180,3 +185,14 @@ def test_a_sigkilled_parent_leaves_no_verifier_behind(tmp_path: Path, state: str
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_an_error_while_the_mail_is_parsed_leaves_no_answer_for_the_next_mail(
+    verifier: VerifierProcess, dkim_key: DkimKey
+) -> None:
+    signed = _signed(dkim_key)
+    with pytest.raises(ValueError, match="unreadable"), verifier.request(signed, **TRACE):
+        raise ValueError("unreadable")  # as parse_mail's MalformedMail would
+    # the pass above was read and dropped: the next answer is this mail's own
+    assert verifier.verify(mail(sender="nora@plain.example"), **TRACE).verdict == "none"
+    assert verifier.verify(_signed(dkim_key), **TRACE).verdict == "pass"

@@ -3,7 +3,8 @@
 Started as ``python -c`` by the parent with the parent's ``sys.path`` and pid. Each request
 is two frames (a 4-byte big-endian length, then the bytes): a JSON object of
 :func:`~cpd.mail_ingest.sender_auth.verify`'s keyword arguments, then the raw mail; each
-answer is one frame of JSON, the verdict or ``{"error": ...}``. DNS answers are kept in this
+answer is one frame of JSON, the verdict or ``{"error": ...}``; the first frame the child
+writes, once its imports are done, is ``{"ready": true}``. DNS answers are kept in this
 process's own :class:`~cpd.mail_ingest.sender_dns.AnswerCache` across mails.
 """
 
@@ -41,6 +42,7 @@ def serve(parent: int) -> None:
     os.dup2(2, 1)  # a stray print must not corrupt the answers
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     cache = AnswerCache()
+    _answer(writer, {"ready": True})
     while True:
         try:
             header = json.loads(_read_blocking(reader))
@@ -62,11 +64,17 @@ def serve(parent: int) -> None:
             }
         except Exception as exc:  # reported to the parent, which raises it for this mail
             answer = {"error": f"{type(exc).__name__}: {exc}"[:1000]}
-        data = json.dumps(answer).encode()
         try:
-            os.write(writer, FRAME.pack(len(data)) + data)
+            _answer(writer, answer)
         except OSError:  # the parent is gone
             return
+
+
+def _answer(fd: int, answer: dict[str, Any]) -> None:
+    data = json.dumps(answer).encode()
+    frame = FRAME.pack(len(data)) + data
+    while frame:
+        frame = frame[os.write(fd, frame) :]
 
 
 def _read_blocking(fd: int) -> bytes:

@@ -11,10 +11,12 @@ JSON verdict out (no pickle: the child reads mail from strangers).
 :meth:`VerifierProcess.request` sends a mail at once and answers later, so the caller parses
 it meanwhile. What can go wrong, and what happens:
 
-- the child died (killed, crashed) or cannot be written to: a new one is started and the mail
-  is sent again, once; if that fails too, the mail is verified in the calling thread;
+- the child died (killed, crashed), cannot be written to or did not start: a new one is
+  started and the mail is sent again, once; if that fails too, the mail is verified in the
+  calling thread, and so is all mail for the next minute (:data:`FALLBACK_SECONDS`);
 - the child does not answer within ``timeout`` (DNS is bounded by ``lifetime``, so this is a
-  hang): it is killed and replaced, and the verdict is **none** with the reason, never pass;
+  hang): it is killed and replaced, and the verdict is **none** with the reason, never pass
+  (the clock starts once the child is ready: a child's start-up never counts);
 - the parent dies (even by SIGKILL): the child reads end-of-file and exits; a child stuck
   elsewhere notices within a second that its parent changed and exits;
 - :meth:`VerifierProcess.close` (the spool worker stopping): the child is told by end of
@@ -45,6 +47,10 @@ log = logging.getLogger(__name__)
 HANG_MARGIN = 5.0
 """Seconds a verification may take beyond its DNS ``lifetime`` before the child is a hang."""
 CLOSE_GRACE = 2.0
+STARTUP_TIMEOUT = 30.0
+"""Seconds a new child may take to import its modules and say it is ready."""
+FALLBACK_SECONDS = 60.0
+"""After two children failed one mail, mail is verified in the calling thread this long."""
 _F_SETPIPE_SZ = 1031
 _BOOT = (
     "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
@@ -65,6 +71,19 @@ class _Child:
     process: subprocess.Popen[bytes]
     to_child: int
     from_child: int
+    ready: bool = False
+
+    def wait_ready(self) -> None:
+        """Wait for the child's first frame, sent once it has imported what it needs."""
+        if self.ready:
+            return
+        try:
+            answer = self.receive(time.monotonic() + STARTUP_TIMEOUT)
+        except ChildHung:
+            raise ChildGone(f"not ready within {STARTUP_TIMEOUT:.0f} s") from None
+        if answer != {"ready": True}:
+            raise ChildGone("no ready signal")
+        self.ready = True
 
     def send(self, header: bytes, raw: bytes, deadline: float) -> None:
         for part in (FRAME.pack(len(header)), header, FRAME.pack(len(raw)), raw):
@@ -109,6 +128,8 @@ class Pending:
         if child is None:
             return
         try:
+            child.wait_ready()  # the time to start does not count against the mail
+            self._deadline = time.monotonic() + self._owner.timeout
             child.send(self._header, self._raw, self._deadline)
             self._sent = child
         except ChildGone:
@@ -135,7 +156,6 @@ class Pending:
                 return self._result
             except ChildGone:
                 self._owner._replace(child, "died")
-                self._deadline = time.monotonic() + self._owner.timeout
                 continue
             except ChildHung:
                 self._owner._replace(child, "hung")
@@ -174,6 +194,7 @@ class VerifierProcess:
         self._lock = threading.Lock()
         self._child: _Child | None = None
         self._closed = False
+        self._spawn_after = 0.0  # monotonic time before which no child is started
 
     @property
     def pid(self) -> int | None:
@@ -213,8 +234,11 @@ class VerifierProcess:
             pending = Pending(self, raw, args)
             try:
                 yield pending
-            finally:
-                pending.result()  # an answer left in the pipe would be the next mail's
+            except BaseException:
+                with suppress(Exception):  # the block's own error is the one to see
+                    pending.result()  # an answer left in the pipe would be the next mail's
+                raise
+            pending.result()
 
     def verify(
         self, raw: bytes, *, client_ip: str | None, helo: str | None, mail_from: str | None
@@ -242,12 +266,12 @@ class VerifierProcess:
     # -- for Pending (the lock is held) -----------------------------------------------------
 
     def _child_or_none(self) -> _Child | None:
-        if self._closed:
-            return None
         if self._child is not None and self._child.process.poll() is None:
             return self._child
         if self._child is not None:
             self._replace(self._child, "died")
+        if self._closed or time.monotonic() < self._spawn_after:
+            return None
         try:
             self._child = _spawn(self.executable)
         except OSError as exc:
@@ -277,6 +301,12 @@ class VerifierProcess:
         )
 
     def _in_thread(self, raw: bytes, args: dict[str, str | None]) -> Verification:
+        if not self._closed and self._spawn_after <= time.monotonic():
+            log.error(
+                "no verifier process could verify a mail; verifying in-process for %.0f s",
+                FALLBACK_SECONDS,
+            )
+            self._spawn_after = time.monotonic() + FALLBACK_SECONDS
         self.in_thread += 1
         return self.auth.verify(
             raw, client_ip=args["client_ip"], helo=args["helo"], mail_from=args["mail_from"]
