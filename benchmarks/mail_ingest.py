@@ -369,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         f"(+ {verified['verifier_cpu_seconds'] / args.mails * 1000:.1f} ms/mail in the "
         f"verifier process)"
     )
+    off_cpu = cpd["cpu_seconds"]
+    on_cpu = verified["cpu_seconds"] + verified["verifier_cpu_seconds"]
+    print(
+        f"  CPU ratio:     {off_cpu / on_cpu:7.2f}  (CPU per mail of cpd run with off / of cpd "
+        f"run and its verifier with verify: less sensitive to other load than mails/s)"
+    )
     print(
         f"  verifier:      {verified['verifiers']} process(es) of cpd run, "
         f"{verified['verifier_rss_mb']:.0f} MB RSS (cpd run itself {verified['rss_mb']:.0f} MB)"
