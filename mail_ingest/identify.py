@@ -15,7 +15,7 @@ import datetime as dt
 from cpd.claims.intake import MAX_ATTACHMENTS, Intake
 from cpd.mail_ingest.envelope import Envelope
 from cpd.mail_ingest.parse import ParsedMail, to_intake
-from cpd.mail_ingest.sender_auth import MailAuthConfig
+from cpd.mail_ingest.sender_auth import MailAuthConfig, Verification
 from cpd.mail_ingest.sender_identity import author_of
 
 
@@ -28,15 +28,16 @@ def checked_intake(
     *,
     max_attachments: int = MAX_ATTACHMENTS,
     smtp: bool = True,
+    verification: Verification | None = None,
 ) -> Intake:
     """The intake of one mail, verified as ``auth`` says (``smtp`` False: no SPF, as for
-    IMAP, whose ``envelope`` only carries the Return-Path as ``mail_from``)."""
-    verification = auth.verify(
-        raw,
-        client_ip=envelope.client_ip if envelope is not None and smtp else None,
-        helo=envelope.helo if envelope is not None and smtp else None,
-        mail_from=envelope.mail_from if envelope is not None and smtp else None,
-    )
+    IMAP, whose ``envelope`` only carries the Return-Path as ``mail_from``).
+
+    ``verification``: the verdict already reached for ``raw`` with :func:`sender_trace` of
+    this envelope (by the verifier process), so it is not verified again here.
+    """
+    if verification is None:
+        verification = auth.verify(raw, **sender_trace(envelope, smtp=smtp))
     return to_intake(
         parsed,
         raw,
@@ -46,3 +47,14 @@ def checked_intake(
         author=None if auth.mode == "off" else author_of(raw),
         envelope_sender=envelope.mail_from if envelope is not None else None,
     )
+
+
+def sender_trace(envelope: Envelope | None, *, smtp: bool = True) -> dict[str, str | None]:
+    """The SMTP session's part of a verification (``client_ip``, ``helo``, ``mail_from``):
+    all None without an envelope or off SMTP (no SPF)."""
+    known = envelope is not None and smtp
+    return {
+        "client_ip": envelope.client_ip if known and envelope is not None else None,
+        "helo": envelope.helo if known and envelope is not None else None,
+        "mail_from": envelope.mail_from if known and envelope is not None else None,
+    }

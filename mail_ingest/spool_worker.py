@@ -5,6 +5,9 @@ mail over again, which the service recognises (idempotent on the sender and Mess
 Who sent each mail is verified here (:mod:`cpd.mail_ingest.identify`: DNS lookups and DKIM,
 blocking): the next file, when small (:data:`READ_AHEAD_MAX_BYTES`), is read and verified in
 a second thread while the one before it is stored, so verification costs little throughput.
+In ``verify`` mode the verification itself runs in a child process
+(:mod:`cpd.mail_ingest.verify_process`, started with the worker) while that thread parses the
+mail: DKIM and SPF then use the second core instead of this process's GIL.
 
 When storing fails, the error decides what happens (:func:`cpd.claims.failures.is_transient`):
 
@@ -35,10 +38,11 @@ from cpd.claims.failures import is_transient
 from cpd.claims.intake import MAX_ATTACHMENTS, Intake, MailOutcome
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.envelope import split_envelope
-from cpd.mail_ingest.identify import checked_intake
+from cpd.mail_ingest.identify import checked_intake, sender_trace
 from cpd.mail_ingest.parse import MalformedMail, parse_mail
-from cpd.mail_ingest.sender_auth import MailAuthConfig
+from cpd.mail_ingest.sender_auth import MailAuthConfig, Verification
 from cpd.mail_ingest.spool import MailSpool
+from cpd.mail_ingest.verify_process import VerifierProcess
 from cpd.mail_ingest.worker import run_in_thread
 
 log = logging.getLogger(__name__)
@@ -71,10 +75,15 @@ class SpoolWorker:
         retry_max: float = 300.0,
         max_attachments: int = MAX_ATTACHMENTS,
         auth: MailAuthConfig | None = None,
+        verify_in_process: bool = True,
     ) -> None:
         self.service = service
         self.spool = spool
         self.auth = auth or MailAuthConfig()
+        self.verifier = (
+            VerifierProcess(self.auth) if verify_in_process and self.auth.mode == "verify" else None
+        )
+        """The child process verifying senders (``verify`` mode only; None: in this thread)."""
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.idle_check = idle_check
@@ -102,12 +111,26 @@ class SpoolWorker:
         self._wakeup.set()
         self._reader.shutdown(wait=False, cancel_futures=True)
 
+    def close(self) -> None:
+        """Stop the verifier process (``run_blocking`` does when it ends)."""
+        if self.verifier is not None:
+            self.verifier.close()
+
     async def run(self) -> None:
         """Work in a thread of its own until cancelled (cancelling waits for the file in hand)."""
         await run_in_thread(self.run_blocking, self.stop, "mail-spool")
 
     def run_blocking(self) -> None:
         """Drain the spool, then wait to be woken (or until a mail in backoff is due)."""
+        try:
+            if self.verifier is not None:
+                self.verifier.start()  # the first mail does not wait for it to start
+            self._loop()
+        finally:
+            self._reader.shutdown(wait=True)  # a mail read ahead finishes with the verifier
+            self.close()
+
+    def _loop(self) -> None:
         delay = self.backoff_initial
         while not self._stopping.is_set():
             self._wakeup.clear()
@@ -191,13 +214,21 @@ class SpoolWorker:
             envelope, raw = split_envelope(path.read_bytes())
         except FileNotFoundError:
             return None
+        verification: Verification | None = None
+        if self.verifier is None:
+            parsed = parse_mail(raw)
+        else:  # the child verifies while this thread parses
+            with self.verifier.request(raw, **sender_trace(envelope)) as pending:
+                parsed = parse_mail(raw)
+                verification = pending.result()
         return checked_intake(
             self.auth,
-            parse_mail(raw),
+            parsed,
             raw,
             self.spool.received_at(path),
             envelope,
             max_attachments=self.max_attachments,
+            verification=verification,
         )
 
     def handle(
