@@ -11,6 +11,7 @@ development only): no author is looked for, so nothing is refused for its form.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
 
 from cpd.claims.intake import MAX_ATTACHMENTS, Intake
 from cpd.mail_ingest.envelope import Envelope
@@ -49,12 +50,20 @@ def checked_intake(
     )
 
 
-def sender_trace(envelope: Envelope | None, *, smtp: bool = True) -> dict[str, str | None]:
+class SenderTrace(TypedDict):
+    """The SMTP session's part of a verification, as keyword arguments of ``verify``."""
+
+    client_ip: str | None
+    helo: str | None
+    mail_from: str | None
+
+
+def sender_trace(envelope: Envelope | None, *, smtp: bool = True) -> SenderTrace:
     """The SMTP session's part of a verification (``client_ip``, ``helo``, ``mail_from``):
     all None without an envelope or off SMTP (no SPF)."""
     known = envelope is not None and smtp
-    return {
-        "client_ip": envelope.client_ip if known and envelope is not None else None,
-        "helo": envelope.helo if known and envelope is not None else None,
-        "mail_from": envelope.mail_from if known and envelope is not None else None,
-    }
+    return SenderTrace(
+        client_ip=envelope.client_ip if known and envelope is not None else None,
+        helo=envelope.helo if known and envelope is not None else None,
+        mail_from=envelope.mail_from if known and envelope is not None else None,
+    )

@@ -94,7 +94,8 @@ def test_the_verifier_killed_three_times_under_load_every_mail_is_verified_once(
         os.kill(pid, signal.SIGKILL)
         killed = pid
         sender.join(timeout=60)
-        wait_until(lambda n=round_: len(run.claims()) >= 10 * n + 10, timeout=60, what="a round")
+        expected = 10 * round_ + 10
+        wait_until(lambda: len(run.claims()) >= expected, timeout=60, what="a round")  # noqa: B023
     send_all(mails[30:])
     wait_until(lambda: len(run.claims()) >= 31, timeout=60, what="31 claims")
     assert not errors

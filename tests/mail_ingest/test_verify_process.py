@@ -18,13 +18,19 @@ from pathlib import Path
 
 import pytest
 
+from cpd.mail_ingest.identify import SenderTrace
 from cpd.mail_ingest.sender_auth import MailAuthConfig, verify
 from cpd.mail_ingest.verify_process import VerifierProcess
 from tests.mail_verdicts.support import mail
 from tests.support.dns_server import DkimKey, LocalDNS
 from tests.support.processes import alive, children_of, wait_gone
 
-TRACE = {"client_ip": "127.0.0.1", "helo": "mx.example.com", "mail_from": "jane@example.com"}
+
+def _trace(client_ip: str | None = "127.0.0.1") -> SenderTrace:
+    return SenderTrace(client_ip=client_ip, helo="mx.example.com", mail_from="jane@example.com")
+
+
+TRACE = _trace()
 
 
 @pytest.fixture
@@ -53,8 +59,8 @@ def test_the_child_gives_the_verdicts_verify_gives_in_process(
 ) -> None:
     cases = [
         (_signed(dkim_key), TRACE),  # pass: aligned DKIM and SPF
-        (_signed(dkim_key).replace(b"3 hours", b"30 hours"), {**TRACE, "client_ip": "192.0.2.9"}),
-        (other_dkim_key.sign(mail(), "example.com"), {**TRACE, "client_ip": None}),  # fail
+        (_signed(dkim_key).replace(b"3 hours", b"30 hours"), _trace("192.0.2.9")),
+        (other_dkim_key.sign(mail(), "example.com"), _trace(None)),  # fail
         (mail(sender="nora@plain.example"), TRACE),  # none: no records
         (mail(sender="Jane <jane@example.com>, eve@attacker.net"), TRACE),  # refused From
     ]
