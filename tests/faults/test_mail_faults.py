@@ -102,23 +102,23 @@ def test_300_mails_with_30_sigkills(tmp_path: Path, fault_report: Report) -> Non
     rng = random.Random(9)
     startups: list[float] = []
     listening = 0
-    for kill in range(KILLS):
-        # `cpd run` takes 2.4-3 s to listen (1.65 s of it loading the NLP extractor): every
-        # other kill lands at a random moment after the spawn instead, in start-up (imports,
-        # recovery of the spool the previous kill left) or soon after listening
-        time.sleep(rng.uniform(0.1, 0.6) if kill % 2 == 0 else rng.uniform(0.5, 3.5))
-        listening += "listening for claim mail" in run.logs[-1].read_text(errors="replace")
-        run.kill()
-        began = time.monotonic()
-        if kill % 2 == 0:
-            run.start(wait_for=None)
-        else:
-            run.start()
-            startups.append(time.monotonic() - began)
-    for thread in senders:
-        thread.join(150)
-    assert not errors, errors[:3]
-    try:
+    try:  # no `cpd run` outlives the case, whatever fails (a timeout included)
+        for kill in range(KILLS):
+            # `cpd run` takes 2.4-3 s to listen (1.65 s of it loading the NLP extractor): every
+            # other kill lands at a random moment after the spawn instead, in start-up
+            # (imports, recovery of the spool the previous kill left) or soon after listening
+            time.sleep(rng.uniform(0.1, 0.6) if kill % 2 == 0 else rng.uniform(0.5, 3.5))
+            listening += "listening for claim mail" in run.logs[-1].read_text(errors="replace")
+            run.kill()
+            began = time.monotonic()
+            if kill % 2 == 0:
+                run.start(wait_for=None)
+            else:
+                run.start()
+                startups.append(time.monotonic() - began)
+        for thread in senders:
+            thread.join(150)
+        assert not errors, errors[:3]
         run.wait_claims(len(accepted), timeout=60)
         keys = source_keys(run)
     finally:
