@@ -183,7 +183,8 @@ class MailSender:
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.tls_options = relay_send_options(tls, tls_context)
-        self._login = {"username": username, "password": password} if username else {}
+        self._username = username or None
+        self._password = password if username else None
         self.pacer = Pacer(rate)
         self.web_url = web_url
         self.batch_size = max(1, batch_size)
@@ -197,7 +198,7 @@ class MailSender:
         self._sent_on_client = 0
         self._tokens: MailTokens | None = None
         self.recorder = DeliveryRecorder(self.service.delivered_all)
-        self._next: asyncio.Task[list[Notification]] | None = None
+        self._next: asyncio.Task[tuple[list[Notification], set[str]]] | None = None
         self.composer = AheadComposer(self._compose)
 
     async def deliver_due(self) -> int:
@@ -301,8 +302,9 @@ class MailSender:
                 hostname=self.relay_host,
                 port=self.relay_port,
                 timeout=self.timeout,
+                username=self._username,
+                password=self._password,
                 **self.tls_options,
-                **self._login,
             )
             await client.connect()
             self.connections += 1

@@ -155,7 +155,8 @@ def to_intake(
         if index > len(kept)
     )
     address = clean_address(parsed.sender)
-    key, legacy, refusal = source_key(parsed.message_id, raw), (), None
+    key, refusal = source_key(parsed.message_id, raw), None
+    legacy: tuple[str, ...] = ()
     if isinstance(author, Author):
         address = author.address
     elif isinstance(author, Refusal):

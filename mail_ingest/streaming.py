@@ -114,13 +114,13 @@ class BoundedSMTP(SMTP):
             incoming, failure = None, DISK_FULL if disk_full(exc) else TEMPORARY_FAILURE
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         status = await self._receive(incoming, failure)
-        self._set_post_data_state()
+        self._set_post_data_state()  # type: ignore[no-untyped-call]  # aiosmtpd is untyped
         await self.push(status)
 
     async def _receive(self, incoming: Incoming | None, failure: str | None) -> str:
         """Read DATA to its end, writing it to ``incoming``; the reply to send."""
         handler = self.event_handler
-        prefix: bytes | None = handler.return_path(  # type: ignore[union-attr]
+        prefix: bytes | None = handler.return_path(
             self.envelope.mail_from,  # type: ignore[union-attr]
             self.session,
         )
