@@ -176,7 +176,7 @@ def _amend(
     if not changes:
         view = views.view(service, session, claim)
         outcome = "noted" if note else "unchanged"
-        message = _unchanged(claim.id, bool(note), refused)  # type: ignore[arg-type]
+        message = _unchanged(claims_repo.id_of(claim), bool(note), refused)
         return Amendment(view, outcome, message)
     drafts.refresh_proposal(service, session, member, claim)
     view = views.view(service, session, claim)
@@ -243,7 +243,7 @@ def _evidence(service: ClaimsService, session: Session, claim: models.Claim, int
         if drafts.add_evidence(service, session, claim, attachment)
     )
     if added and claim.status == "pending" and claim.card_chat_id is not None:
-        queue_evidence(session, claim.id, claim.card_chat_id)  # type: ignore[arg-type]
+        queue_evidence(session, claims_repo.id_of(claim), claim.card_chat_id)
     return added
 
 

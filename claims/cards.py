@@ -66,7 +66,7 @@ def attach_to_claim(
             )
         kept = drafts.add_evidence(service, session, claim, attachment)
         if kept and claim.status == "pending" and claim.card_chat_id is not None:
-            queue_evidence(session, claim.id, claim.card_chat_id)  # type: ignore[arg-type]
+            queue_evidence(session, claims_repo.id_of(claim), claim.card_chat_id)
         return views.view(service, session, claim), kept
 
 

@@ -9,6 +9,7 @@ from cpd.claims.intake import ClaimError
 from cpd.claims.notifications import queue
 from cpd.claims.standing import rules_member
 from cpd.storage import Session, claims_repo, models
+from cpd.storage import members as members_repo
 from cpd.storage.queries import add_audit
 
 MAIL_SUBJECT_WORD = "dispensation"
@@ -40,7 +41,7 @@ def request_in(
     key = rules.period_for(
         scheme, rules_member(member.joined, member.grade, (), member.diploma_start), today
     ).key
-    request, created = claims_repo.dispensation_for(session, member.id, key)  # type: ignore[arg-type]
+    request, created = claims_repo.dispensation_for(session, members_repo.id_of(member), key)
     if not created and request.status != "refused":
         raise ClaimError(f"Your request for {key} is already {request.status}.")
     request.status, request.reason = "requested", reason[:1000]

@@ -348,7 +348,8 @@ def over_hourly_cap(
     """Beyond the member's claims by mail per hour: stored as processed, told once an hour."""
     now = models.utcnow()  # claims' created_at is the real time
     cap = svc.mail_limits.claims_per_hour
-    if mail_claims_since(session, member.id, now - dt.timedelta(hours=1)) < cap:  # type: ignore[arg-type]
+    since = now - dt.timedelta(hours=1)
+    if mail_claims_since(session, members_repo.id_of(member), since) < cap:
         return None
     log.warning("member %s is over %d mail claims an hour: not a claim", member.membership_no, cap)
     _tell(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from cpd.rules import InputError, SchemeError, load_scheme
 from cpd.storage import Engine, Member, Session, bounces, transaction
+from cpd.storage import members as members_repo
 from cpd.storage.members import add as members_add
 from cpd.storage.queries import (
     add_audit,
@@ -168,7 +169,7 @@ def import_members(
         existing = members_by_number(session, [r.membership_no for r in rows])
         for row in rows:
             member = existing.get(row.membership_no)
-            values = {
+            values: dict[str, object] = {
                 "name": row.name,
                 "email": row.email,
                 "scheme": row.scheme,
@@ -177,7 +178,15 @@ def import_members(
                 "role": row.role,
             }
             if member is None:
-                member = Member(membership_no=row.membership_no, **values)
+                member = Member(
+                    membership_no=row.membership_no,
+                    name=row.name,
+                    email=row.email,
+                    scheme=row.scheme,
+                    grade=row.grade,
+                    joined=row.joined,
+                    role=row.role,
+                )
                 members_add(session, member)
                 report.created.append(row.membership_no)
                 add_audit(
@@ -195,7 +204,9 @@ def import_members(
             for key, value in changed.items():
                 setattr(member, key, value)
             if "email" in changed:
-                bounces.clear(session, member.id)  # a new address: its own bounce state
+                bounces.clear(
+                    session, members_repo.id_of(member)
+                )  # a new address: its own bounce state
             touch(member)
             report.updated.append(row.membership_no)
             add_audit(

@@ -44,7 +44,7 @@ def due(
     """Notifications for ``channel`` that are due now, oldest first (templates ``held``
     wait: Telegram reminders in quiet hours; only after ``after_id`` when given)."""
     return [
-        Notification(m.id, m.channel, m.recipient, m.template, dict(m.payload), m.attempts)  # type: ignore[arg-type]
+        Notification(_id(m), m.channel, m.recipient, m.template, dict(m.payload), m.attempts)
         for m in store.due(engine, channel, limit, held_templates=held, after_id=after_id)
     ]
 
@@ -57,6 +57,11 @@ def delivered(engine: Engine, notification: Notification) -> None:
 def delivered_all(engine: Engine, batch: Sequence[Notification]) -> None:
     """Record several deliveries in one transaction."""
     store.mark_sent_many(engine, [n.id for n in batch])
+
+
+def _id(message: models.OutboxMessage) -> int:
+    assert message.id is not None  # rows read from the database
+    return message.id
 
 
 def queue(

@@ -77,7 +77,7 @@ def member_records(
         evidence: dict[int, list[models.EvidenceFile]] = {}
         ids = [c.id for c in result.claims]
         if ids:
-            for file in claims_repo.evidence_of(session, ids):  # type: ignore[arg-type]
+            for file in claims_repo.evidence_of(session, [i for i in ids if i is not None]):
                 evidence.setdefault(file.claim_id, []).append(file)
     rows = []
     for claim in result.claims:

@@ -79,7 +79,7 @@ class _Due:
 def _members(engine: Engine) -> dict[int, models.Member]:
     with reading(engine) as session:
         rows = members_repo.all_members(session)
-        return {m.id: m for m in rows}
+        return {m.id: m for m in rows if m.id is not None}
 
 
 def _decide(
@@ -146,7 +146,7 @@ def run_reminders(
         due.extend(_Due(member, f, r, channel) for f, r in decided if channel)
     release = reminders.quiet_release(queued_at or moment, zone)
     for chunk in _chunks(due, BATCH):
-        keys = [d.reminder.key(d.member.id) for d in chunk]  # type: ignore[arg-type]
+        keys = [d.reminder.key(members_repo.id_of(d.member)) for d in chunk]
         with reading(engine) as session:
             existing = store.queued(session, keys)
         for item, key in zip(chunk, keys, strict=True):
@@ -190,5 +190,5 @@ def _enqueue(
         "email",
         member.email or "",
         REMINDER,
-        mail_payload(item.facts, item.reminder, member.id, member.name, how),  # type: ignore[arg-type]
+        mail_payload(item.facts, item.reminder, members_repo.id_of(member), member.name, how),
     )

@@ -279,7 +279,8 @@ class ClaimsService:
     def queue_nudges(self, today: dt.date | None = None) -> int:
         """Queue the Telegram progress nudges (the weekly job); how many were new."""
         moment = None if today is None else dt.datetime.combine(today, dt.time(9), self.zone)
-        return self.send_reminders(("telegram",), moment).queued
+        telegram: tuple[Pass, ...] = ("telegram",)
+        return self.send_reminders(telegram, moment).queued
 
     def send_reminders(
         self,

@@ -10,6 +10,7 @@ from typing import Any
 from cpd import rules
 from cpd.claims.members import MemberNotFound
 from cpd.storage import Engine, models, reading
+from cpd.storage import members as members_repo
 from cpd.storage.queries import (
     claims_of_member,
     granted_dispensations,
@@ -105,8 +106,8 @@ def standing(engine: Engine, membership_no: str, as_of: dt.date) -> Standing:
         member = member_by_number(session, membership_no)
         if member is None:
             raise MemberNotFound(f"no member with membership number {membership_no!r}")
-        claims = claims_of_member(session, member.id)  # type: ignore[arg-type]
-        dispensations = granted_dispensations(session, member.id)  # type: ignore[arg-type]
+        claims = claims_of_member(session, members_repo.id_of(member))
+        dispensations = granted_dispensations(session, members_repo.id_of(member))
     scheme = rules.load_scheme(member.scheme)
     evaluation = rules.evaluate(
         scheme,

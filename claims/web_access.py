@@ -50,7 +50,7 @@ class WebUser:
 
 
 def _user(member: models.Member) -> WebUser:
-    return WebUser(member.id, member.membership_no, member.name, member.role)  # type: ignore[arg-type]
+    return WebUser(members_repo.id_of(member), member.membership_no, member.name, member.role)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

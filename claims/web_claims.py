@@ -108,9 +108,9 @@ def visible_claims(
         elif membership_no is not None and membership_no != user.membership_no:
             return []
         claims = list_claims(session, member_id, status, limit, offset)
-        evidence = evidence_of(session, [c.id for c in claims])  # type: ignore[misc]
+        evidence = evidence_of(session, [claims_repo.id_of(c) for c in claims])
         return [
-            claim_json(views.view(service, session, c), c, evidence[c.id])  # type: ignore[index]
+            claim_json(views.view(service, session, c), c, evidence[claims_repo.id_of(c)])
             for c in claims
         ]
 

@@ -93,7 +93,7 @@ class Workflows:
             if scheme.declaration != "annual":
                 raise ClaimError(f"The {scheme.short_name} scheme has no annual declaration.")
             year = self.service.today().year
-            if year in self._declared_years(session, member.id):  # type: ignore[arg-type]
+            if year in self._declared_years(session, members_repo.id_of(member)):
                 return f"You have already made your CPD declaration for {year}. Thank you."
             add_audit(
                 session,
@@ -109,7 +109,7 @@ class Workflows:
 
     def _declared_years(self, session: Session, member_id: int) -> set[int]:
         rows = member_audit_details(session, member_id, "member.declared")
-        return {d.get("year") for d in rows}
+        return {year for d in rows if isinstance(year := d.get("year"), int)}
 
     def queue_declaration_prompts(self, year: int | None = None) -> int:
         """Ask every linked member of an annual-declaration scheme who has not declared this
@@ -117,14 +117,14 @@ class Workflows:
         year = year or self.service.today().year
         queued = 0
         with transaction(self.engine) as session:
-            for member in members_repo.all_members(session):  # type: ignore[call-overload]
+            for member in members_repo.all_members(session):
                 scheme = rules.load_scheme(member.scheme)
                 if (
                     scheme.declaration != "annual"
                     or scheme.is_exempt(member.grade)
                     or member.telegram_user_id is None
-                    or year in self._declared_years(session, member.id)
-                ):  # type: ignore[arg-type]
+                    or year in self._declared_years(session, members_repo.id_of(member))
+                ):
                     continue
                 queue(
                     session,
@@ -145,14 +145,14 @@ class Workflows:
     def missing_declarations(self, year: int) -> list[str]:
         """Membership numbers of members of annual-declaration schemes who have not declared."""
         with reading(self.engine) as session:
-            members = members_repo.all_members(session)  # type: ignore[call-overload]
+            members = members_repo.all_members(session)
             return [
                 m.membership_no
                 for m in members
                 if rules.load_scheme(m.scheme).declaration == "annual"
                 and not rules.load_scheme(m.scheme).is_exempt(m.grade)
-                and year not in self._declared_years(session, m.id)
-            ]  # type: ignore[arg-type]
+                and year not in self._declared_years(session, members_repo.id_of(m))
+            ]
 
     # -- IBMS diploma -------------------------------------------------------------------------
 
@@ -286,7 +286,7 @@ class Workflows:
         """A zip of the member's evidence files (named by claim and original name)."""
         with reading(self.engine) as session:
             member = identity.require_member(session, sender)
-            claims = claims_of_member(session, member.id)  # type: ignore[arg-type]
+            claims = claims_of_member(session, members_repo.id_of(member))
             files = claims_repo.evidence_of(session, [c.id for c in claims if c.id is not None])
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

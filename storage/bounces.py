@@ -1,7 +1,7 @@
 """Bounce state of members' mail addresses, and the product's own secrets (all their SQL).
 
 A row of ``mail_bounce`` holds what delivery status notifications said about one member's
-address; it counts only while that address is still the member's (``Member.email``).
+address; it counts only while that address is still the member's (``col(Member.email)``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import secrets
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from cpd.storage.database import transaction
 from cpd.storage.models import AppSecret, MailBounce, Member
@@ -53,7 +53,7 @@ def record(
 
 def clear(session: Session, member_id: int) -> None:
     """Forget the bounce state of a member (their address changed)."""
-    session.execute(delete(MailBounce).where(MailBounce.member_id == member_id))  # type: ignore[arg-type]
+    session.execute(delete(MailBounce).where(col(MailBounce.member_id) == member_id))
 
 
 def state(session: Session, member: Member) -> MailBounce | None:
@@ -67,11 +67,11 @@ def state(session: Session, member: Member) -> MailBounce | None:
 def bouncing_addresses(engine: Engine) -> set[str]:
     """Addresses (lower-case) that bounce and are still some member's address."""
     query = (
-        select(MailBounce.address)
-        .join(Member, Member.id == MailBounce.member_id)  # type: ignore[arg-type]
+        select(col(MailBounce.address))
+        .join(Member, col(Member.id) == col(MailBounce.member_id))
         .where(
-            MailBounce.bouncing.is_(True),  # type: ignore[attr-defined]
-            func.lower(Member.email) == MailBounce.address,
+            col(MailBounce.bouncing).is_(True),
+            func.lower(col(Member.email)) == col(MailBounce.address),
         )
     )
     with engine.connect() as connection:
@@ -82,12 +82,12 @@ def bouncing_members(engine: Engine) -> list[tuple[Member, MailBounce]]:
     """Members whose current address bounces, by membership number."""
     query = (
         select(Member, MailBounce)
-        .join(MailBounce, MailBounce.member_id == Member.id)  # type: ignore[arg-type]
+        .join(MailBounce, col(MailBounce.member_id) == col(Member.id))
         .where(
-            MailBounce.bouncing.is_(True),  # type: ignore[attr-defined]
-            func.lower(Member.email) == MailBounce.address,
+            col(MailBounce.bouncing).is_(True),
+            func.lower(col(Member.email)) == col(MailBounce.address),
         )
-        .order_by(Member.membership_no)
+        .order_by(col(Member.membership_no))
     )
     with Session(engine, expire_on_commit=False) as session:
         return [(member, bounce) for member, bounce in session.execute(query).all()]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from cpd.storage.models import Claim, EvidenceFile
 
@@ -15,9 +15,9 @@ def evidence_ids(session: Session, claim_id: int) -> list[int]:
     """The ids of a claim's evidence files, oldest first."""
     return list(
         session.execute(
-            select(EvidenceFile.id)
-            .where(EvidenceFile.claim_id == claim_id)  # type: ignore[arg-type]
-            .order_by(EvidenceFile.id)  # type: ignore[arg-type]
+            select(col(EvidenceFile.id))
+            .where(col(EvidenceFile.claim_id) == claim_id)
+            .order_by(col(EvidenceFile.id))
         ).scalars()
     )
 
@@ -33,9 +33,9 @@ def without_card(session: Session, claim_ids: Collection[int]) -> set[int]:
         return set()
     return set(
         session.execute(
-            select(Claim.id).where(
-                Claim.id.in_(list(claim_ids)),  # type: ignore[union-attr]
-                Claim.card_message_id.is_(None),  # type: ignore[union-attr]
+            select(col(Claim.id)).where(
+                col(Claim.id).in_(list(claim_ids)),
+                col(Claim.card_message_id).is_(None),
             )
         ).scalars()
     )

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from cpd.storage.errors import DuplicateKey
 from cpd.storage.models import Claim, Dispensation, EvidenceFile
-from cpd.storage.upsert import insert_ignore
+from cpd.storage.upsert import changed_rows, insert_ignore
 
 SOURCE_KEY_LENGTH = 255
 
@@ -21,6 +21,13 @@ def source_key(key: str) -> str:
     return key[:SOURCE_KEY_LENGTH]
 
 
+def id_of(claim: Claim) -> int:
+    """A stored claim's id (a row read from or flushed to the database has one)."""
+    if claim.id is None:
+        raise ValueError("the claim is not stored yet")
+    return claim.id
+
+
 def get(session: Session, claim_id: int) -> Claim | None:
     """The claim with this id."""
     return session.get(Claim, claim_id)
@@ -28,7 +35,7 @@ def get(session: Session, claim_id: int) -> Claim | None:
 
 def by_source(session: Session, key: str) -> Claim | None:
     """The claim a message (its source key) created, if any."""
-    return session.exec(select(Claim).where(Claim.source_key == source_key(key))).first()
+    return session.exec(select(Claim).where(col(Claim.source_key) == source_key(key))).first()
 
 
 def insert(session: Session, claim: Claim) -> Claim:
@@ -46,7 +53,7 @@ def pending(session: Session) -> list[Claim]:
     """Claims waiting for a decision, oldest submission first."""
     query = (
         select(Claim)
-        .where(Claim.status == "pending")
+        .where(col(Claim.status) == "pending")
         .order_by(col(Claim.submitted_at), col(Claim.id))
     )
     return list(session.exec(query))
@@ -76,7 +83,7 @@ def decide_if_pending(
             updated_at=now,
         )
     )
-    changed = session.execute(statement).rowcount  # type: ignore[attr-defined]
+    changed = changed_rows(session, statement)
     return bool(changed == 1)
 
 
@@ -107,7 +114,7 @@ def evidence_counts(session: Session, claim_ids: Sequence[int]) -> dict[int, int
 def has_evidence(session: Session, claim_id: int, sha256: str) -> bool:
     """Whether the claim already has a file with this content."""
     query = select(col(EvidenceFile.id)).where(
-        EvidenceFile.claim_id == claim_id, EvidenceFile.sha256 == sha256
+        col(EvidenceFile.claim_id) == claim_id, col(EvidenceFile.sha256) == sha256
     )
     return session.exec(query).first() is not None
 
@@ -134,7 +141,8 @@ def dispensation_for(
         ["member_id", "period_key"],
     )
     query = select(Dispensation).where(
-        Dispensation.member_id == member_id, Dispensation.period_key == period_key
+        col(Dispensation.member_id) == member_id,
+        col(Dispensation.period_key) == period_key,
     )
     row = session.exec(query).one()
     return row, created

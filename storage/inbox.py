@@ -14,12 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Insert, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cpd.storage.models import TelegramInboxUpdate, utcnow
 
-TABLE = TelegramInboxUpdate.__table__  # type: ignore[attr-defined]
+TABLE = TelegramInboxUpdate.metadata.tables["telegram_inbox"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,10 @@ def store_updates(engine: Engine, updates: Sequence[Mapping[str, Any]]) -> int:
         }
         for u in updates
     ]
-    statement: Insert = _insert(engine).values(rows)
-    statement = statement.on_conflict_do_nothing(  # type: ignore[attr-defined]
-        index_elements=["update_id"]
-    ).returning(TABLE.c.update_id)
+    statement = _insert(engine).values(rows)
+    statement = statement.on_conflict_do_nothing(index_elements=["update_id"]).returning(
+        TABLE.c.update_id
+    )
     with engine.begin() as connection:
         return len(connection.execute(statement).all())
 

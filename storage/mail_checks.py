@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from cpd.storage.models import Claim, MailHold, OutboxMessage
 
@@ -22,30 +22,30 @@ def add_hold(
 
 def hold_by_secret(session: Session, secret_sha256: str) -> MailHold | None:
     """The hold whose secret has this digest, locked for update where the database can."""
-    return session.exec(  # type: ignore[call-overload]
-        select(MailHold).where(MailHold.secret_sha256 == secret_sha256).with_for_update()
+    return session.execute(
+        select(MailHold).where(col(MailHold.secret_sha256) == secret_sha256).with_for_update()
     ).scalar_one_or_none()
 
 
 def hold_of_claim(session: Session, claim_id: int) -> MailHold | None:
     """The hold of a claim, if it was ever held."""
-    return session.exec(  # type: ignore[call-overload]
-        select(MailHold).where(MailHold.claim_id == claim_id)
+    return session.execute(
+        select(MailHold).where(col(MailHold.claim_id) == claim_id)
     ).scalar_one_or_none()
 
 
 def expired_holds(session: Session, now: dt.datetime, limit: int = 500) -> list[Claim]:
     """Claims still ``unverified`` whose hold ended before ``now``, oldest first."""
     return list(
-        session.exec(  # type: ignore[call-overload]
+        session.execute(
             select(Claim)
-            .join(MailHold, MailHold.claim_id == Claim.id)  # type: ignore[arg-type]
+            .join(MailHold, col(MailHold.claim_id) == col(Claim.id))
             .where(
-                Claim.status == "unverified",
-                MailHold.used_at.is_(None),  # type: ignore[union-attr]
-                MailHold.expires_at < now,
+                col(Claim.status) == "unverified",
+                col(MailHold.used_at).is_(None),
+                col(MailHold.expires_at) < now,
             )
-            .order_by(MailHold.expires_at)
+            .order_by(col(MailHold.expires_at))
             .limit(limit)
         ).scalars()
     )
@@ -54,13 +54,13 @@ def expired_holds(session: Session, now: dt.datetime, limit: int = 500) -> list[
 def mail_claims_since(session: Session, member_id: int, since: dt.datetime) -> int:
     """How many claims by mail the member made since ``since`` (by their ``created_at``)."""
     return int(
-        session.exec(  # type: ignore[call-overload]
+        session.execute(
             select(func.count())
             .select_from(Claim)
             .where(
-                Claim.member_id == member_id,
-                Claim.channel == "email",
-                Claim.created_at >= since,
+                col(Claim.member_id) == member_id,
+                col(Claim.channel) == "email",
+                col(Claim.created_at) >= since,
             )
         ).scalar_one()
     )
@@ -69,9 +69,9 @@ def mail_claims_since(session: Session, member_id: int, since: dt.datetime) -> i
 def outbox_count_like(session: Session, pattern: str) -> int:
     """How many outbox rows have a dedup key matching the SQL LIKE ``pattern``."""
     return int(
-        session.exec(  # type: ignore[call-overload]
+        session.execute(
             select(func.count())
             .select_from(OutboxMessage)
-            .where(OutboxMessage.dedup_key.like(pattern))  # type: ignore[attr-defined]
+            .where(col(OutboxMessage.dedup_key).like(pattern))
         ).scalar_one()
     )

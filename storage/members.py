@@ -7,6 +7,13 @@ from sqlmodel import Session, col, select
 from cpd.storage.models import InviteToken, Member
 
 
+def id_of(member: Member) -> int:
+    """A stored member's id (a row read from or flushed to the database has one)."""
+    if member.id is None:
+        raise ValueError("the member is not stored yet")
+    return member.id
+
+
 def get(session: Session, member_id: int) -> Member | None:
     """The member with this id."""
     return session.get(Member, member_id)
@@ -14,18 +21,18 @@ def get(session: Session, member_id: int) -> Member | None:
 
 def by_telegram(session: Session, telegram_user_id: int) -> Member | None:
     """The member linked to this Telegram user."""
-    query = select(Member).where(Member.telegram_user_id == telegram_user_id)
+    query = select(Member).where(col(Member.telegram_user_id) == telegram_user_id)
     return session.exec(query).first()
 
 
 def by_email(session: Session, email: str) -> Member | None:
     """The (first) member registered with this address (stored lower-cased)."""
-    return session.exec(select(Member).where(Member.email == email.lower())).first()
+    return session.exec(select(Member).where(col(Member.email) == email.lower())).first()
 
 
 def by_number(session: Session, membership_no: str) -> Member | None:
     """The member with this membership number."""
-    return session.exec(select(Member).where(Member.membership_no == membership_no)).first()
+    return session.exec(select(Member).where(col(Member.membership_no) == membership_no)).first()
 
 
 def all_members(session: Session) -> list[Member]:
@@ -51,4 +58,6 @@ def add(session: Session, member: Member) -> Member:
 
 def invite(session: Session, token_sha256: str) -> InviteToken | None:
     """The invite whose token has this hash."""
-    return session.exec(select(InviteToken).where(InviteToken.token_sha256 == token_sha256)).first()
+    return session.exec(
+        select(InviteToken).where(col(InviteToken.token_sha256) == token_sha256)
+    ).first()

@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Engine, Update, bindparam, func, select, update
 from sqlmodel import Session, col
 
 from cpd.storage.models import OutboxMessage, utcnow
-from cpd.storage.upsert import insert_ignore
+from cpd.storage.upsert import changed_rows, insert_ignore
 
 MAX_BACKOFF = dt.timedelta(minutes=10)
 DEDUP_KEY_LENGTH = 255  # the column's length: keys are stored and looked up truncated
@@ -45,7 +45,7 @@ def queued(session: Session, dedup_keys: list[str]) -> set[str]:
     if not dedup_keys:
         return set()
     stored = {key[:DEDUP_KEY_LENGTH] for key in dedup_keys}
-    query = select(OutboxMessage.dedup_key).where(col(OutboxMessage.dedup_key).in_(stored))
+    query = select(col(OutboxMessage.dedup_key)).where(col(OutboxMessage.dedup_key).in_(stored))
     found = set(session.execute(query).scalars())
     return {key for key in dedup_keys if key[:DEDUP_KEY_LENGTH] in found}
 
@@ -63,27 +63,25 @@ def due(
     batch while one is still being sent)."""
     now = now or utcnow()
     query = select(OutboxMessage).where(
-        OutboxMessage.channel == channel,
-        OutboxMessage.status == "pending",
-        OutboxMessage.next_attempt_at <= now,
+        col(OutboxMessage.channel) == channel,
+        col(OutboxMessage.status) == "pending",
+        col(OutboxMessage.next_attempt_at) <= now,
     )
     if held_templates:
-        query = query.where(OutboxMessage.template.not_in(list(held_templates)))  # type: ignore[attr-defined]
+        query = query.where(col(OutboxMessage.template).not_in(list(held_templates)))
     if after_id is not None:
-        query = query.where(OutboxMessage.id > after_id)  # type: ignore[operator]
+        query = query.where(col(OutboxMessage.id) > after_id)
     with Session(engine, expire_on_commit=False) as session:
-        return list(
-            session.exec(query.order_by(OutboxMessage.id).limit(limit)).scalars()  # type: ignore[call-overload]
-        )
+        return list(session.execute(query.order_by(col(OutboxMessage.id)).limit(limit)).scalars())
 
 
 _SENT = (
     update(OutboxMessage)
     .where(
-        OutboxMessage.id.in_(bindparam("ids", expanding=True)),  # type: ignore[union-attr]
-        func.coalesce(OutboxMessage.status, "") == "pending",
+        col(OutboxMessage.id).in_(bindparam("ids", expanding=True)),
+        func.coalesce(col(OutboxMessage.status), "") == "pending",
     )
-    .values(status="sent", sent_at=bindparam("now"), attempts=OutboxMessage.attempts + 1)
+    .values(status="sent", sent_at=bindparam("now"), attempts=col(OutboxMessage.attempts) + 1)
 )
 """Deliveries, looked up by primary key, in one statement. Built once (building a Core
 statement costs more than running it). ``coalesce(status, '')`` (status is never NULL) keeps
@@ -93,11 +91,11 @@ pending, against 0.3 ms by key). One statement rather than one per id: each SQLi
 hands the GIL over, and the sender's loop waits for it when the relay answers."""
 
 
-def _sent(message_id: int):  # type: ignore[no-untyped-def]
+def _sent(message_id: int) -> Update:
     return (
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-        .values(status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
+        .values(status="sent", sent_at=utcnow(), attempts=col(OutboxMessage.attempts) + 1)
     )
 
 
@@ -137,9 +135,12 @@ def mark_failed(
     with engine.begin() as connection:
         connection.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .where(
+                col(OutboxMessage.id) == message_id,
+                col(OutboxMessage.status) == "pending",
+            )
             .values(
-                attempts=OutboxMessage.attempts + 1,
+                attempts=col(OutboxMessage.attempts) + 1,
                 last_error=error[:500],
                 next_attempt_at=next_at,
                 status="dead" if give_up else "pending",
@@ -150,9 +151,9 @@ def mark_failed(
 
 def pending_count(engine: Engine, channel: str | None = None) -> int:
     """How many notifications wait for delivery."""
-    query = select(OutboxMessage.id).where(OutboxMessage.status == "pending")
+    query = select(col(OutboxMessage.id)).where(col(OutboxMessage.status) == "pending")
     if channel:
-        query = query.where(OutboxMessage.channel == channel)
+        query = query.where(col(OutboxMessage.channel) == channel)
     with engine.connect() as connection:
         return len(connection.execute(query).all())
 
@@ -160,12 +161,13 @@ def pending_count(engine: Engine, channel: str | None = None) -> int:
 def replace_pending_payload(session: Session, dedup_key: str, payload: dict[str, Any]) -> bool:
     """Give a notification that is still waiting for delivery a new payload (in the caller's
     transaction); False when there is none waiting under ``dedup_key``."""
-    changed = session.execute(
+    changed = changed_rows(
+        session,
         update(OutboxMessage)
         .where(
-            OutboxMessage.dedup_key == dedup_key[:DEDUP_KEY_LENGTH],
-            OutboxMessage.status == "pending",
+            col(OutboxMessage.dedup_key) == dedup_key[:DEDUP_KEY_LENGTH],
+            col(OutboxMessage.status) == "pending",
         )
-        .values(payload=payload)
-    ).rowcount
+        .values(payload=payload),
+    )
     return bool(changed)

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from cpd.storage.models import (
     AuditEntry,
@@ -25,8 +25,8 @@ PROCESSED_KEY_LENGTH = 255  # the column's length: keys are stored and looked up
 
 def member_by_number(session: Session, membership_no: str) -> Member | None:
     """The member with this membership number."""
-    return session.exec(  # type: ignore[call-overload]
-        select(Member).where(Member.membership_no == membership_no)
+    return session.execute(
+        select(Member).where(col(Member.membership_no) == membership_no)
     ).scalar_one_or_none()
 
 
@@ -34,8 +34,8 @@ def members_by_number(session: Session, numbers: Sequence[str]) -> dict[str, Mem
     """Members keyed by membership number, for the numbers that exist."""
     if not numbers:
         return {}
-    rows = session.exec(  # type: ignore[call-overload]
-        select(Member).where(Member.membership_no.in_(list(numbers)))  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(Member).where(col(Member.membership_no).in_(list(numbers)))
     ).scalars()
     return {m.membership_no: m for m in rows}
 
@@ -45,10 +45,10 @@ def members_by_email(session: Session, emails: Sequence[str]) -> dict[str, Membe
     wanted = sorted({e.lower() for e in emails})
     found: dict[str, Member] = {}
     for start in range(0, len(wanted), 500):
-        rows = session.exec(  # type: ignore[call-overload]
+        rows = session.execute(
             select(Member)
-            .where(func.lower(Member.email).in_(wanted[start : start + 500]))
-            .order_by(Member.id)
+            .where(func.lower(col(Member.email)).in_(wanted[start : start + 500]))
+            .order_by(col(Member.id))
         ).scalars()
         for member in rows:
             found.setdefault((member.email or "").lower(), member)
@@ -59,11 +59,7 @@ def members_by_id(session: Session, ids: Sequence[int]) -> list[Member]:
     """The members with these ids."""
     if not ids:
         return []
-    return list(
-        session.exec(  # type: ignore[call-overload]
-            select(Member).where(Member.id.in_(list(ids)))  # type: ignore[union-attr]
-        ).scalars()
-    )
+    return list(session.execute(select(Member).where(col(Member.id).in_(list(ids)))).scalars())
 
 
 def serialize(session: Session, name: str) -> None:
@@ -80,10 +76,10 @@ def serialize(session: Session, name: str) -> None:
 def audit_details(session: Session, action: str, **match: Any) -> list[dict[str, Any]]:
     """The details of the audit rows with this action whose details contain ``match``, oldest
     first, each with the row's ``member_id`` and ``at`` added."""
-    rows = session.exec(  # type: ignore[call-overload]
-        select(AuditEntry.member_id, AuditEntry.at, AuditEntry.details)
-        .where(AuditEntry.action == action)
-        .order_by(AuditEntry.id)
+    rows = session.execute(
+        select(col(AuditEntry.member_id), col(AuditEntry.at), col(AuditEntry.details))
+        .where(col(AuditEntry.action) == action)
+        .order_by(col(AuditEntry.id))
     ).all()
     return [
         {**details, "member_id": member_id, "at": at}
@@ -94,9 +90,10 @@ def audit_details(session: Session, action: str, **match: Any) -> list[dict[str,
 
 def granted_dispensations(session: Session, member_id: int) -> set[int]:
     """The period keys for which the member has a granted dispensation."""
-    rows = session.exec(  # type: ignore[call-overload]
-        select(Dispensation.period_key).where(
-            Dispensation.member_id == member_id, Dispensation.status == "granted"
+    rows = session.execute(
+        select(col(Dispensation.period_key)).where(
+            col(Dispensation.member_id) == member_id,
+            col(Dispensation.status) == "granted",
         )
     ).scalars()
     return set(rows)
@@ -105,8 +102,10 @@ def granted_dispensations(session: Session, member_id: int) -> set[int]:
 def claims_of_member(session: Session, member_id: int) -> list[Claim]:
     """All the member's claims, oldest activity first."""
     return list(
-        session.exec(  # type: ignore[call-overload]
-            select(Claim).where(Claim.member_id == member_id).order_by(Claim.start_date, Claim.id)
+        session.execute(
+            select(Claim)
+            .where(col(Claim.member_id) == member_id)
+            .order_by(col(Claim.start_date), col(Claim.id))
         ).scalars()
     )
 
@@ -122,7 +121,11 @@ def add_audit(
 ) -> AuditEntry:
     """Append one line to the audit log (in the caller's transaction)."""
     entry = AuditEntry(
-        actor=actor, action=action, member_id=member_id, claim_id=claim_id, details=details or {}
+        actor=actor,
+        action=action,
+        member_id=member_id,
+        claim_id=claim_id,
+        details=details or {},
     )
     session.add(entry)
     return entry
@@ -138,30 +141,30 @@ def add_invite(
 
 
 EVALUATION_COLUMNS = (
-    Claim.member_id,
-    Claim.id,
-    Claim.kind,
-    Claim.start_date,
-    Claim.end_date,
-    Claim.hours,
-    Claim.provider,
-    Claim.has_test,
-    Claim.co_authors,
-    Claim.title,
-    Claim.category_override,
-    Claim.awarded_points,
-    Claim.reflections,
-    Claim.status,
+    col(Claim.member_id),
+    col(Claim.id),
+    col(Claim.kind),
+    col(Claim.start_date),
+    col(Claim.end_date),
+    col(Claim.hours),
+    col(Claim.provider),
+    col(Claim.has_test),
+    col(Claim.co_authors),
+    col(Claim.title),
+    col(Claim.category_override),
+    col(Claim.awarded_points),
+    col(Claim.reflections),
+    col(Claim.status),
 )
 
 
 MEMBER_COLUMNS = (
-    Member.id,
-    Member.membership_no,
-    Member.scheme,
-    Member.grade,
-    Member.joined,
-    Member.diploma_start,
+    col(Member.id),
+    col(Member.membership_no),
+    col(Member.scheme),
+    col(Member.grade),
+    col(Member.joined),
+    col(Member.diploma_start),
 )
 
 
@@ -187,8 +190,8 @@ def stream_claim_rows(
     """
     query = (
         select(*EVALUATION_COLUMNS)
-        .where(*_id_range(Claim.member_id, first_member_id, last_member_id))
-        .order_by(Claim.member_id, Claim.id)
+        .where(*_id_range(col(Claim.member_id), first_member_id, last_member_id))
+        .order_by(col(Claim.member_id), col(Claim.id))
     )
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=batch_size).execute(
@@ -207,8 +210,8 @@ def stream_member_rows(
     """Members as plain rows of MEMBER_COLUMNS, ordered by id, in batches."""
     query = (
         select(*MEMBER_COLUMNS)
-        .where(*_id_range(Member.id, first_member_id, last_member_id))
-        .order_by(Member.id)
+        .where(*_id_range(col(Member.id), first_member_id, last_member_id))
+        .order_by(col(Member.id))
     )
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=batch_size).execute(
@@ -223,8 +226,8 @@ def granted_dispensations_by_member(engine: Engine) -> dict[int, set[int]]:
     found: dict[int, set[int]] = {}
     with engine.connect() as connection:
         rows = connection.execute(
-            select(Dispensation.member_id, Dispensation.period_key).where(
-                Dispensation.status == "granted"
+            select(col(Dispensation.member_id), col(Dispensation.period_key)).where(
+                col(Dispensation.status) == "granted"
             )
         )
         for member_id, period_key in rows:
@@ -235,8 +238,10 @@ def granted_dispensations_by_member(engine: Engine) -> dict[int, set[int]]:
 def member_id_bounds(engine: Engine) -> tuple[int, int] | None:
     """The lowest and highest member id, or None when there are no members."""
     with engine.connect() as connection:
-        low, high = connection.execute(select(func.min(Member.id), func.max(Member.id))).one()
-    return None if low is None else (low, high)
+        low, high = connection.execute(
+            select(func.min(col(Member.id)), func.max(col(Member.id)))
+        ).one()
+    return None if low is None or high is None else (int(low), int(high))
 
 
 def touch(row: Member | Claim) -> None:
@@ -254,7 +259,10 @@ def add_processed(
 ) -> None:
     """Record an inbound message as handled (in the caller's transaction)."""
     row = ProcessedMessage(
-        key=key[:PROCESSED_KEY_LENGTH], channel=channel, outcome=outcome, claim_id=claim_id
+        key=key[:PROCESSED_KEY_LENGTH],
+        channel=channel,
+        outcome=outcome,
+        claim_id=claim_id,
     )
     insert_ignore(session, row, ["key"])
 
@@ -263,8 +271,10 @@ def secretary_emails(session: Session) -> list[str]:
     """The registered addresses of the members with the secretary role."""
     return [
         address
-        for address in session.exec(  # type: ignore[call-overload]
-            select(Member.email).where(Member.role == "secretary").order_by(Member.id)
+        for address in session.execute(
+            select(col(Member.email))
+            .where(col(Member.role) == "secretary")
+            .order_by(col(Member.id))
         ).scalars()
         if address
     ]
@@ -273,8 +283,8 @@ def secretary_emails(session: Session) -> list[str]:
 def member_audit_details(session: Session, member_id: int, action: str) -> list[dict[str, Any]]:
     """The details of one member's audit rows with this action, oldest first."""
     query = (
-        select(AuditEntry.details)
-        .where(AuditEntry.member_id == member_id, AuditEntry.action == action)
-        .order_by(AuditEntry.id)
+        select(col(AuditEntry.details))
+        .where(col(AuditEntry.member_id) == member_id, col(AuditEntry.action) == action)
+        .order_by(col(AuditEntry.id))
     )
     return list(session.execute(query).scalars())

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlmodel import col
 
 from cpd.storage.database import transaction
 from cpd.storage.models import (
@@ -30,6 +31,7 @@ from cpd.storage.models import (
     utcnow,
 )
 from cpd.storage.queries import add_audit
+from cpd.storage.upsert import changed_rows
 
 EXPIRED_REASON = "expired draft"
 
@@ -43,18 +45,18 @@ class ExpiredDraft:
     files: tuple[tuple[str, str], ...]  # (sha256, stored_path) of its evidence rows
 
 
-def _old_processed(before: dt.datetime):  # type: ignore[no-untyped-def]
-    return ProcessedMessage.processed_at < before
+def _old_processed(before: dt.datetime) -> ColumnElement[bool]:
+    return col(ProcessedMessage.processed_at) < before
 
 
-def _old_delivered(before: dt.datetime):  # type: ignore[no-untyped-def]
-    return and_(OutboxMessage.status == "sent", OutboxMessage.sent_at < before)  # type: ignore[operator]
+def _old_delivered(before: dt.datetime) -> ColumnElement[bool]:
+    return and_(col(OutboxMessage.status) == "sent", col(OutboxMessage.sent_at) < before)
 
 
-def _expired_draft(before: dt.datetime):  # type: ignore[no-untyped-def]
+def _expired_draft(before: dt.datetime) -> ColumnElement[bool]:
     """Drafts created before ``before`` with no audit activity (a change, a file) since."""
-    recent = exists().where(AuditEntry.claim_id == Claim.id, AuditEntry.at >= before)
-    return and_(Claim.status == "draft", Claim.created_at < before, ~recent)
+    recent = exists().where(col(AuditEntry.claim_id) == col(Claim.id), col(AuditEntry.at) >= before)
+    return and_(col(Claim.status) == "draft", col(Claim.created_at) < before, ~recent)
 
 
 def _count(engine: Engine, model: type[Any], condition: ColumnElement[bool]) -> int:
@@ -79,7 +81,10 @@ def count_expired_drafts(engine: Engine, before: dt.datetime) -> int:
 
 
 def _delete_in_batches(
-    engine: Engine, key: InstrumentedAttribute[Any], condition: ColumnElement[bool], batch: int
+    engine: Engine,
+    key: InstrumentedAttribute[Any],
+    condition: ColumnElement[bool],
+    batch: int,
 ) -> int:
     """Delete the rows of ``key``'s table that meet ``condition``, ``batch`` per transaction
     (the condition is checked again in the DELETE, so a row changed meanwhile stays)."""
@@ -97,13 +102,13 @@ def _delete_in_batches(
 
 def purge_processed_keys(engine: Engine, before: dt.datetime, batch: int = 1000) -> int:
     """Delete processed-message keys older than ``before``, ``batch`` rows per transaction."""
-    key = cast("InstrumentedAttribute[Any]", ProcessedMessage.key)
+    key = cast("InstrumentedAttribute[Any]", col(ProcessedMessage.key))
     return _delete_in_batches(engine, key, _old_processed(before), batch)
 
 
 def purge_delivered_outbox(engine: Engine, before: dt.datetime, batch: int = 1000) -> int:
     """Delete outbox rows delivered before ``before`` (pending and dead rows stay)."""
-    key = cast("InstrumentedAttribute[Any]", OutboxMessage.id)
+    key = cast("InstrumentedAttribute[Any]", col(OutboxMessage.id))
     return _delete_in_batches(engine, key, _old_delivered(before), batch)
 
 
@@ -117,9 +122,9 @@ def expire_drafts(
         with transaction(engine) as session:
             claims = list(
                 session.execute(
-                    select(Claim.id, Claim.member_id, Claim.created_at)
+                    select(col(Claim.id), col(Claim.member_id), col(Claim.created_at))
                     .where(_expired_draft(before))
-                    .order_by(Claim.id)
+                    .order_by(col(Claim.id))
                     .limit(batch)
                     .with_for_update(skip_locked=True)
                 ).all()
@@ -129,16 +134,17 @@ def expire_drafts(
             if ids:
                 for claim_id, sha256, path in session.execute(
                     select(
-                        EvidenceFile.claim_id, EvidenceFile.sha256, EvidenceFile.stored_path
-                    ).where(EvidenceFile.claim_id.in_(ids))  # type: ignore[attr-defined]
+                        col(EvidenceFile.claim_id),
+                        col(EvidenceFile.sha256),
+                        col(EvidenceFile.stored_path),
+                    ).where(col(EvidenceFile.claim_id).in_(ids))
                 ).all():
                     files[claim_id].append((sha256, path))
-                session.execute(
-                    delete(EvidenceFile).where(EvidenceFile.claim_id.in_(ids))  # type: ignore[attr-defined]
-                )
-                session.execute(
+                session.execute(delete(EvidenceFile).where(col(EvidenceFile.claim_id).in_(ids)))
+                changed_rows(
+                    session,
                     update(Claim)
-                    .where(Claim.id.in_(ids), Claim.status == "draft")  # type: ignore[union-attr]
+                    .where(col(Claim.id).in_(ids), col(Claim.status) == "draft")
                     .values(
                         status="withdrawn",
                         decision_reason=EXPIRED_REASON,
@@ -146,7 +152,7 @@ def expire_drafts(
                         extracted={},
                         reflections={},
                         updated_at=utcnow(),
-                    )
+                    ),
                 )
                 for claim_id, member_id, created_at in claims:
                     add_audit(
@@ -174,8 +180,8 @@ def unreferenced(engine: Engine, sha256s: Iterable[str]) -> set[str]:
     with engine.connect() as connection:
         used = set(
             connection.execute(
-                select(EvidenceFile.sha256)
-                .where(EvidenceFile.sha256.in_(sorted(wanted)))  # type: ignore[attr-defined]
+                select(col(EvidenceFile.sha256))
+                .where(col(EvidenceFile.sha256).in_(sorted(wanted)))
                 .distinct()
             ).scalars()
         )

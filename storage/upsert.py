@@ -4,9 +4,9 @@ PostgreSQL alike, never a check followed by an insert (two writers cannot both p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import CursorResult, Executable, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -26,7 +26,7 @@ def insert_ignore(session: Session, row: SQLModel, conflict: Sequence[str]) -> b
 
     Pending ORM changes are flushed first (autoflush), so an earlier ``session.add`` in the same
     transaction counts as existing."""
-    table: Table = row.__table__  # type: ignore[attr-defined]
+    table: Table = row.metadata.tables[str(row.__tablename__)]
     values = {
         column.name: getattr(row, column.name)
         for column in table.columns
@@ -39,3 +39,9 @@ def insert_ignore(session: Session, row: SQLModel, conflict: Sequence[str]) -> b
         .returning(table.c[conflict[0]])  # rowcount is -1 here under psycopg: count rows
     )
     return session.execute(statement).first() is not None
+
+
+def changed_rows(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the caller's transaction; how many rows it changed."""
+    result = cast("CursorResult[Any]", session.execute(statement))
+    return int(result.rowcount)

@@ -7,9 +7,10 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import Engine, select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from cpd.storage.models import AuditEntry, Claim, EvidenceFile, WebToken
+from cpd.storage.upsert import changed_rows
 
 
 def add_web_token(
@@ -25,19 +26,20 @@ def use_web_token(session: Session, token_sha256: str, now: dt.datetime) -> int 
     """Mark the unused, unexpired token as used and return its member id; None when there is
     no such token, or it was used or has expired. One conditional UPDATE, so two visits of one
     link at once sign in once."""
-    changed = session.execute(
+    changed = changed_rows(
+        session,
         update(WebToken)
         .where(
-            WebToken.token_sha256 == token_sha256,  # type: ignore[arg-type]
-            WebToken.used_at.is_(None),  # type: ignore[union-attr]
-            WebToken.expires_at > now,  # type: ignore[arg-type]
+            col(WebToken.token_sha256) == token_sha256,
+            col(WebToken.used_at).is_(None),
+            col(WebToken.expires_at) > now,
         )
-        .values(used_at=now)
-    ).rowcount
+        .values(used_at=now),
+    )
     if changed != 1:
         return None
-    row = session.exec(  # type: ignore[call-overload]
-        select(WebToken.member_id).where(WebToken.token_sha256 == token_sha256)
+    row = session.execute(
+        select(col(WebToken.member_id)).where(col(WebToken.token_sha256) == token_sha256)
     ).first()
     return None if row is None else int(row[0])
 
@@ -45,9 +47,7 @@ def use_web_token(session: Session, token_sha256: str, now: dt.datetime) -> int 
 def web_token(session: Session, token_sha256: str) -> WebToken | None:
     """The token row with this hash, used or not."""
     return (
-        session.exec(  # type: ignore[call-overload]
-            select(WebToken).where(WebToken.token_sha256 == token_sha256)
-        )
+        session.execute(select(WebToken).where(col(WebToken.token_sha256) == token_sha256))
         .scalars()
         .first()
     )
@@ -63,11 +63,11 @@ def list_claims(
     """Claims, newest first, optionally of one member and in one status."""
     query = select(Claim)
     if member_id is not None:
-        query = query.where(Claim.member_id == member_id)  # type: ignore[arg-type]
+        query = query.where(col(Claim.member_id) == member_id)
     if status is not None:
-        query = query.where(Claim.status == status)  # type: ignore[arg-type]
-    query = query.order_by(Claim.id.desc()).limit(limit).offset(offset)  # type: ignore[union-attr]
-    return list(session.exec(query).scalars())  # type: ignore[call-overload]
+        query = query.where(col(Claim.status) == status)
+    query = query.order_by(col(Claim.id).desc()).limit(limit).offset(offset)
+    return list(session.execute(query).scalars())
 
 
 def evidence_of(session: Session, claim_ids: Sequence[int]) -> dict[int, list[EvidenceFile]]:
@@ -75,10 +75,10 @@ def evidence_of(session: Session, claim_ids: Sequence[int]) -> dict[int, list[Ev
     found: dict[int, list[EvidenceFile]] = {claim_id: [] for claim_id in claim_ids}
     if not claim_ids:
         return found
-    rows = session.exec(  # type: ignore[call-overload]
+    rows = session.execute(
         select(EvidenceFile)
-        .where(EvidenceFile.claim_id.in_(list(claim_ids)))  # type: ignore[attr-defined]
-        .order_by(EvidenceFile.id)
+        .where(col(EvidenceFile.claim_id).in_(list(claim_ids)))
+        .order_by(col(EvidenceFile.id))
     ).scalars()
     for row in rows:
         found[row.claim_id].append(row)
@@ -88,10 +88,10 @@ def evidence_of(session: Session, claim_ids: Sequence[int]) -> dict[int, list[Ev
 def audit_of_claim(session: Session, claim_id: int) -> list[AuditEntry]:
     """The claim's audit rows, oldest first."""
     return list(
-        session.exec(  # type: ignore[call-overload]
+        session.execute(
             select(AuditEntry)
-            .where(AuditEntry.claim_id == claim_id)  # type: ignore[arg-type]
-            .order_by(AuditEntry.id)
+            .where(col(AuditEntry.claim_id) == claim_id)
+            .order_by(col(AuditEntry.id))
         ).scalars()
     )
 
