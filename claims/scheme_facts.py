@@ -77,7 +77,7 @@ def scheme_facts(scheme_id: str) -> SchemeFacts:
     """The facts of the scheme with this id (``rules.SchemeError`` for an unknown one)."""
     scheme = rules.load_scheme(scheme_id)
     extras, buttons = scheme.extras, scheme.buttons
-    credits: dict[str, float] = dict(extras.reflections)
+    credits: dict[str, float] = {str(name): value for name, value in extras.reflections.items()}
     reflections = tuple(
         ReflectionChoice(b.field, b.label, float(credits.get(b.field, 0)))
         for b in buttons.reflections

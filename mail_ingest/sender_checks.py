@@ -74,17 +74,18 @@ def _spf_dns(name: str, qtype: str, strict: Any = True, timeout: Any = 20) -> li
     except DnsTempError as exc:
         raise spf.TempError(f"DNS {exc}") from None
     answers: list[Any] = []
+    rdata: Any  # dnspython's rdata classes by type (A, MX, PTR, TXT): read by attribute
     for rdata in records:
         if qtype in {"A", "AAAA"}:
-            answers.append(((name, qtype), rdata.address))  # type: ignore[attr-defined]
+            answers.append(((name, qtype), rdata.address))
         elif qtype == "MX":
-            exchange = rdata.exchange.to_text(omit_final_dot=True)  # type: ignore[attr-defined]
-            answers.append(((name, qtype), (rdata.preference, exchange)))  # type: ignore[attr-defined]
+            exchange = rdata.exchange.to_text(omit_final_dot=True)
+            answers.append(((name, qtype), (rdata.preference, exchange)))
         elif qtype == "PTR":
-            target = rdata.target.to_text(omit_final_dot=True)  # type: ignore[attr-defined]
+            target = rdata.target.to_text(omit_final_dot=True)
             answers.append(((name, qtype), target))
         elif qtype == "TXT":
-            answers.append(((name, qtype), list(rdata.strings)))  # type: ignore[attr-defined]
+            answers.append(((name, qtype), list(rdata.strings)))
     return answers
 
 

@@ -31,6 +31,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cpd.nlp.kinds import KINDS as ALL_KINDS
 
@@ -447,7 +448,7 @@ def _duration(rng: random.Random) -> _Slot:
             form = rng.choice(("one hour", "a single hour"))
         return _Slot(form.format(w=w), float(h))
     if r < 0.52:
-        opts = (
+        opts: tuple[tuple[str, float], ...] = (
             ("90 mins", 1.5),
             ("45 minutes", 0.75),
             ("30 mins", 0.5),
@@ -1768,7 +1769,7 @@ def _slots(rng: random.Random, kind: str, act: _Act, today: dt.date) -> tuple[_S
     return dur, date
 
 
-def _one(rng: random.Random, kind: str, idx: int) -> dict:
+def _one(rng: random.Random, kind: str, idx: int) -> dict[str, Any]:
     """Build one labelled message of ``kind`` with id number ``idx``."""
     prof = rng.choice(PROFESSIONS)
     today = _today(rng)
@@ -1850,7 +1851,7 @@ def _one(rng: random.Random, kind: str, idx: int) -> dict:
     }
 
 
-def generate(seed: int = 0, n: int = 1200) -> list[dict]:
+def generate(seed: int = 0, n: int = 1200) -> list[dict[str, Any]]:
     """Build ``n`` labelled messages deterministically from ``seed``.
 
     Kinds are assigned round-robin so every kind gets ``n // 15`` (or one more) records.
@@ -1860,7 +1861,7 @@ def generate(seed: int = 0, n: int = 1200) -> list[dict]:
     ``title``).
     """
     rng = random.Random(seed)
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i in range(n):
         kind = KINDS[i % len(KINDS)]
@@ -1874,13 +1875,13 @@ def generate(seed: int = 0, n: int = 1200) -> list[dict]:
     return out
 
 
-def load_handwritten(path: Path | None = None) -> list[dict]:
+def load_handwritten(path: Path | None = None) -> list[dict[str, Any]]:
     """Read the hand-written labelled messages (``corpus/handwritten.jsonl`` by default)."""
     with (path or HANDWRITTEN_PATH).open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def full_corpus(seed: int = 0, n: int = 1200) -> list[dict]:
+def full_corpus(seed: int = 0, n: int = 1200) -> list[dict[str, Any]]:
     """Return the whole training corpus: hand-written records followed by ``generate(seed, n)``.
 
     Generated records whose text equals (case/whitespace-insensitively) a hand-written text are

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
 from spacy.training import Example
-from spacy.util import fix_random_seed, minibatch
+from spacy.util import minibatch
+from thinc.api import fix_random_seed
 
 from cpd.nlp.hints import combine
 from cpd.nlp.kinds import KINDS
@@ -36,6 +37,7 @@ def load_corpus(seed: int = 0, n: int = 1200) -> list[dict[str, Any]]:
     if handwritten.exists():
         with handwritten.open(encoding="utf-8") as fh:
             records.extend(json.loads(line) for line in fh if line.strip())
+    generate: Callable[..., list[dict[str, Any]]] | None
     try:
         from cpd.nlp.training.corpus_gen import generate
     except ImportError:  # the generator is optional while the corpus is being written
@@ -132,7 +134,7 @@ def train(out_dir: Path, seed: int = 0, epochs: int = DEFAULT_EPOCHS,
             order = list(examples)
             rng.shuffle(order)
             losses: dict[str, float] = {}
-            for batch in minibatch(order, size=BATCH_SIZE):
+            for batch in minibatch(order, size=BATCH_SIZE):  # type: ignore[no-untyped-call]
                 nlp.update(batch, sgd=optimizer, losses=losses)
     scores: dict[str, Any] = {"seed": seed, "epochs": epochs, "n_train": len(train_set),
                               "n_held_out": len(test_set)}
