@@ -109,7 +109,9 @@ def close_periods(
     closing: list[MemberStanding] = [
         s
         for s in all_standings(engine, closing_day)
-        if s.evaluation.period_end == closing_day and s.scheme != "ibms"
+        # a rolling window (a diploma) has no period that ends: nothing to close
+        if s.evaluation.period_end == closing_day
+        and rules.load_scheme(s.scheme).period.kind != "rolling_window"
     ]
     with transaction(engine) as session:
         members = {m.id: m for m in members_repo.all_members(session)}

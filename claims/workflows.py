@@ -173,12 +173,14 @@ class Workflows:
             if standing.diploma is None or not standing.diploma.ready:
                 return False
             start = member.diploma_start or member.joined
+            scheme = rules.load_scheme(member.scheme)
             tell(
                 session,
                 member,
                 f"diploma-ready:{member.id}:{start}",
-                "Your CPD diploma is ready: it holds 24 reflected activities over at "
-                "least 3 categories. Send /submit to send it for validation.",
+                f"Your CPD diploma is ready: it holds {scheme.target:g} reflected activities "
+                f"over at least {standing.diploma.min_categories} categories. Send /submit to "
+                "send it for validation.",
             )
             return True
 
@@ -190,9 +192,10 @@ class Workflows:
             if diploma is None:
                 raise ClaimError("Your scheme has no diploma to submit.")
             if not diploma.ready:
+                target = rules.load_scheme(member.scheme).target
                 raise ClaimError(
-                    f"Not ready yet: {diploma.counted} of 24 reflected activities over "
-                    f"{len(diploma.categories)} of 3 categories."
+                    f"Not ready yet: {diploma.counted} of {target:g} reflected activities over "
+                    f"{len(diploma.categories)} of {diploma.min_categories} categories."
                 )
             add_audit(
                 session,

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cpd.mail_ingest.body_text import clean_body
 from cpd.mail_ingest.parse import (
     MalformedMail,
     ParsedMail,
-    clean_body,
     parse_mail,
     to_intake,
 )
