@@ -164,18 +164,17 @@ def add_evidence(
         return False
     assert claim.id is not None
     stored = store_bytes(svc.evidence_dir, attachment.data)
-    if not claims_repo.has_evidence(session, claim.id, stored.sha256):
-        claims_repo.add_evidence(
-            session,
-            models.EvidenceFile(
-                claim_id=claim.id,
-                original_name=safe_display_name(attachment.name),
-                content_type=attachment.content_type[:127],
-                size=stored.size,
-                sha256=stored.sha256,
-                stored_path=str(stored.path),
-            ),
-        )
+    claims_repo.add_evidence(  # once per content: a repeated file adds no row
+        session,
+        models.EvidenceFile(
+            claim_id=claim.id,
+            original_name=safe_display_name(attachment.name),
+            content_type=attachment.content_type[:127],
+            size=stored.size,
+            sha256=stored.sha256,
+            stored_path=str(stored.path),
+        ),
+    )
     return True
 
 

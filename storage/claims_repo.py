@@ -111,18 +111,10 @@ def evidence_counts(session: Session, claim_ids: Sequence[int]) -> dict[int, int
     return {claim_id: count for claim_id, count in session.exec(query)}
 
 
-def has_evidence(session: Session, claim_id: int, sha256: str) -> bool:
-    """Whether the claim already has a file with this content."""
-    query = select(col(EvidenceFile.id)).where(
-        col(EvidenceFile.claim_id) == claim_id, col(EvidenceFile.sha256) == sha256
-    )
-    return session.exec(query).first() is not None
-
-
-def add_evidence(session: Session, evidence: EvidenceFile) -> None:
-    """Add an evidence row (in the caller's transaction)."""
-    session.add(evidence)
-    session.flush()
+def add_evidence(session: Session, evidence: EvidenceFile) -> bool:
+    """Add an evidence row in the caller's transaction unless the claim already holds a file
+    with this content (the unique key (claim_id, sha256)); True when it was added."""
+    return insert_ignore(session, evidence, ["claim_id", "sha256"])
 
 
 def dispensation(session: Session, dispensation_id: int) -> Dispensation | None:

@@ -138,6 +138,7 @@ class EvidenceFile(SQLModel, table=True):
     """A file attached to a claim, stored under the data directory by its sha256."""
 
     __tablename__ = "evidence_file"
+    __table_args__ = (Index("uq_evidence_file_claim_sha256", "claim_id", "sha256", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     claim_id: int = Field(foreign_key="claim.id", index=True)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from cpd.storage import (
     Claim,
     DuplicateKey,
+    EvidenceFile,
     Member,
     OutboxMessage,
     ProcessedMessage,
@@ -18,6 +19,7 @@ from cpd.storage import (
     transaction,
 )
 from cpd.storage import members as members_repo
+from cpd.storage.database import make_engine, migrate
 from cpd.storage.outbox import enqueue, queued
 from cpd.storage.queries import add_processed, processed_outcome
 
@@ -92,3 +94,66 @@ def test_dispensation_row_is_created_once(engine: Engine) -> None:
         assert created and first.status == "requested"
         again, created_again = claims_repo.dispensation_for(session, member_id, 2026)
         assert not created_again and again.id == first.id
+
+
+def _evidence(claim_id: int, sha256: str, name: str) -> EvidenceFile:
+    return EvidenceFile(
+        claim_id=claim_id,
+        original_name=name,
+        size=3,
+        sha256=sha256,
+        stored_path=f"/evidence/{sha256[:2]}/{sha256}",
+    )
+
+
+def test_a_claims_file_is_added_once_by_its_content(engine: Engine) -> None:
+    """The same content on the same claim adds no second row, also from a later transaction;
+    another claim may hold the same file."""
+    member_id = _member(engine)
+    digest = "ab" * 32
+    with transaction(engine) as session:
+        first = claims_repo.insert(session, _claim(member_id, "email:<one@example.com>"))
+        other = claims_repo.insert(session, _claim(member_id, "email:<two@example.com>"))
+        assert first.id is not None and other.id is not None
+        assert claims_repo.add_evidence(session, _evidence(first.id, digest, "IMG_1.JPG"))
+        assert not claims_repo.add_evidence(session, _evidence(first.id, digest, "copy.jpg"))
+    with transaction(engine) as session:
+        assert not claims_repo.add_evidence(session, _evidence(first.id, digest, "again.jpg"))
+        assert claims_repo.add_evidence(session, _evidence(other.id, digest, "IMG_1.JPG"))
+        rows = session.execute(
+            select(EvidenceFile.claim_id, EvidenceFile.original_name).order_by(EvidenceFile.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [(first.id, "IMG_1.JPG"), (other.id, "IMG_1.JPG")]
+
+
+def test_the_migration_keeps_the_oldest_of_repeated_files(db_url: str) -> None:
+    """Rows a race could have doubled before the unique key existed: the upgrade keeps one
+    (the oldest) per claim and content, and leaves the rest alone."""
+    engine = make_engine(db_url)
+    try:
+        migrate(engine, "0006_web_tokens")
+        member_id = _member(engine)
+        with transaction(engine) as session:
+            claim = claims_repo.insert(session, _claim(member_id, "email:<race@example.com>"))
+            claim_id = claim.id
+        with engine.begin() as connection:
+            for name, digest in (("a.jpg", "aa" * 32), ("b.jpg", "aa" * 32), ("c.pdf", "cc" * 32)):
+                connection.execute(
+                    EvidenceFile.__table__.insert().values(  # type: ignore[attr-defined]
+                        claim_id=claim_id,
+                        original_name=name,
+                        content_type="image/jpeg",
+                        size=3,
+                        sha256=digest,
+                        stored_path="/x",
+                        created_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+                    )
+                )
+        migrate(engine)
+        with engine.connect() as connection:
+            names = connection.execute(
+                select(EvidenceFile.original_name).order_by(EvidenceFile.id)
+            ).scalars()
+            assert list(names) == ["a.jpg", "c.pdf"]
+    finally:
+        engine.dispose()
