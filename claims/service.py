@@ -31,6 +31,7 @@ from cpd.claims import (
     mail_verdicts,
     notifications,
     views,
+    web_access,
 )
 from cpd.claims.decisions import MAX_MANUAL_POINTS, Action
 from cpd.claims.intake import (
@@ -327,3 +328,15 @@ class ClaimsService:
     ) -> tuple[models.Member, rules.Scheme, rules.Evaluation]:
         """The member's standing now (or on ``as_of``)."""
         return views.progress(self, sender, as_of)
+
+    def web_sign_in(self, token: str) -> web_access.WebUser:
+        """Use a web sign-in link once: who it signs in (``web_access.LinkRefused`` if not)."""
+        return web_access.redeem_link(self.engine, token, self.clock())
+
+    def web_user(self, member_id: int) -> web_access.WebUser | None:
+        """The signed-in web user as the database knows them now (None when gone)."""
+        return web_access.user_by_id(self.engine, member_id)
+
+    def database_answers(self) -> bool:
+        """Whether the database answers a trivial query now (the health check)."""
+        return web_access.database_answers(self.engine)

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from cpd.claims.service import ClaimsService
-from cpd.claims.web_access import WebUser, user_by_id
+from cpd.claims.web_access import WebUser
 from cpd.web.config import WebConfig
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -38,7 +38,7 @@ async def optional_user(
     member_id = request.session.get("member_id")
     if not isinstance(member_id, int):
         return None
-    user = await run_in_threadpool(user_by_id, service.engine, member_id)
+    user = await run_in_threadpool(service.web_user, member_id)
     if user is None:
         request.session.clear()
     return user

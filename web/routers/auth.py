@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from cpd.claims.web_access import redeem_link
 from cpd.web.deps import Changing, Service, User, csrf_token
 
 router = APIRouter()
@@ -19,7 +18,7 @@ router = APIRouter()
 async def signin(token: str, request: Request, service: Service) -> Response:
     """Use the link once: a fresh session for its member, then ``/`` (401 page when the link
     is used, expired or unknown)."""
-    user = await run_in_threadpool(redeem_link, service.engine, token[:200], service.clock())
+    user = await run_in_threadpool(service.web_sign_in, token[:200])
     request.session.clear()
     request.session["member_id"] = user.member_id
     request.session["csrf"] = secrets.token_urlsafe(24)

@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from cpd.claims.web_access import database_answers
 from cpd.web.deps import Service
 
 router = APIRouter()
@@ -15,6 +14,6 @@ router = APIRouter()
 @router.get("/healthz")
 async def healthz(service: Service) -> JSONResponse:
     """Whether this instance can serve: the database answers a query."""
-    if await run_in_threadpool(database_answers, service.engine):
+    if await run_in_threadpool(service.database_answers):
         return JSONResponse({"status": "ok"})
     return JSONResponse({"status": "unavailable", "error": "the database does not answer"}, 503)
