@@ -29,6 +29,7 @@ class AtomicPicklePersistence(PicklePersistence[UserData, ChatData, BotData]):
     """PicklePersistence whose single file is replaced atomically on each dump."""
 
     def _dump_singlefile(self) -> None:
+        # PTB's own version opens the file itself instead of calling _dump_file: route it there
         data = {
             "conversations": self.conversations,
             "user_data": self.user_data,
