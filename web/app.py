@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from cpd.claims.service import ClaimsService
 from cpd.web import errors
 from cpd.web.config import SESSION_COOKIE, SESSION_SECONDS, WebConfig
 from cpd.web.routers import auth, claims, health, members, pages, unsubscribe
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
@@ -26,6 +31,8 @@ def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
         https_only=config.secure_cookies,
     )
     errors.install(app)
+    # Vendored assets (htmx, the stylesheet): nothing is fetched from the internet.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (health, auth, claims, members, pages, unsubscribe):
         app.include_router(module.router)
     return app

@@ -39,7 +39,7 @@ def test_every_python_package_folder_is_listed() -> None:
         for folder in FOLDERS
         for path in (ROOT / folder).rglob("*.py")
         if "__pycache__" not in path.parts
-        and not {"model", "corpus", "templates"} & set(path.relative_to(ROOT).parts)
+        and not {"model", "corpus", "templates", "static"} & set(path.relative_to(ROOT).parts)
     }
 
 
@@ -66,4 +66,5 @@ def test_an_installed_copy_has_code_and_data(tmp_path: Path) -> None:
     }
     assert (copy / "nlp" / "model" / "meta.json").is_file()
     assert list((copy / "web" / "templates").glob("*.html"))
+    assert list((copy / "web" / "static").glob("htmx-*.min.js"))
     assert (copy / "cli.py").is_file() and (copy / "web" / "routers" / "claims.py").is_file()
