@@ -54,6 +54,11 @@ class DraftForm:
     test_label: str | None
     test_credit: float
     unit: str
+    category_names: Mapping[str, str]
+
+    def category_name(self, category_id: str | None) -> str:
+        """A category's name from the scheme file (its id when unknown)."""
+        return self.category_names.get(category_id or "", category_id or "")
 
 
 def draft_form(scheme_id: str) -> DraftForm:
@@ -74,6 +79,7 @@ def draft_form(scheme_id: str) -> DraftForm:
         facts.test_label,
         facts.test_credit,
         facts.unit,
+        {c.id: c.name for c in scheme.categories},
     )
 
 
