@@ -83,6 +83,9 @@ def test_a_member_claims_with_a_pdf_and_sees_it_accepted(
     page.get_by_role("link", name="My claims").click()
     row = page.locator("#claims tbody tr").first
     assert "accepted" in row.inner_text() and "5 points" in row.inner_text()
+    page.get_by_label("Status").select_option("pending")  # htmx swaps the table in place
+    page.wait_for_selector("#claims >> text=No claims with status pending")
+    assert page.url.endswith("/me/claims?status=pending")
     page.get_by_role("link", name="Progress").click()
     page.wait_for_function("document.querySelector('figure.chart img').naturalWidth > 0")
     assert "5 of 10" in page.locator(".big").first.inner_text().replace("\n", " ")
