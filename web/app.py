@@ -12,6 +12,7 @@ from cpd.claims.service import ClaimsService
 from cpd.web import errors
 from cpd.web.config import SESSION_COOKIE, SESSION_SECONDS, WebConfig
 from cpd.web.routers import auth, claims, health, members, pages, unsubscribe
+from cpd.web.routers.portal_site import router as portal_router  # the member's portal
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -35,4 +36,5 @@ def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (health, auth, claims, members, pages, unsubscribe):
         app.include_router(module.router)
+    app.include_router(portal_router)
     return app
