@@ -156,7 +156,7 @@ def pace(remaining: float, deadline: dt.date, today: dt.date, unit: str) -> str:
     singular = amount(1, unit).split(" ", 1)[1]
     if per_week < 1:
         every = max(1, round(1 / per_week))
-        return f"about one {singular} every {every} week{'s' if every > 1 else ''}"
+        return f"about one {singular} " + ("a week" if every == 1 else f"every {every} weeks")
     return f"about {math.ceil(per_week)} a week"
 
 

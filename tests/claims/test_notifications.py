@@ -17,7 +17,7 @@ from tests.claims.conftest import NOW
 
 def test_pace_in_words() -> None:
     dec31, today = dt.date(2026, 12, 31), dt.date(2026, 11, 23)
-    assert pace(4, dec31, today, "points") == "about one point every 1 week"
+    assert pace(4, dec31, today, "points") == "about one point a week"
     assert pace(2, dec31, today, "points") == "about one point every 3 weeks"
     assert pace(20, dec31, today, "credits") == "about 4 a week"
     assert pace(0, dec31, today, "points") == ""
