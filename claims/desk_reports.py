@@ -22,7 +22,13 @@ from cpd.claims.standing import all_standings
 from cpd.claims.texts import fmt, long_date
 from cpd.claims.web_access import WebUser, require_secretary
 from cpd.storage import reading
-from cpd.storage.desk import audit_actions, audit_page, member_names, register_members
+from cpd.storage.desk import (
+    audit_actions,
+    audit_page,
+    member_names,
+    member_schemes,
+    register_members,
+)
 from cpd.storage.queries import member_by_number
 
 if TYPE_CHECKING:
@@ -36,6 +42,13 @@ CSV_COLUMNS = ("membership_no", "name", *STANDING_COLUMNS[1:])
 def scheme_ids() -> list[str]:
     """The schemes the product runs (the picker's choices)."""
     return list(rules.scheme_ids())
+
+
+def default_scheme(service: ClaimsService) -> str:
+    """The scheme most members are on (the picker's first choice)."""
+    with reading(service.engine) as session:
+        found = [s for s in member_schemes(session) if s in rules.scheme_ids()]
+    return found[0] if found else scheme_ids()[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +108,7 @@ def standings(
             {
                 "membership_no": s.membership_no,
                 "name": names.get(s.member_id, ""),
+                "scheme": s.scheme,
                 "period_start": ev.period_start.isoformat(),
                 "period_end": ev.period_end.isoformat(),
                 "target": fmt(ev.target),

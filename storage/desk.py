@@ -135,3 +135,13 @@ def member_names(session: Session, ids: list[int]) -> dict[int, tuple[str, str]]
 def register_members(session: Session) -> list[Member]:
     """Every member, in membership number order (the register, one query)."""
     return list(session.execute(select(Member).order_by(col(Member.membership_no))).scalars())
+
+
+def member_schemes(session: Session) -> list[str]:
+    """The schemes members are on, most members first."""
+    rows = session.execute(
+        select(col(Member.scheme), func.count())
+        .group_by(col(Member.scheme))
+        .order_by(func.count().desc(), col(Member.scheme))
+    ).all()
+    return [str(scheme) for scheme, _ in rows]

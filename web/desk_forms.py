@@ -95,4 +95,4 @@ class AuditDrawForm(_Lenient):
     cycle: int = Field(ge=1900, le=2999)
     fraction: float = Field(gt=0, le=1, allow_inf_nan=False)
     seed: int = Field(ge=0, lt=2**31)
-    expected: str = Field(default="", max_length=20_000)
+    expected: str | None = Field(default=None, max_length=20_000)

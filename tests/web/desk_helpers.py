@@ -1,18 +1,25 @@
-"""Helpers of the desk's tests: pending claims made through the claims service (as any
-channel makes them), the rows a desk page lists, and the outbox."""
+"""Helpers of the desk's tests: a SQLite-only web world, pending claims made through the
+claims service (as any channel makes them), the rows a desk page lists, the outbox, and real
+JPEG and PDF files."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlmodel import Session
 
 from cpd.claims.intake import Attachment, Intake, Sender
 from cpd.storage import Claim, OutboxMessage
-from tests.web.conftest import Web
+from cpd.storage.database import make_engine, migrate
+from tests.web.conftest import Clock, Web, make_service, serve
 
 
 def pending(
@@ -62,3 +69,41 @@ def status_of(web: Web, claim_id: int) -> str:
         claim = session.get(Claim, claim_id)
         assert claim is not None
         return claim.status
+
+
+@pytest.fixture
+def sqlite_web(tmp_path: Path) -> Iterator[Web]:
+    """The web world on SQLite alone (for pages whose SQL the two-database tests cover)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'cpd.sqlite3'}")
+    migrate(engine)
+    clock = Clock()
+    service = make_service(engine, tmp_path / "evidence", clock)
+    server = serve(service)
+    world = Web(service, clock, server)
+    try:
+        yield world
+    finally:
+        for client in world.clients:
+            client.close()
+        server.close()
+        engine.dispose()
+
+
+def jpeg(width: int = 640, height: int = 480, colour: str = "teal") -> bytes:
+    """An actual JPEG photo (PIL)."""
+    buffer = io.BytesIO()
+    picture = Image.new("RGB", (width, height), colour)
+    ImageDraw.Draw(picture).rectangle((40, 40, width - 40, height // 2), fill="white")
+    picture.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def pdf(title: str = "Certificate of attendance") -> bytes:
+    """A one-page PDF (fpdf2)."""
+    from fpdf import FPDF
+
+    document = FPDF()
+    document.add_page()
+    document.set_font("helvetica", size=24)
+    document.cell(text=title)
+    return bytes(document.output())

@@ -16,10 +16,10 @@ from cpd.claims import desk_claim, desk_queue, web_claims
 from cpd.claims.intake import ClaimError, NotAllowed
 from cpd.claims.web_access import NotFound
 from cpd.claims.web_claims import AlreadyDecided
-from cpd.web.deps import Changing, Service
+from cpd.web.deps import Service
 from cpd.web.desk_forms import DecisionForm, QueueParams
 from cpd.web.errors import validation_response
-from cpd.web.routers.desk_common import Secretary, flash, is_htmx, render
+from cpd.web.routers.desk_common import Secretary, SecretaryChanging, flash, is_htmx, render
 
 router = APIRouter(prefix="/desk")
 
@@ -80,7 +80,9 @@ async def claim_page(
 
 
 @router.post("/claims/{claim_id}/decision")
-async def decide(request: Request, claim_id: int, service: Service, user: Changing) -> Response:
+async def decide(
+    request: Request, claim_id: int, service: Service, user: SecretaryChanging
+) -> Response:
     """Accept, accept with other points, or decline; then the claim again (a 303 for a plain
     form, the page for htmx). Decided meanwhile by someone else: the page says who and when
     (409; 200 for htmx so that it swaps the answer in)."""
@@ -121,7 +123,7 @@ def _back(value: object) -> str:
 
 
 @router.post("/decisions")
-async def decide_many(request: Request, service: Service, user: Changing) -> Response:
+async def decide_many(request: Request, service: Service, user: SecretaryChanging) -> Response:
     """The queue's bulk form: one decision for every ticked claim, each in its own
     transaction; back to the queue, which lists what was decided and what was not."""
     form = await request.form()

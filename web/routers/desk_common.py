@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from cpd.claims.web_access import WebUser, require_secretary
-from cpd.web.deps import MaybeUser, csrf_token, get_config
+from cpd.web.deps import Changing, MaybeUser, csrf_token, get_config
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 FLASH = "desk_flash"
@@ -26,7 +26,14 @@ async def secretary(user: MaybeUser) -> WebUser:
     return user
 
 
+async def changing_secretary(user: Changing) -> WebUser:
+    """A state-changing request's secretary: the CSRF token checked first, then the role."""
+    require_secretary(user)
+    return user
+
+
 Secretary = Annotated[WebUser, Depends(secretary)]
+SecretaryChanging = Annotated[WebUser, Depends(changing_secretary)]
 
 
 def is_htmx(request: Request) -> bool:

@@ -13,10 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from cpd.claims import desk_period_end, desk_reports
 from cpd.claims.intake import ClaimError, NotAllowed
-from cpd.web.deps import Changing, Service
+from cpd.web.deps import Service
 from cpd.web.desk_forms import AuditDrawForm, AuditParams, PeriodEndParams, StandingsParams
 from cpd.web.errors import validation_response
-from cpd.web.routers.desk_common import Secretary, flash, render
+from cpd.web.routers.desk_common import Secretary, SecretaryChanging, flash, render
 
 router = APIRouter(prefix="/desk")
 
@@ -25,7 +25,7 @@ def _scheme_and_period(
     service: Service, params: StandingsParams
 ) -> tuple[str, int, list[desk_reports.PeriodChoice]]:
     schemes = desk_reports.scheme_ids()
-    scheme = params.scheme if params.scheme in schemes else schemes[0]
+    scheme = params.scheme if params.scheme in schemes else desk_reports.default_scheme(service)
     choices = desk_reports.period_choices(scheme, service.today())
     keys = [c.key for c in choices]
     period = params.period if params.period in keys else keys[0]
@@ -40,7 +40,7 @@ async def standings(
     params: Annotated[StandingsParams, Query()],
 ) -> Response:
     """Every member's standing for a scheme and period (a picker; the CSV beside it)."""
-    scheme, period, choices = _scheme_and_period(service, params)
+    scheme, period, choices = await run_in_threadpool(_scheme_and_period, service, params)
     rows = await run_in_threadpool(desk_reports.standings, service, user, scheme, period)
     context = {
         "rows": rows,
@@ -57,7 +57,7 @@ async def standings_csv(
     service: Service, user: Secretary, params: Annotated[StandingsParams, Query()]
 ) -> Response:
     """The standings page as CSV."""
-    scheme, period, _ = _scheme_and_period(service, params)
+    scheme, period, _ = await run_in_threadpool(_scheme_and_period, service, params)
     rows = await run_in_threadpool(desk_reports.standings, service, user, scheme, period)
     return Response(
         desk_reports.standings_csv(rows),
@@ -116,7 +116,7 @@ async def period_end(
 
 
 @router.post("/period-end")
-async def close_periods(request: Request, service: Service, user: Changing) -> Response:
+async def close_periods(request: Request, service: Service, user: SecretaryChanging) -> Response:
     """Queue the period-end notices the preview showed."""
     form = await request.form()
     try:
@@ -142,14 +142,14 @@ async def close_periods(request: Request, service: Service, user: Changing) -> R
 
 
 @router.post("/period-end/audit")
-async def draw_audit(request: Request, service: Service, user: Changing) -> Response:
+async def draw_audit(request: Request, service: Service, user: SecretaryChanging) -> Response:
     """Draw the audit sample the preview showed, with its seed, and mail those selected."""
     form = await request.form()
     try:
         fields = AuditDrawForm.model_validate({k: v for k, v in form.items() if isinstance(v, str)})
     except ValidationError as exc:
         return validation_response(exc.errors())
-    expected = [n for n in fields.expected.split(",") if n]
+    expected = [n for n in (fields.expected or "").split(",") if n]
     try:
         sample = await run_in_threadpool(
             desk_period_end.draw_audit,
