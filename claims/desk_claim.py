@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from cpd import rules
 from cpd.claims import evaluation, web_claims
 from cpd.claims.intake import ClaimError
-from cpd.claims.texts import fmt
+from cpd.claims.texts import amount, fmt
 from cpd.claims.web_access import NotFound, WebUser, require_secretary
 from cpd.claims.web_claims import AlreadyDecided
 from cpd.storage import claims_repo, reading
@@ -49,6 +49,7 @@ def claim_page(service: ClaimsService, user: WebUser, claim_id: int) -> dict[str
             detail["if_accepted"] = {
                 "points": proposal.result.points,
                 "shown": fmt(proposal.result.points),
+                "text": amount(proposal.result.points, scheme.unit),
                 "category": proposal.result.category,
                 "category_name": category.name if category is not None else None,
                 "counted": proposal.result.counted,
@@ -58,6 +59,10 @@ def claim_page(service: ClaimsService, user: WebUser, claim_id: int) -> dict[str
     chosen = scheme.category(str(detail.get("category") or ""))
     detail["category_name"] = chosen.name if chosen is not None else None
     detail["scheme_name"] = scheme.short_name
+    for name in ("proposed", "awarded"):
+        value = detail.get(f"{name}_points")
+        detail[f"{name}_text"] = "-" if value is None else amount(value, scheme.unit)
+    detail["hours_text"] = "not stated" if detail.get("hours") is None else fmt(detail["hours"])
     detail["standing"] = {
         "period_start": standing.period_start.isoformat(),
         "period_end": standing.period_end.isoformat(),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from cpd import rules
 from cpd.claims import views
+from cpd.claims.texts import amount
 from cpd.claims.web_access import WebUser, require_secretary
 from cpd.claims.web_claims import claim_json
 from cpd.storage import claims_repo, reading
@@ -88,6 +89,8 @@ def queue(service: ClaimsService, user: WebUser, query: QueueQuery) -> QueuePage
             if since.tzinfo is None:
                 since = since.replace(tzinfo=dt.UTC)
             row["waiting_days"] = max(0, (now - since).days)
+            proposed = claim.proposed_points
+            row["proposed_text"] = "-" if proposed is None else amount(proposed, view.unit)
             rows.append(row)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     return QueuePage(rows, total, page, pages, query, choices())
