@@ -11,7 +11,18 @@ from starlette.middleware.sessions import SessionMiddleware
 from cpd.claims.service import ClaimsService
 from cpd.web import errors
 from cpd.web.config import SESSION_COOKIE, SESSION_SECONDS, WebConfig
-from cpd.web.routers import auth, claims, health, members, pages, unsubscribe
+from cpd.web.routers import (
+    auth,
+    claims,
+    desk,
+    desk_members,
+    desk_reports,
+    evidence,
+    health,
+    members,
+    pages,
+    unsubscribe,
+)
 from cpd.web.routers.portal_site import router as portal_router  # the member's portal
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -35,6 +46,8 @@ def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
     # Vendored assets (htmx, the stylesheet): nothing is fetched from the internet.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (health, auth, claims, members, pages, unsubscribe):
+        app.include_router(module.router)
+    for module in (desk, desk_members, desk_reports, evidence):
         app.include_router(module.router)
     app.include_router(portal_router)
     return app

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,3 +43,12 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where page tests save screenshots: ``CPD_SCREENSHOT_DIR`` when set (the ones in
+    docs/screenshots are made so: ``CPD_SCREENSHOT_DIR=docs/screenshots``), else the test's own
+    temporary directory, so that a test run never rewrites files of the tree."""
+    shots = Path(os.environ.get("CPD_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots

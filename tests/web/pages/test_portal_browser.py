@@ -6,7 +6,6 @@ ones in docs/screenshots were made so), else to the test's temporary directory."
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from fpdf import FPDF
 
 from cpd.claims.intake import Sender
 from cpd.storage.database import make_engine, migrate
-from tests.support.browser import browser  # noqa: F401  (the fixture)
+from tests.support.browser import browser, screenshot_dir  # noqa: F401  (the fixture)
 from tests.web.conftest import Clock, Web, make_service, serve
 
 
@@ -52,8 +51,7 @@ def test_a_member_claims_with_a_pdf_and_sees_it_accepted(
     browser: Any,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    shots = Path(os.environ.get("CPD_SCREENSHOT_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshot_dir(tmp_path)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(sqlite_web.url + sqlite_web.link("M1"))
