@@ -44,7 +44,7 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
 def claim_json(
     view: ClaimView, claim: models.Claim, evidence: Sequence[models.EvidenceFile]
 ) -> dict[str, Any]:
-    """One claim in the API's shape (``duplicate_of`` and ``verification`` not known yet)."""
+    """One claim in the API's shape."""
     extracted = claim.extracted or {}
     return {
         "id": view.id,
@@ -76,7 +76,7 @@ def claim_json(
             for e in evidence
         ],
         "duplicate_of": extracted.get("duplicate_of"),
-        "verification": extracted.get("verification"),
+        "verification": claim.verification,
         "needs": list(view.needs),
         "flags": list(view.flags),
         "submitted_at": _iso(claim.submitted_at),

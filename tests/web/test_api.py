@@ -313,3 +313,27 @@ def test_two_secretaries_deciding_at_once_one_wins(web: Web) -> None:
     assert loser["decided_by"] == winner["decided_by"]
     members_told = [m for m in outbox(web) if m.dedup_key.startswith(f"claim:{claim_id}:")]
     assert len([m for m in members_told if m.recipient == "101"]) == 2  # receipt + one decision
+
+
+def test_a_mail_claim_shows_who_sent_it(web: Web) -> None:
+    """``verification`` is the mail's verdict as stored on the claim (None for other channels)."""
+    from cpd.claims.intake import Intake, Sender
+
+    outcome = web.service.receive_mail(
+        Intake(
+            "email",
+            "email:<verified-1@example.com>",
+            Sender(email="jane@example.com"),
+            "boat show today 4 hours",
+            web.clock(),
+            verification="pass",
+            verification_domain="example.com",
+        )
+    )
+    assert outcome.claim is not None
+    secretary = web.signed_in("S1")
+    shown = secretary.get(f"/api/claims/{outcome.claim.id}").json()
+    assert shown["verification"] == "pass" and shown["channel"] == "email"
+    member = web.signed_in("M1")
+    made = member.post("/api/claims", data={"text": "boat show 4 hours"}).json()
+    assert made["verification"] is None
