@@ -11,7 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from cpd.claims.service import ClaimsService
 from cpd.web import errors
 from cpd.web.config import SESSION_COOKIE, SESSION_SECONDS, WebConfig
-from cpd.web.routers import auth, claims, health, members, pages, unsubscribe
+from cpd.web.routers import auth, claims, health, members, metrics, pages, unsubscribe
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -33,6 +33,6 @@ def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
     errors.install(app)
     # Vendored assets (htmx, the stylesheet): nothing is fetched from the internet.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, auth, claims, members, pages, unsubscribe):
+    for module in (health, auth, claims, members, pages, unsubscribe, metrics):
         app.include_router(module.router)
     return app

@@ -1,5 +1,5 @@
-"""Errors as JSON (or, for a sign-in link, a short page): a user mistake is a 4xx naming the
-field, never a 500."""
+"""Errors as JSON (for a sign-in link, the sign-in page saying why): a user mistake is a 4xx
+naming the field, never a 500."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cpd.claims.intake import ClaimError, NotAllowed, NotLinked
 from cpd.claims.web_access import LinkRefused, NotFound
 from cpd.claims.web_claims import AlreadyDecided
+from cpd.web.deps import get_config
+from cpd.web.routers.pages import signin_page
 
 
 def validation_response(errors: Sequence[Any]) -> JSONResponse:
@@ -35,15 +37,6 @@ def validation_response(errors: Sequence[Any]) -> JSONResponse:
     )
 
 
-def _signin_page(message: str) -> str:
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Sign-in link"
-        f"</title></head><body><main><h1>Sign-in link refused</h1><p>{message}</p>"
-        "<p>Ask for a new link: <code>cpd web link</code>, or <code>/web</code> in the bot."
-        "</p></main></body></html>"
-    )
-
-
 def install(app: FastAPI) -> None:
     """Register the handlers that turn the claims layer's refusals into HTTP answers."""
 
@@ -59,7 +52,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LinkRefused)
     async def _link(request: Request, exc: LinkRefused) -> HTMLResponse:
-        return HTMLResponse(_signin_page(str(exc)), status_code=401)
+        # the sign-in page, saying why, with the form to mail a new link
+        return signin_page(request, get_config(request), refused=str(exc), status_code=401)
 
     @app.exception_handler(AlreadyDecided)
     async def _late(request: Request, exc: AlreadyDecided) -> JSONResponse:

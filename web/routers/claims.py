@@ -15,17 +15,9 @@ from cpd.claims.intake import Attachment
 from cpd.web.deps import Changing, Config, Service, User
 from cpd.web.errors import validation_response
 from cpd.web.schemas import ClaimForm, ClaimsQuery, DecisionIn
+from cpd.web.uploads import shown_name, sniff
 
 router = APIRouter(prefix="/api/claims")
-
-ALLOWED_TYPES = (
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "image/webp",
-    "image/heic",
-    "application/pdf",
-)
 
 
 @router.get("")
@@ -77,12 +69,15 @@ async def new_claim(request: Request, service: Service, user: Changing, config: 
             continue  # an empty file input
         total += len(data)
         if total > config.max_upload_bytes:
+            await form.close()
             raise HTTPException(413, f"At most {config.max_upload_bytes // 2**20} MB in all.")
-        content_type = (item.content_type or "").split(";")[0].strip().lower()
-        if content_type not in ALLOWED_TYPES:
+        content_type = sniff(data)  # what the bytes are, not what the client says
+        if content_type is None:
+            await form.close()
             return JSONResponse(
                 {
-                    "error": f"files: {content_type or 'this type'} is not an image or a PDF",
+                    "error": f"files: {shown_name(item.filename)} is not an image or "
+                    "a PDF (JPEG, PNG, GIF, WebP, HEIC or PDF)",
                     "field": "files",
                 },
                 status_code=415,
