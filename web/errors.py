@@ -24,6 +24,8 @@ def validation_response(errors: Sequence[Any]) -> JSONResponse:
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(loc) or None
     message = str(first.get("msg", "invalid input"))
+    if first.get("type") == "json_invalid":  # the body as a whole, not a field "0"
+        field, message = None, "the body is not valid JSON"
     return JSONResponse(
         {
             "error": f"{field}: {message}" if field else message,
