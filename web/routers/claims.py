@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -25,13 +26,14 @@ ClaimId = Annotated[int, Path(ge=1, le=MAX_ID, description="a claim's number")]
 
 
 @router.get("")
-def list_claims(
-    service: Service, user: User, query: Annotated[ClaimsQuery, Query()]
-) -> list[dict[str, Any]]:
-    """Claims this user may see (a member: their own; a secretary: all), newest first."""
-    return web_claims.visible_claims(
+def list_claims(service: Service, user: User, query: Annotated[ClaimsQuery, Query()]) -> Response:
+    """Claims this user may see (a member: their own; a secretary: all), newest first. The
+    list is serialised by orjson directly: FastAPI's encoder of a return value cost half as
+    much again as building the page (benchmarks/web.py)."""
+    found = web_claims.visible_claims(
         service, user, query.status, query.member, query.limit, query.offset
     )
+    return Response(orjson.dumps(found), media_type="application/json")
 
 
 @router.get("/{claim_id}")
