@@ -1,7 +1,7 @@
 """The web desk under load: ``GET /api/claims?status=pending`` (a page of 50) and the queue
 page, with 10,000 claims stored, against a bare Starlette endpoint in the same run.
 
-    python benchmarks/web.py [--claims 10000] [--requests 400] [--concurrency 8] [--page /desk]
+    python benchmarks/web.py [--claims 10000] [--requests 400] [--concurrency 4] [--page /desk]
 
 A fresh SQLite database in a temporary directory gets ``--claims`` claims (60 % pending, the
 rest accepted or declined, over 500 members) by one bulk insert. The product's app
@@ -195,7 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--page", default="/desk", help="the queue page's path")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cpd-web-bench-") as tmp:
