@@ -44,6 +44,7 @@ from cpd.bot.config import BotConfig
 from cpd.bot.context import CONTEXT_TYPES, BotApp, BotContext
 from cpd.bot.persistence import conversation_store
 from cpd.bot.sender import deliver_due
+from cpd.bot.web_link import web_command
 from cpd.claims.service import ClaimsService
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ COMMANDS = [
     BotCommand("export", "Your CPD record as a PDF"),
     BotCommand("evidence", "Your evidence files as a zip"),
     BotCommand("dispensation", "Ask for a dispensation (with a reason)"),
+    BotCommand("web", "A sign-in link to the web desk"),
     BotCommand("help", "How to claim"),
 ]
 
@@ -129,6 +131,7 @@ def build_application(service: ClaimsService, config: BotConfig) -> BotApp:
         ("evidence", workflows.evidence),
     ):
         application.add_handler(CommandHandler(name, command, filters=private))
+    application.add_handler(CommandHandler("web", web_command(config.web_url)))
     application.add_handler(CommandHandler("pending", secretary.pending))
     application.add_handler(CommandHandler("standings", workflows.standings))
     application.add_handler(CommandHandler("undeclared", workflows.undeclared))

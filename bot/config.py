@@ -20,3 +20,4 @@ class BotConfig:
     start_retry_max: float = 60.0  # longest wait between start-up attempts (s)
     rejected_token_retry: float = 300.0  # wait after Telegram rejected the token (s)
     conversations_file: Path | None = None  # where conversations persist (None: in memory)
+    web_url: str | None = None  # the web desk's public base URL, for /web (None: it is off)

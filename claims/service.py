@@ -30,8 +30,10 @@ from cpd.claims import (
     mail_tokens,
     mail_verdicts,
     notifications,
+    ops_metrics,
     views,
     web_access,
+    web_signin,
 )
 from cpd.claims.decisions import MAX_MANUAL_POINTS, Action
 from cpd.claims.intake import (
@@ -340,3 +342,22 @@ class ClaimsService:
     def database_answers(self) -> bool:
         """Whether the database answers a trivial query now (the health check)."""
         return web_access.database_answers(self.engine)
+
+    def mail_signin_link(
+        self, address: str, client: str, signin_url: str, limits: web_signin.SigninLimits
+    ) -> web_signin.Asked:
+        """Count an ask for a mailed sign-in link; within limits, mail one to the member
+        registered with ``address`` (see :mod:`~cpd.claims.web_signin`)."""
+        return web_signin.mail_link(self.engine, address, client, signin_url, self.clock(), limits)
+
+    def web_link(self, sender: Sender) -> tuple[str, dt.datetime]:
+        """A single-use web sign-in token for the sender's member, and when it expires."""
+        return web_signin.link_for(self.engine, sender, self.clock())
+
+    def web_session_key(self, legacy: str | None = None) -> str:
+        """The key web session cookies are signed with, kept in the database."""
+        return web_signin.session_key(self.engine, legacy)
+
+    def ops_snapshot(self) -> ops_metrics.Snapshot:
+        """The counts ``/metrics`` reports, read now."""
+        return ops_metrics.snapshot(self.engine, self.clock())

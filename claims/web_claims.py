@@ -109,9 +109,11 @@ def visible_claims(
             return []
         claims = list_claims(session, member_id, status, limit, offset)
         evidence = evidence_of(session, [claims_repo.id_of(c) for c in claims])
+        # one batch of views (a fixed number of queries for the page, not a few per claim)
+        shown = views.views(service, session, claims)
         return [
-            claim_json(views.view(service, session, c), c, evidence[claims_repo.id_of(c)])
-            for c in claims
+            claim_json(v, c, evidence[claims_repo.id_of(c)])
+            for v, c in zip(shown, claims, strict=True)
         ]
 
 

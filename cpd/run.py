@@ -163,6 +163,7 @@ def bot_config(settings: Settings) -> BotConfig:
         start_retry_max=settings.telegram_retry_max,
         rejected_token_retry=settings.telegram_retry_max * 5,
         conversations_file=settings.data_dir / "telegram-conversations.pickle",
+        web_url=settings.effective_web_url,
     )
 
 

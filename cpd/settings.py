@@ -171,6 +171,10 @@ class Settings(BaseSettings):
     """``CPD_STRANGER_REPLIES_PER_DAY``: replies to unknown (verified) senders a day, for all."""
     mail_claims_per_hour: int = Field(default=20, ge=1, le=100_000)
     """``CPD_MAIL_CLAIMS_PER_HOUR``: a member's claims by mail an hour; beyond, not claims."""
+    # -- operations (issue 13) -----------------------------------------------------------------
+    metrics_token: SecretStr | None = None
+    """``CPD_METRICS_TOKEN``: a bearer token with which ``/metrics`` may be scraped from
+    another host (from loopback it needs none)."""
 
     @classmethod
     def settings_customise_sources(

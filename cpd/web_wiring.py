@@ -1,10 +1,9 @@
 """The web channel's wiring for ``cpd run`` and ``cpd web``: its config from the settings,
-the cookie-signing key kept in the data directory, and ``cpd web link``."""
+the cookie-signing key kept in the database, and ``cpd web link``."""
 
 from __future__ import annotations
 
-import os
-import secrets
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,22 +23,25 @@ if TYPE_CHECKING:
 web_app = typer.Typer(help="The web desk and portal.", no_args_is_help=True)
 
 
-def secret_key(data_dir: Path) -> str:
-    """The key session cookies are signed with: made once, kept in the data directory with
-    mode 0600 (every instance sharing the directory signs alike)."""
-    path = data_dir / SECRET_FILE
+def legacy_secret(data_dir: Path) -> str | None:
+    """The cookie key an older version kept in CPD_DATA_DIR/web-secret, if that file is
+    there (it is adopted into the database once, then removed)."""
     try:
-        return path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another instance made it first
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key + "\n")
+        return (data_dir / SECRET_FILE).read_text(encoding="ascii").strip() or None
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+
+
+def secret_key(service: ClaimsService, data_dir: Path) -> str:
+    """The key session cookies are signed with, kept in the database (``app_secret``), so
+    that several instances on one PostgreSQL accept each other's cookies. A key left in the
+    data directory by an older version is adopted (sessions survive the upgrade) and its file
+    removed."""
+    legacy = legacy_secret(data_dir)
+    key = service.web_session_key(legacy)
+    if legacy is not None:
+        with contextlib.suppress(OSError):
+            (data_dir / SECRET_FILE).unlink()
     return key
 
 
@@ -48,7 +50,7 @@ def web_url(settings: Settings) -> str:
     return settings.effective_web_url or ""
 
 
-def web_config(settings: Settings) -> WebConfig | None:
+def web_config(settings: Settings, service: ClaimsService) -> WebConfig | None:
     """The web channel's part of the settings (None when CPD_WEB_LISTEN is empty)."""
     from cpd.web.config import WebConfig
 
@@ -59,7 +61,10 @@ def web_config(settings: Settings) -> WebConfig | None:
         host=host.strip("[]"),
         port=int(port),
         base_url=settings.effective_web_url or f"http://{settings.web_listen}",
-        secret_key=secret_key(settings.data_dir),
+        secret_key=secret_key(service, settings.data_dir),
+        metrics_token=(
+            settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        ),
     )
 
 
@@ -69,7 +74,7 @@ async def start_web(settings: Settings, service: ClaimsService) -> WebServer | N
     from cpd.web.app import create_app
     from cpd.web.server import start_web as serve_web
 
-    config = web_config(settings)
+    config = web_config(settings, service)
     if config is None:
         return None
     try:

@@ -37,6 +37,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from cpd.claims import ops_metrics
 from cpd.claims.intake import MAX_ATTACHMENTS, MailOutcome
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.envelope import Envelope as SmtpEnvelope
@@ -180,6 +181,7 @@ class ClaimMailHandler:
     ) -> str:
         """Accept only the configured recipients (550 for anything else: no relaying)."""
         if not self.accepts(address):
+            ops_metrics.smtp_refused("recipient")
             return f"550 5.1.1 <{_one_line(address, 100)}>: no such recipient here"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -205,6 +207,7 @@ class ClaimMailHandler:
             outcome = await asyncio.to_thread(self.store, raw)
         except MalformedMail as exc:
             log.warning("refused malformed mail from %s (%s): %s", envelope.mail_from, peer, exc)
+            ops_metrics.smtp_refused("malformed")
             return f"550 5.6.0 Malformed message: {_one_line(str(exc))}"
         except OSError as exc:
             if not disk_full(exc):
@@ -273,6 +276,7 @@ class ClaimMailHandler:
         except MalformedMail as exc:
             await asyncio.to_thread(incoming.discard)
             log.warning("refused malformed mail (%s)", exc)
+            ops_metrics.smtp_refused("malformed")
             return f"550 5.6.0 Malformed message: {_one_line(str(exc))}"
         except OSError as exc:
             log.warning("could not spool mail (%s); asked to retry", exc)

@@ -255,3 +255,16 @@ class WebToken(SQLModel, table=True):
     expires_at: dt.datetime
     used_at: dt.datetime | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class WebSigninAttempt(SQLModel, table=True):
+    """One ask for a mailed sign-in link, counted against a limit: ``key`` is the sha256 of
+    what is limited (``address:<lower-cased address>`` or ``ip:<client address>``), never the
+    address itself. Kept an hour or so (older rows are deleted as new ones come)."""
+
+    __tablename__ = "web_signin_attempt"
+    __table_args__ = (Index("ix_web_signin_attempt_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)

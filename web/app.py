@@ -20,6 +20,7 @@ from cpd.web.routers import (
     evidence,
     health,
     members,
+    metrics,
     pages,
     unsubscribe,
 )
@@ -45,7 +46,7 @@ def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
     errors.install(app)
     # Vendored assets (htmx, the stylesheet): nothing is fetched from the internet.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, auth, claims, members, pages, unsubscribe):
+    for module in (health, auth, claims, members, pages, unsubscribe, metrics):
         app.include_router(module.router)
     for module in (desk, desk_members, desk_reports, evidence):
         app.include_router(module.router)

@@ -21,6 +21,13 @@ class WebConfig:
     body_name: str = "CPD Claims Assistant"
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_upload_files: int = MAX_UPLOAD_FILES
+    metrics_token: str | None = None
+    """A bearer token that lets a scraper outside this host read ``/metrics`` (loopback
+    always may)."""
+    signin_per_address: int = 3
+    """Mailed sign-in links an hour for one address."""
+    signin_per_client: int = 20
+    """Mailed sign-in links an hour asked for from one client address."""
 
     @property
     def secure_cookies(self) -> bool:

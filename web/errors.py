@@ -1,5 +1,5 @@
-"""Errors as JSON (or, for a sign-in link, a short page): a user mistake is a 4xx naming the
-field, never a 500."""
+"""Errors as JSON (for a sign-in link, the sign-in page saying why): a user mistake is a 4xx
+naming the field, never a 500."""
 
 from __future__ import annotations
 
@@ -14,34 +14,31 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cpd.claims.intake import ClaimError, NotAllowed, NotLinked
 from cpd.claims.web_access import LinkRefused, NotFound
 from cpd.claims.web_claims import AlreadyDecided
+from cpd.web.deps import get_config
+from cpd.web.routers.pages import signin_page
 
 
-def validation_response(errors: Sequence[Any]) -> JSONResponse:
-    """422 with a message naming the first bad field, and every error."""
+def validation_body(errors: Sequence[Any]) -> dict[str, Any]:
+    """The error body of invalid input: a message naming the first bad field, and every error."""
     first = errors[0] if errors else {"loc": (), "msg": "invalid input"}
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(loc) or None
     message = str(first.get("msg", "invalid input"))
-    return JSONResponse(
-        {
-            "error": f"{field}: {message}" if field else message,
-            "field": field,
-            "errors": [
-                {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
-                for e in errors
-            ],
-        },
-        status_code=422,
-    )
+    if first.get("type") == "json_invalid":  # the body as a whole, not a field "0"
+        field, message = None, "the body is not valid JSON"
+    return {
+        "error": f"{field}: {message}" if field else message,
+        "field": field,
+        "errors": [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+            for e in errors
+        ],
+    }
 
 
-def _signin_page(message: str) -> str:
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Sign-in link"
-        f"</title></head><body><main><h1>Sign-in link refused</h1><p>{message}</p>"
-        "<p>Ask for a new link: <code>cpd web link</code>, or <code>/web</code> in the bot."
-        "</p></main></body></html>"
-    )
+def validation_response(errors: Sequence[Any]) -> JSONResponse:
+    """422 with :func:`validation_body`."""
+    return JSONResponse(validation_body(errors), status_code=422)
 
 
 def install(app: FastAPI) -> None:
@@ -59,7 +56,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LinkRefused)
     async def _link(request: Request, exc: LinkRefused) -> HTMLResponse:
-        return HTMLResponse(_signin_page(str(exc)), status_code=401)
+        # the sign-in page, saying why, with the form to mail a new link
+        return signin_page(request, get_config(request), refused=str(exc), status_code=401)
 
     @app.exception_handler(AlreadyDecided)
     async def _late(request: Request, exc: AlreadyDecided) -> JSONResponse:

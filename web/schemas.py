@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 ClaimStatus = Literal["draft", "pending", "accepted", "declined", "withdrawn", "expired"]
 """A claim's status as the API filters on it: ``cpd.claims.web_claims.STATUSES`` spelled as a
@@ -19,7 +19,15 @@ class DecisionIn(BaseModel):
 
     action: Literal["accept", "decline"]
     points: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, max_length=2000, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_for_a_decline(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A decline needs a reason (the member is told it): 422 naming ``reason``."""
+        if info.data.get("action") == "decline" and not (value or "").strip():
+            raise ValueError("a decline needs a reason: the member will see it")
+        return value
 
 
 class ClaimsQuery(BaseModel):
@@ -28,7 +36,7 @@ class ClaimsQuery(BaseModel):
     status: ClaimStatus | None = None
     member: str | None = Field(default=None, min_length=1, max_length=64)
     limit: int = Field(default=200, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class ClaimForm(BaseModel):

@@ -1,6 +1,7 @@
 """A claim form's uploads, checked the same way for the JSON API and the portal's page:
-25 MB in all, at most ``max_upload_files`` files, images and PDFs only. The sender's file
-name is only ever shown (the service cleans it), never used as a path."""
+25 MB in all, at most ``max_upload_files`` files, images and PDFs only, known by their first
+bytes: the client's ``Content-Type`` and the file's name are never believed (the name is only
+shown, cleaned by the claims service, never used as a path)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from cpd.claims.intake import Attachment
 from cpd.web.config import WebConfig
+from cpd.web.errors import validation_body
 from cpd.web.schemas import ClaimForm
 
 ALLOWED_TYPES = (
@@ -23,8 +25,36 @@ ALLOWED_TYPES = (
     "image/heic",
     "application/pdf",
 )
+"""What :func:`sniff` recognises: the only types a claim form takes."""
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"heif")
 FORM_OVERHEAD = 65536
 """Bytes of a multipart body beyond its files (boundaries, the text fields)."""
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type of an image (JPEG, PNG, GIF, WebP, HEIC/HEIF) or a PDF, read from its
+    magic bytes; None for anything else."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return "image/heic"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def shown_name(name: str | None, limit: int = 80) -> str:
+    """A client's file name as it may be echoed in an error: its last path part, printable
+    characters only (it is never used as a path)."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable() and ch not in "<>\"'&").strip(". ")
+    return cleaned[:limit] or "this file"
 
 
 class UploadRefused(Exception):
@@ -70,14 +100,9 @@ async def read_claim_form(request: Request, config: WebConfig) -> ClaimUpload:
     try:
         fields = ClaimForm.model_validate({k: v for k, v in form.items() if isinstance(v, str)})
     except ValidationError as exc:
-        errors = exc.errors()
-        field = ".".join(str(p) for p in errors[0].get("loc", ())) or None
         await form.close()
-        listed = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
-            for e in errors
-        ]
-        raise UploadRefused(422, field, f"{field}: {errors[0].get('msg')}", listed) from None
+        body = validation_body(exc.errors())
+        raise UploadRefused(422, body["field"], body["error"], body["errors"]) from None
     attachments: list[Attachment] = []
     total = 0
     try:
@@ -90,10 +115,13 @@ async def read_claim_form(request: Request, config: WebConfig) -> ClaimUpload:
             total += len(data)
             if total > config.max_upload_bytes:
                 raise _too_big(config)
-            content_type = (item.content_type or "").split(";")[0].strip().lower()
-            if content_type not in ALLOWED_TYPES:
+            content_type = sniff(data)  # what the bytes are, not what the client says
+            if content_type is None:
                 raise UploadRefused(
-                    415, "files", f"files: {content_type or 'this type'} is not an image or a PDF"
+                    415,
+                    "files",
+                    f"files: {shown_name(item.filename)} is not an image or a PDF "
+                    "(JPEG, PNG, GIF, WebP, HEIC or PDF)",
                 )
             attachments.append(Attachment(data=data, content_type=content_type, name=item.filename))
     finally:

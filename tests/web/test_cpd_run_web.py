@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -65,7 +66,11 @@ def test_cpd_run_serves_the_web_desk_and_a_link_signs_in(tmp_path: Path) -> None
             assert client.get(url).status_code == 303
             me = client.get(f"{base}/api/me")
             assert me.status_code == 200 and me.json()["role"] == "secretary"
-        assert (data_dir / "web-secret").stat().st_mode & 0o777 == 0o600
+        # the cookie key is in the database (every instance on it signs alike), no file
+        assert not (data_dir / "web-secret").exists()
+        with sqlite3.connect(data_dir / "cpd.sqlite3") as db:
+            [(key,)] = db.execute("SELECT value FROM app_secret WHERE name = 'web-session'")
+        assert len(key) >= 32
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=15)

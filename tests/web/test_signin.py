@@ -72,13 +72,11 @@ def test_cookies_are_secure_when_the_public_url_is_https(web: Web) -> None:
         server.close()
 
 
-def test_the_start_page_shows_the_secretary_and_the_queue(web: Web) -> None:
-    member = web.signed_in("M1")
-    made = member.post("/api/claims", data={"text": "boat show today 4 hours"})
-    member.post(f"/api/claims/{made.json()['id']}/submit")
-    page = web.signed_in("S1").get("/")
-    assert page.status_code == 200
-    assert "Sam Secretary" in page.text and "Waiting for a decision (1)" in page.text
-    assert "Jane Surveyor" in page.text
+def test_the_start_page_sends_each_role_to_its_own_start(web: Web) -> None:
+    secretary = web.signed_in("S1").get("/")
+    assert secretary.status_code == 303 and secretary.headers["location"] == "/desk"
+    member = web.signed_in("M1").get("/")
+    assert member.status_code == 303 and member.headers["location"] == "/me"
     anonymous = web.client().get("/")
     assert anonymous.status_code == 200 and "Sign in" in anonymous.text
+    assert 'action="/signin"' in anonymous.text and 'name="email"' in anonymous.text

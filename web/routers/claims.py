@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from cpd.claims import web_claims
@@ -15,31 +16,38 @@ from cpd.web.uploads import UploadRefused, read_claim_form
 
 router = APIRouter(prefix="/api/claims")
 
+MAX_ID = 2**31 - 1
+ClaimId = Annotated[int, Path(ge=1, le=MAX_ID, description="a claim's number")]
+"""A claim's number in a path: a 4xx naming it, never a database overflow, when out of range."""
+
 
 @router.get("")
-def list_claims(
-    service: Service, user: User, query: Annotated[ClaimsQuery, Query()]
-) -> list[dict[str, Any]]:
-    """Claims this user may see (a member: their own; a secretary: all), newest first."""
-    return web_claims.visible_claims(
+def list_claims(service: Service, user: User, query: Annotated[ClaimsQuery, Query()]) -> Response:
+    """Claims this user may see (a member: their own; a secretary: all), newest first. The
+    list is serialised by orjson directly: FastAPI's encoder of a return value cost half as
+    much again as building the page (benchmarks/web.py)."""
+    found = web_claims.visible_claims(
         service, user, query.status, query.member, query.limit, query.offset
     )
+    return Response(orjson.dumps(found), media_type="application/json")
 
 
 @router.get("/{claim_id}")
-def one_claim(claim_id: int, service: Service, user: User) -> dict[str, Any]:
+def one_claim(claim_id: ClaimId, service: Service, user: User) -> dict[str, Any]:
     """One claim with its reflections and history (404 for another member's claim)."""
     return web_claims.claim_detail(service, user, claim_id)
 
 
 @router.post("/{claim_id}/decision")
-def decision(claim_id: int, body: DecisionIn, service: Service, user: Changing) -> dict[str, Any]:
+def decision(
+    claim_id: ClaimId, body: DecisionIn, service: Service, user: Changing
+) -> dict[str, Any]:
     """A secretary accepts (optionally with other points) or declines a pending claim."""
     return web_claims.decide(service, user, claim_id, body.action, body.points, body.reason)
 
 
 @router.post("/{claim_id}/submit")
-def submit(claim_id: int, service: Service, user: Changing) -> dict[str, Any]:
+def submit(claim_id: ClaimId, service: Service, user: Changing) -> dict[str, Any]:
     """The member sends their draft to the secretaries."""
     return web_claims.submit(service, user, claim_id)
 
