@@ -32,9 +32,17 @@ ALLOWED_TYPES = (
 def list_claims(
     service: Service, user: User, query: Annotated[ClaimsQuery, Query()]
 ) -> list[dict[str, Any]]:
-    """Claims this user may see (a member: their own; a secretary: all), newest first."""
+    """Claims this user may see (a member: their own; a secretary: all), newest first;
+    ``auto=1``: only those accepted automatically, ``duplicates=1``: only possible repeats."""
     return web_claims.visible_claims(
-        service, user, query.status, query.member, query.limit, query.offset
+        service,
+        user,
+        query.status,
+        query.member,
+        query.limit,
+        query.offset,
+        auto=query.auto,
+        duplicates=query.duplicates,
     )
 
 
