@@ -8,7 +8,9 @@ Three kinds, checked in this order against the member's pending, accepted and he
   state dates and the dates differ (two certificates printed from one template look alike to
   a perceptual hash; their dates tell them apart);
 * ``same_activity`` — the same kind and start date and a title at least
-  :data:`TITLE_SCORE` alike (``rapidfuzz``'s token set ratio, case and word order ignored);
+  :data:`TITLE_SCORE` alike (``rapidfuzz``'s token sort ratio: case, punctuation and word
+  order ignored; not the token set ratio, which calls "boat show london" the same as "boat
+  show southampton" since one's words are nearly all in the other's);
   claims without words of their own (a photo alone) are not compared by title.
 
 The claim then carries ``duplicate_of`` (the earliest such claim) and, in ``extracted``,
@@ -30,7 +32,7 @@ from cpd.claims.image_hash import same_photo
 from cpd.storage import Session, models
 from cpd.storage.duplicates import claims_in_record, file_hashes
 
-TITLE_SCORE = 80.0
+TITLE_SCORE = 85.0
 """Titles this alike (0-100) or more are the same activity's."""
 CHECKED = ("draft", "pending", "unverified")
 KEY = "duplicate"
@@ -65,7 +67,7 @@ def _has_words(claim: models.Claim) -> bool:
 
 def same_title(first: str, second: str) -> bool:
     """Whether two titles name the same activity (see :data:`TITLE_SCORE`)."""
-    score = fuzz.token_set_ratio(first, second, processor=utils.default_process)
+    score = fuzz.token_sort_ratio(first, second, processor=utils.default_process)
     return bool(score >= TITLE_SCORE)
 
 
