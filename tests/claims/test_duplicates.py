@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import random
 
-import pytest
 from PIL import Image, ImageDraw, ImageFilter
 from sqlalchemy import Engine
 from sqlmodel import Session, select
