@@ -3,8 +3,9 @@
 
 * **draft reminder** — a draft never submitted is reminded once, ``draft_reminder_after_days``
   after the day it was made (a run that missed the day sends it late, once);
-* **draft expiry** — ``draft_expires_after_days`` after that day it expires (status
-  ``expired``, audited ``claim.expired``) and the member is told;
+* **draft expiry** — ``draft_expires_after_days`` after that day it expires (withdrawn with
+  the reason "expired: ...", as held claims by mail expire; audited ``claim.expired``) and
+  the member is told;
 * **impact** — ``impact_after_weeks`` after an accepted claim that could still earn the
   impact reflection's credit, the member is asked whether they have seen its impact (a button
   in Telegram; by mail, a reply adds it: ``claims.late_reflection``);
@@ -108,7 +109,8 @@ def _drafts(
         subject = f"claim:{claim.id}"
         expiry = rule.draft_expires_after_days
         if expiry is not None and age >= expiry:
-            if ledger.expire_draft(session, claim.id, svc.now):
+            reason = f"expired: not submitted within {expiry} days"
+            if ledger.expire_draft(session, claim.id, svc.now, reason):
                 due = made + dt.timedelta(days=expiry)
                 ledger.record(session, subject, "draft_expiry", due, member.id, claim.id)
                 add_audit(session, ACTOR, "claim.expired", member_id=member.id, claim_id=claim.id)

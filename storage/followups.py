@@ -46,12 +46,13 @@ def drafts_made_before(session: Session, before: dt.datetime) -> list[tuple[Clai
     return [(c, m) for c, m in session.exec(query)]
 
 
-def expire_draft(session: Session, claim_id: int, now: dt.datetime) -> bool:
-    """Expire a claim that is still a draft (one statement); True when it was."""
+def expire_draft(session: Session, claim_id: int, now: dt.datetime, reason: str) -> bool:
+    """Withdraw a claim that is still a draft, with ``reason`` (one statement: as held claims
+    by mail expire); True when it was."""
     statement = (
         update(Claim)
         .where(col(Claim.id) == claim_id, col(Claim.status) == "draft")
-        .values(status="expired", decided_at=now, updated_at=now)
+        .values(status="withdrawn", decision_reason=reason, decided_at=now, updated_at=now)
     )
     return changed_rows(session, statement) == 1
 

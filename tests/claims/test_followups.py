@@ -92,7 +92,8 @@ def test_a_draft_is_reminded_once_after_a_day_and_expires_after_fourteen(
     assert run(engine, made + dt.timedelta(days=13)) == 0
     assert status(engine, view.id) == "draft"
     assert run(engine, made + dt.timedelta(days=14)) == 1
-    assert status(engine, view.id) == "expired"
+    assert status(engine, view.id) == "withdrawn"
+    assert service.claim(view.id).decision_reason == "expired: not submitted within 14 days"
     assert [a.claim_id for a in audit(engine, "claim.expired")] == [view.id]
     assert "lapsed after 14 days" in outbox(engine)[-1].payload["text"]
 
