@@ -142,6 +142,7 @@ def build_application(service: ClaimsService, config: BotConfig) -> BotApp:
         (pattern(DIPLOMA), workflows.on_diploma_button),
         (pattern(DECLARATION), workflows.on_declaration_button),
         (action_pattern(DRAFT, "submit"), drafts.on_submit),
+        (action_pattern(DRAFT, "anyway"), drafts.on_submit),
         (action_pattern(DRAFT, "cancel"), drafts.on_cancel),
         (action_pattern(DRAFT, "kind"), drafts.on_ask_kind),
         (action_pattern(DRAFT, "category"), drafts.on_ask_category),

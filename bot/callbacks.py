@@ -31,7 +31,7 @@ CONFIRM = "u"  # member: confirm a claim by mail held unverified
 
 # Draft actions that ask a question (the answer is the next message: a conversation).
 ASKING_ACTIONS = ("hours", "date", "reflect", "behaviour", "impact")
-DRAFT_ACTIONS = ("submit", "cancel", "kind", "test", "category", *ASKING_ACTIONS)
+DRAFT_ACTIONS = ("submit", "anyway", "cancel", "kind", "test", "category", *ASKING_ACTIONS)
 # Secretary decisions that ask a question (how many points, why declined).
 DECIDE_ASKING = ("points", "decline")
 # The kinds in the order the first buttons numbered them; frozen, only for buttons sent then.

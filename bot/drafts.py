@@ -125,15 +125,16 @@ async def on_withdraw(update: Update, context: BotContext, pressed: Callback) ->
 
 @button
 async def on_submit(update: Update, context: BotContext, pressed: Callback) -> None:
-    """Submit on a draft."""
-    view = await call(context.service.submit, pressed.claim_id, sender_of(update))
+    """Submit on a draft (or Send anyway on a draft that repeats a claim)."""
+    anyway = pressed.arg == "anyway"
+    view = await call(context.service.submit, pressed.claim_id, sender_of(update), anyway)
     query = query_of(update)
     await query.answer("Submitted")
     await query.edit_message_text(
         limits.fit(
-            draft_card(view).replace(
-                "Tap Submit when it is right.", "Submitted: it will be verified soon."
-            )
+            draft_card(view)
+            .replace("Tap Submit when it is right.", "Submitted: it will be verified soon.")
+            .replace("send it anyway?", "sent anyway: it will be verified soon.")
         )
     )
 
@@ -217,12 +218,17 @@ async def answer(update: Update, context: BotContext) -> object:
                 date=parse_date(message.text, service.today()),
             )
         else:
-            view = await call(
-                service.update_draft,
+            view, said = await call(
+                service.add_reflection,
                 claim_id,
                 sender_of(update),
-                reflections={keyboards.ACTION_FIELD[field]: message.text.strip()[:4000]},
+                keyboards.ACTION_FIELD[field],
+                message.text,
             )
+            if said:  # a late impact reflection on an accepted claim
+                context.conversation.pop(QUESTION, None)
+                await reply(update, said)
+                return ConversationHandler.END
     except ClaimError as exc:
         await reply(update, str(exc))
         return None  # still waiting for an answer

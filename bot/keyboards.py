@@ -74,10 +74,16 @@ def scheme_rows(view: ClaimView, facts: SchemeFacts) -> list[list[InlineKeyboard
 
 
 def draft(view: ClaimView) -> InlineKeyboardMarkup:
-    """Submit, corrections, scheme questions, Cancel."""
+    """Submit (Send anyway on a draft that repeats a claim), corrections, scheme questions,
+    Cancel."""
     cid = view.id
+    first = (
+        _button("Send anyway", encode(DRAFT, cid, "anyway"))
+        if view.duplicate_of is not None
+        else _button("✅ Submit", encode(DRAFT, cid, "submit"))
+    )
     rows = [
-        [_button("✅ Submit", encode(DRAFT, cid, "submit"))],
+        [first],
         [
             _button("Change kind", encode(DRAFT, cid, "kind")),
             _button("Change hours", encode(DRAFT, cid, "hours")),
@@ -87,6 +93,11 @@ def draft(view: ClaimView) -> InlineKeyboardMarkup:
         [_button("Cancel", encode(DRAFT, cid, "cancel"))],
     ]
     return InlineKeyboardMarkup(rows)
+
+
+def impact_followup(claim_id: int, label: str) -> InlineKeyboardMarkup:
+    """The button on an impact follow-up: asks for the claim's impact reflection."""
+    return InlineKeyboardMarkup([[_button(label, encode(DRAFT, claim_id, "impact"))]])
 
 
 def kinds(claim_id: int, cancel: bool = False) -> InlineKeyboardMarkup:

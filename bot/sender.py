@@ -121,6 +121,11 @@ async def _send(bot: Bot, service: ClaimsService, notification: Notification) ->
         await bot.send_message(
             chat_id, text, reply_markup=keyboards.confirm_held(int(payload["claim_id"]))
         )
+    elif template == "impact_followup":
+        label = str(payload.get("button") or "Add impact and results")
+        await bot.send_message(
+            chat_id, text, reply_markup=keyboards.impact_followup(int(payload["claim_id"]), label)
+        )
     elif template == "card_update":
         claim_id = int(payload["claim_id"])
         buttons = keyboards.decision(claim_id) if payload.get("buttons") else None

@@ -27,7 +27,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cpd import rules
-from cpd.claims import draft_changes, drafts, identity, reply_text, texts, threads, views
+from cpd.claims import (
+    draft_changes,
+    drafts,
+    identity,
+    late_reflection,
+    reply_text,
+    texts,
+    threads,
+    views,
+)
 from cpd.claims.cards import queue_evidence
 from cpd.claims.intake import (
     MAX_ATTACHMENTS,
@@ -87,7 +96,8 @@ def from_mail(service: ClaimsService, intake: Intake, keys: Sequence[str]) -> Ma
             result = _amend(service, session, member, claim, intake, mail_body(intake))
             for key in keys:
                 add_processed(session, key, intake.channel, result.outcome, claim.id)
-            _answer_by_mail(session, member, claim, intake, result.message)
+            if not result.changes.get("sent_anyway"):  # the receipt answers that
+                _answer_by_mail(session, member, claim, intake, result.message)
             return MailOutcome(result.outcome, result.claim)
     except Conflict:
         # Another delivery of the same reply won the race: it did the amendment.
@@ -132,6 +142,9 @@ def _amend(
     intake: Intake,
     text: str,
 ) -> Amendment:
+    sent = late_reflection.from_reply(service, session, member, claim, intake, text)
+    if sent is not None:  # "send anyway" on a duplicate, or a late impact reflection
+        return sent
     if claim.status not in OPEN:
         _note(service, session, member, claim, intake, text)
         add_audit(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cpd import rules
 from cpd.claims import claim_notices, drafts, identity, texts, views
 from cpd.claims.intake import ClaimError, ClaimView, Sender
-from cpd.storage import models, transaction
+from cpd.storage import Session, models, transaction
 from cpd.storage.queries import add_audit
 
 if TYPE_CHECKING:
@@ -138,8 +138,22 @@ def update_draft(
         return views.view(svc, session, claim)
 
 
-def submit(svc: ClaimsService, claim_id: int, sender: Sender) -> ClaimView:
-    """Send a draft to the secretary: receipt to the member, card to the secretary chat."""
+def audit_duplicate(session: Session, sender: Sender, claim: models.Claim, action: str) -> None:
+    """Audit the member's question about a duplicate (``claim.duplicate_asked``) or their
+    answer to send it anyway (``claim.duplicate_confirmed``)."""
+    add_audit(
+        session,
+        sender.key(),
+        action,
+        member_id=claim.member_id,
+        claim_id=claim.id,
+        details=dict((claim.extracted or {}).get("duplicate") or {}),
+    )
+
+
+def submit(svc: ClaimsService, claim_id: int, sender: Sender, anyway: bool = False) -> ClaimView:
+    """Send a draft to the secretary: receipt to the member, card to the secretary chat
+    (``anyway``: the member confirmed a draft marked as a duplicate; audited)."""
     with transaction(svc.engine) as session:
         member = identity.require_member(session, sender)
         claim = drafts.own_claim(session, claim_id, member)
@@ -152,7 +166,10 @@ def submit(svc: ClaimsService, claim_id: int, sender: Sender) -> ClaimView:
             raise ClaimError(texts.reflection_needed(rules.load_scheme(member.scheme)))
         if "hours" in needed:
             raise ClaimError("How many hours did it take? Tap Change hours first.")
-        return drafts.submit_in(svc, session, member, claim, sender, texts.receipt)
+        view = drafts.submit_in(svc, session, member, claim, sender, texts.receipt)
+        if anyway and claim.duplicate_of is not None:
+            audit_duplicate(session, sender, claim, "claim.duplicate_confirmed")
+        return view
 
 
 def withdraw(svc: ClaimsService, claim_id: int, sender: Sender) -> ClaimView:

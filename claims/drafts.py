@@ -7,7 +7,17 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cpd.claims import claim_notices, evaluation, identity, texts, threads, views
+from cpd.claims import (
+    auto_approval,
+    claim_notices,
+    duplicates,
+    evaluation,
+    identity,
+    texts,
+    threads,
+    views,
+)
+from cpd.claims.image_hash import photo_hash
 from cpd.claims.intake import (
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
@@ -173,6 +183,7 @@ def add_evidence(
             size=stored.size,
             sha256=stored.sha256,
             stored_path=str(stored.path),
+            phash=photo_hash(attachment.data, attachment.content_type),
         ),
     )
     return True
@@ -212,8 +223,10 @@ def own_claim(session: Session, claim_id: int, member: models.Member) -> models.
 def refresh_proposal(
     svc: ClaimsService, session: Session, member: models.Member, claim: models.Claim
 ) -> None:
-    """Store what the claim would earn if accepted now (the engine's proposal)."""
+    """Store what the claim would earn if accepted now (the engine's proposal), and whether
+    it repeats a claim in the member's record (``claims.duplicates``)."""
     session.flush()
+    duplicates.check(session, claim)
     result = evaluation.propose(session, member, claim, svc.today()).result
     claim.proposed_points = result.points
     claim.extracted = {
@@ -231,7 +244,8 @@ def submit_in(
     sender: Sender,
     receipt: Callable[[ClaimView], str],
 ) -> ClaimView:
-    """Draft to pending: proposal refreshed, audited, receipt and secretary card queued."""
+    """Draft to pending: proposal refreshed, audited, receipt and secretary card queued (or,
+    for a claim matching one of the body's events, accepted at once: ``auto_approval``)."""
     claim.status = "pending"
     claim.submitted_at = svc.clock()
     refresh_proposal(svc, session, member, claim)
@@ -245,6 +259,8 @@ def submit_in(
         details={"channel": claim.channel, "proposed_points": claim.proposed_points},
     )
     claim_notices.to_member(session, member, claim, "receipt", receipt(view))
+    if auto_approval.try_accept(svc, session, member, claim):  # one of the body's events
+        return views.view(svc, session, claim)
     claim_notices.secretary_card(session, svc.secretary_chat_id, claim, view)
     return view
 

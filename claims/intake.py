@@ -131,6 +131,14 @@ class ClaimView:
     verification: str | None = None
     verification_domain: str | None = None
     verification_reasons: tuple[str, ...] = ()
+    duplicate_of: int | None = None
+    """An earlier claim in the member's record this one repeats (``claims.duplicates``)."""
+    duplicate_why: str | None = None
+    """``same_file``, ``same_photo`` or ``same_activity``."""
+    duplicate_claimed_on: dt.date | None = None
+    """When the earlier claim was made."""
+    auto_accepted: bool = False
+    """Accepted at once as one of the body's events (``claims.auto_approval``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from cpd.claims import (
     amend,
     claim_notices,
+    draft_changes,
     drafts,
     identity,
     mail_control,
@@ -84,6 +85,14 @@ def _member_mail(
     dropped = intake.dropped + tuple(
         a.name or "attachment" for a in intake.attachments[MAX_ATTACHMENTS:]
     )
+    if claim.duplicate_of is not None:  # asked first: "you claimed this on ... send anyway?"
+        view = views.view(svc, session, claim)
+        text = texts.mail_receipt(view, dropped)
+        claim_notices.to_member(session, member, claim, "duplicate", text)
+        draft_changes.audit_duplicate(session, intake.sender, claim, "claim.duplicate_asked")
+        for key in keys:
+            add_processed(session, key, intake.channel, "duplicate", claim.id)
+        return MailOutcome("duplicate", view)
     view = drafts.submit_in(
         svc, session, member, claim, intake.sender, lambda v: texts.mail_receipt(v, dropped)
     )

@@ -25,7 +25,9 @@ from cpd.claims import (
     decisions,
     draft_changes,
     drafts,
+    followups,
     identity,
+    late_reflection,
     mail_claims,
     mail_tokens,
     mail_verdicts,
@@ -152,9 +154,17 @@ class ClaimsService:
         """Correct a draft with typed changes. Refused with a message the member can act on."""
         return draft_changes.update_draft(self, claim_id, sender, changes)
 
-    def submit(self, claim_id: int, sender: Sender) -> ClaimView:
-        """Send a draft to the secretary: receipt to the member, card to the secretary chat."""
-        return draft_changes.submit(self, claim_id, sender)
+    def submit(self, claim_id: int, sender: Sender, anyway: bool = False) -> ClaimView:
+        """Send a draft to the secretary: receipt to the member, card to the secretary chat
+        (``anyway``: the member confirms a draft marked as a duplicate)."""
+        return draft_changes.submit(self, claim_id, sender, anyway)
+
+    def add_reflection(
+        self, claim_id: int, sender: Sender, field: str, text: str
+    ) -> tuple[ClaimView, str]:
+        """A reflection for a draft, or a late impact reflection on an accepted claim that
+        earns its credit (``claims.late_reflection``): (the claim, a message for the member)."""
+        return late_reflection.add_reflection(self, claim_id, sender, field, text)
 
     def withdraw(self, claim_id: int, sender: Sender) -> ClaimView:
         """Withdraw a pending claim (or drop a draft)."""
@@ -278,6 +288,11 @@ class ClaimsService:
     def unsubscribe_by_token(self, token: str) -> bool:
         """Mute the member an unsubscribe token names (the one-click URL); False if none."""
         return unsubscribe_by_token(self, token)
+
+    def follow_ups(self, today: dt.date | None = None) -> followups.FollowUpReport:
+        """Queue the follow-ups due today (drafts, impact questions, window warnings), each
+        once (see ``claims.followups``)."""
+        return followups.run_followups(self.engine, self.zone, self.clock(), today)
 
     def queue_nudges(self, today: dt.date | None = None) -> int:
         """Queue the Telegram progress nudges (the weekly job); how many were new."""

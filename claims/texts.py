@@ -137,8 +137,45 @@ def draft_card(view: ClaimView) -> str:
         lines.append("What kind of activity was it? Please pick one below.")
     if "reflection" in view.needs:
         lines.append("Before you submit, add your reflection: what did you learn?")
-    lines.append("Tap Submit when it is right.")
+    question = duplicate_question(view)
+    if question is not None:
+        lines += ["", question]
+    else:
+        lines.append("Tap Submit when it is right.")
     return "\n".join(line for line in lines if line is not None)
+
+
+DUPLICATE_WHY = {
+    "same_file": "the same file",
+    "same_photo": "the same photo",
+    "same_activity": "the same activity",
+}
+SEND_ANYWAY = "send anyway"
+"""The words a member replies by mail to send a duplicate claim anyway."""
+
+
+def _earlier(view: ClaimView) -> str:
+    when = view.duplicate_claimed_on
+    day = f" on {when.day} {when:%B %Y}" if when else ""
+    why = DUPLICATE_WHY.get(view.duplicate_why or "", "the same claim")
+    return f"You claimed this{day} (claim #{view.duplicate_of}, {why})"
+
+
+def duplicate_question(view: ClaimView) -> str | None:
+    """The member's question on a draft that repeats a claim in their record (None if not)."""
+    if view.duplicate_of is None:
+        return None
+    return f"{_earlier(view)} — send it anyway?"
+
+
+def duplicate_line(view: ClaimView) -> str | None:
+    """The secretary's warning on a claim that repeats one in the member's record."""
+    if view.duplicate_of is None:
+        return None
+    when = view.duplicate_claimed_on
+    day = f", claimed {when.day} {when:%B %Y}" if when else ""
+    why = DUPLICATE_WHY.get(view.duplicate_why or "", "a repeat")
+    return f"⚠ Possible duplicate of claim #{view.duplicate_of} ({why}{day})"
 
 
 def reflection_needed(scheme: Scheme) -> str:
@@ -170,6 +207,10 @@ def secretary_card(view: ClaimView) -> str:
     ]
     if (sender := sender_line(view)) is not None:
         lines.append(sender)
+    if (duplicate := duplicate_line(view)) is not None:
+        lines.append(duplicate)
+    if view.auto_accepted:
+        lines.append("Accepted automatically: it matches one of the body's events.")
     for name, label in (
         ("new_knowledge", "New knowledge and skills"),
         ("behaviour", "Behaviour and approach"),
@@ -237,7 +278,12 @@ def declined(view: ClaimView) -> str:
 
 def mail_subject(event: str, title: str) -> str:
     """Subject line of a claim email."""
-    words = {"receipt": "received", "accepted": "accepted", "declined": "declined"}
+    words = {
+        "receipt": "received",
+        "accepted": "accepted",
+        "declined": "declined",
+        "duplicate": "received (already claimed?)",
+    }
     return f"Your CPD claim {words.get(event, event)}: {title}"[:200]
 
 
@@ -253,8 +299,15 @@ UNKNOWN_SENDER = (
 def mail_receipt(view: ClaimView, dropped: tuple[str, ...] = ()) -> str:
     """The receipt for a claim by mail: what was understood and what it would earn, and
     which attachments were not kept (``dropped``: over the cap on files per claim)."""
+    first = f"Thank you: your claim #{view.id} was received and will be verified soon."
+    if view.duplicate_of is not None and view.status == "draft":
+        first = (
+            f"Thank you: your claim #{view.id} was received. {_earlier(view)}, so it has not "
+            "been sent to the secretary yet. To send it anyway, reply to this message with the "
+            f'words "{SEND_ANYWAY}"; if you sent it twice by mistake, nothing more is needed.'
+        )
     lines = [
-        f"Thank you: your claim #{view.id} was received and will be verified soon.",
+        first,
         "",
         "Here is what we understood:",
         describe(view),

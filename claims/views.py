@@ -71,6 +71,7 @@ def _view(
         secretary = members.get(claim.decided_by)
         decided_by = secretary.name if secretary else None
     extracted = claim.extracted or {}
+    duplicate = extracted.get("duplicate") or {}
     return ClaimView(
         id=claim.id,
         member_no=member.membership_no,
@@ -102,7 +103,18 @@ def _view(
         verification=claim.verification,
         verification_domain=claim.verification_domain,
         verification_reasons=tuple(claim.verification_reasons or ()),
+        duplicate_of=claim.duplicate_of,
+        duplicate_why=duplicate.get("why") if claim.duplicate_of is not None else None,
+        duplicate_claimed_on=_day(duplicate.get("claimed_on")) if claim.duplicate_of else None,
+        auto_accepted=bool(extracted.get("auto_accepted")),
     )
+
+
+def _day(value: object) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def by_id(svc: ClaimsService, claim_id: int) -> ClaimView:

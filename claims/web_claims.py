@@ -44,7 +44,8 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
 def claim_json(
     view: ClaimView, claim: models.Claim, evidence: Sequence[models.EvidenceFile]
 ) -> dict[str, Any]:
-    """One claim in the API's shape."""
+    """One claim in the API's shape (``duplicate`` says why and when for ``duplicate_of``;
+    ``auto_accepted``: accepted at once as one of the body's events)."""
     extracted = claim.extracted or {}
     return {
         "id": view.id,
@@ -75,7 +76,9 @@ def claim_json(
             }
             for e in evidence
         ],
-        "duplicate_of": extracted.get("duplicate_of"),
+        "duplicate_of": claim.duplicate_of,
+        "duplicate": extracted.get("duplicate") if claim.duplicate_of is not None else None,
+        "auto_accepted": view.auto_accepted,
         "verification": claim.verification,
         "needs": list(view.needs),
         "flags": list(view.flags),
@@ -93,9 +96,12 @@ def visible_claims(
     membership_no: str | None = None,
     limit: int = 200,
     offset: int = 0,
+    auto: bool = False,
+    duplicates: bool = False,
 ) -> list[dict[str, Any]]:
     """The claims this user may see, newest first: a member's own, or (a secretary) all,
-    optionally of one member and one status."""
+    optionally of one member and one status, only those accepted automatically (``auto``)
+    or only those marked as duplicates (``duplicates``)."""
     member_id: int | None = user.member_id
     with reading(service.engine) as session:
         if user.is_secretary:
@@ -107,7 +113,7 @@ def visible_claims(
                 member_id = member.id
         elif membership_no is not None and membership_no != user.membership_no:
             return []
-        claims = list_claims(session, member_id, status, limit, offset)
+        claims = list_claims(session, member_id, status, limit, offset, auto, duplicates)
         evidence = evidence_of(session, [claims_repo.id_of(c) for c in claims])
         # one batch of views (a fixed number of queries for the page, not a few per claim)
         shown = views.views(service, session, claims)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from cpd import bounce_cli, cli_nudges, cli_ops, rules
+from cpd import bounce_cli, cli_events, cli_nudges, cli_ops, rules
 from cpd.claims import members as member_admin
 from cpd.claims.standing import standing
 from cpd.claims.texts import amount, balance_sentence
@@ -317,6 +317,8 @@ nudges_app = typer.Typer(
 )
 app.add_typer(nudges_app, name="nudges")
 nudges_app.command("send")(cli_nudges.send)
+app.add_typer(cli_events.events_app, name="events")
+app.add_typer(cli_events.followups_app, name="followups")
 
 
 @app.command("standings")

@@ -6,7 +6,9 @@
 * on ``CPD_NUDGE_CRON`` in ``CPD_TIMEZONE``: the Telegram progress nudges;
 * on ``CPD_MAIL_NUDGE_CRON``: the mail progress reminders for members not on Telegram (default
   ``0 9 1-7 * MON``: APScheduler ANDs day-of-month and weekday, so the first Monday at 09:00);
-* daily at 09:00: deadline countdowns and duty reminders (``claims.reminder_run``).
+* daily at 09:00: deadline countdowns and duty reminders (``claims.reminder_run``);
+* daily at 09:10: follow-ups (draft reminders and expiry, impact questions, diploma window
+  warnings: ``claims.followups``).
 
 The jobs only queue messages in the outbox; each channel's sender delivers them. They used to
 live in the bot's job queue, so that a mail-only ``cpd run`` never closed a period or purged.
@@ -36,6 +38,8 @@ NIGHTLY = dt.time(0, 5)
 """When the nightly job runs, in the body's time zone."""
 DAILY_REMINDERS = dt.time(9, 0)
 """When countdowns and duty reminders are queued, in the body's time zone."""
+FOLLOW_UPS = dt.time(9, 10)
+"""When follow-ups are queued, in the body's time zone."""
 MISFIRE_GRACE_SECONDS = 3600
 """A job whose time passed while the process was busy or asleep still runs within this."""
 
@@ -64,6 +68,16 @@ async def nightly(service: ClaimsService, workflows: Workflows) -> None:
         log.exception("the retention purge failed; it runs again tomorrow")
         return
     log.info("retention: %s", purged.line())
+
+
+async def follow_ups(service: ClaimsService) -> None:
+    """Queue today's follow-ups (idempotent: the follow-up ledger)."""
+    try:
+        report = await asyncio.to_thread(service.follow_ups)
+    except Exception:
+        log.exception("queuing the follow-ups failed; they run again tomorrow")
+        return
+    log.info("%s", report.line())
 
 
 def how_to_claim(settings: Settings) -> HowToClaim:
@@ -123,6 +137,12 @@ def build_scheduler(
             reminders,
             CronTrigger(hour=DAILY_REMINDERS.hour, minute=DAILY_REMINDERS.minute, timezone=zone),
             (service, ("daily",), how),
+        ),
+        (
+            "follow-ups",
+            follow_ups,
+            CronTrigger(hour=FOLLOW_UPS.hour, minute=FOLLOW_UPS.minute, timezone=zone),
+            (service,),
         ),
     ]
     for job_id, job, trigger, args in jobs:

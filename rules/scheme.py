@@ -203,6 +203,38 @@ class Reminders(_Strict):
         return days
 
 
+class FollowUps(_Strict):
+    """Follow-ups that earn credits or save them (issue 15), timed by the scheme: the impact
+    question ``impact_after_weeks`` after an accepted claim without an impact reflection,
+    warnings ``window_warning_days`` before activities drop out of a rolling window, and a
+    draft's reminder and expiry (days after it was made; None: never)."""
+
+    impact_after_weeks: Annotated[int, Field(ge=1, le=104)] | None = None
+    impact_button: str = "Add impact and results"
+    window_warning_days: list[Annotated[int, Field(ge=1, le=366)]] = []
+    draft_reminder_after_days: Annotated[int, Field(ge=1, le=60)] | None = 1
+    draft_expires_after_days: Annotated[int, Field(ge=1, le=365)] | None = 14
+
+    @model_validator(mode="after")
+    def _coherent(self) -> FollowUps:
+        days = self.window_warning_days
+        if len(days) != len(set(days)):
+            raise ValueError(f"window warning days repeat: {days}")
+        reminder, expiry = self.draft_reminder_after_days, self.draft_expires_after_days
+        if reminder is not None and expiry is not None and reminder >= expiry:
+            raise ValueError("a draft's reminder must come before its expiry")
+        return self
+
+
+class AutoApproval(_Strict):
+    """Claims matching one of the body's own events accepted at once (off unless ``enabled``),
+    but for a seeded 1 in ``spot_check_one_in`` still sent to the secretary."""
+
+    enabled: bool = False
+    spot_check_one_in: Annotated[int, Field(ge=2, le=1000)] = 20
+    title_score: Annotated[float, Field(ge=50, le=100)] = 85
+
+
 class Scheme(_Strict):
     """One professional body's CPD scheme, as read from its file."""
 
@@ -225,6 +257,8 @@ class Scheme(_Strict):
     member_may_choose_category: bool = False
     unmatched_note: str = "no category for this kind: the secretary sets the value"
     reminders: Reminders = Reminders()
+    follow_ups: FollowUps = FollowUps()
+    auto_approval: AutoApproval = AutoApproval()
     buttons: Buttons = Buttons()
     categories: Annotated[list[Category], Field(min_length=1)]
 
@@ -235,6 +269,8 @@ class Scheme(_Strict):
             raise ValueError(f"category ids repeat: {ids}")
         if self.diploma is not None and self.period.kind != "rolling_window":
             raise ValueError("a diploma needs a rolling_window period")
+        if self.follow_ups.window_warning_days and self.period.kind != "rolling_window":
+            raise ValueError("window warnings need a rolling_window period")
         return self
 
     def category(self, category_id: str) -> Category | None:

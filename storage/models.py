@@ -112,6 +112,8 @@ class Claim(SQLModel, table=True):
     verification_reasons: list[str] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True)
     )
+    # an earlier claim of the member's this one repeats (issue 15): same file, photo or activity
+    duplicate_of: int | None = Field(default=None, index=True)
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
@@ -147,6 +149,8 @@ class EvidenceFile(SQLModel, table=True):
     size: int
     sha256: str = Field(max_length=64, index=True)
     stored_path: str = Field(max_length=500)
+    # perceptual hash of an image (64 bits as 16 hex digits; None: not an image, or too big)
+    phash: str | None = Field(default=None, max_length=16)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -268,3 +272,36 @@ class WebSigninAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=64)
     at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class FollowUp(SQLModel, table=True):
+    """The ledger of follow-ups queued (issue 15): one row per (subject, follow-up, due day),
+    inserted ``ON CONFLICT DO NOTHING`` in the transaction that queues its message, so each is
+    told exactly once. ``subject`` is ``claim:<id>`` or ``member:<id>``."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (UniqueConstraint("subject", "kind", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=64)
+    kind: str = Field(max_length=32)  # impact | window | draft_reminder | draft_expiry
+    due_on: dt.date
+    member_id: int = Field(foreign_key="member.id", index=True)
+    claim_id: int | None = Field(default=None, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class BodyEvent(SQLModel, table=True):
+    """One of the body's own events (``cpd events import``): a claim that matches it may be
+    accepted at once when the scheme turns auto-approval on."""
+
+    __tablename__ = "body_event"
+    __table_args__ = (UniqueConstraint("scheme", "day", "title"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scheme: str = Field(max_length=32)
+    day: dt.date = Field(index=True)
+    title: str = Field(max_length=300)
+    kind: str = Field(default="training", max_length=32)
+    points: float
+    created_at: dt.datetime = Field(default_factory=utcnow)

@@ -59,9 +59,17 @@ def list_claims(
     status: str | None = None,
     limit: int = 200,
     offset: int = 0,
+    auto: bool = False,
+    duplicates: bool = False,
 ) -> list[Claim]:
-    """Claims, newest first, optionally of one member and in one status."""
+    """Claims, newest first, optionally of one member and in one status, only those with an
+    ``auto_accept`` audit row (``auto``), only those with ``duplicate_of`` (``duplicates``)."""
     query = select(Claim)
+    if auto:
+        accepted = select(col(AuditEntry.claim_id)).where(col(AuditEntry.action) == "auto_accept")
+        query = query.where(col(Claim.id).in_(accepted))
+    if duplicates:
+        query = query.where(col(Claim.duplicate_of).is_not(None))
     if member_id is not None:
         query = query.where(col(Claim.member_id) == member_id)
     if status is not None:

@@ -37,6 +37,8 @@ class ClaimsQuery(BaseModel):
     member: str | None = Field(default=None, min_length=1, max_length=64)
     limit: int = Field(default=200, ge=1, le=1000)
     offset: int = Field(default=0, ge=0, le=2**31 - 1)
+    auto: bool = False  # only claims accepted automatically (the body's events)
+    duplicates: bool = False  # only claims marked as repeating an earlier one
 
 
 class ClaimForm(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import json
 import time
 import zoneinfo
 from collections.abc import Awaitable, Callable
@@ -21,8 +22,9 @@ from cpd.bot.downloads import FetchFailed, fetch_bytes
 from cpd.bot.sender import deliver_one
 from cpd.claims.intake import Attachment, Intake, Sender
 from cpd.claims.members import create_invite, import_members, parse_members_csv
+from cpd.claims.notifications import queue
 from cpd.claims.service import ClaimsService
-from cpd.storage import OutboxMessage
+from cpd.storage import OutboxMessage, transaction
 from tests.support.extractor import StubExtractor
 from tests.support.telegram_api import FakeTelegramServer
 
@@ -174,5 +176,23 @@ def test_getfile_is_retried_a_few_times_then_reported(service: ClaimsService) ->
         server.fail_next("getFile", times=0)
         with pytest.raises(FetchFailed):  # a refusal is not retried
             await fetch_bytes(bot, "no-such-file", first_delay=5)
+
+    _run(test)
+
+
+def test_an_impact_follow_up_comes_with_its_button(service: ClaimsService) -> None:
+    with transaction(service.engine) as session:
+        payload = {"text": "Seen its impact?", "claim_id": 42, "button": "Add impact and results"}
+        queue(session, "followup:claim:42", "telegram", str(JANE_ID), "impact_followup", payload)
+
+    async def test(server: FakeTelegramServer, bot: Bot) -> None:
+        assert await _deliver(service, bot, "impact_followup") == [True]
+        (sent,) = server.messages_to(JANE_ID)
+        markup = sent.params["reply_markup"]
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        (row,) = markup["inline_keyboard"]
+        assert [(b["text"], b["callback_data"]) for b in row] == [
+            ("Add impact and results", "d:42:impact")
+        ]
 
     _run(test)

@@ -56,7 +56,13 @@ def test_jobs_follow_the_nudge_cron_in_the_bodys_time_zone(
     service = ClaimsService(sqlite_engine, StubExtractor(), tmp_path, LONDON)
     scheduler = build_scheduler(service, "0 9 * * MON", LONDON)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"period-end", "weekly-nudges", "mail-nudges", "daily-reminders"}
+    assert set(jobs) == {
+        "period-end",
+        "weekly-nudges",
+        "mail-nudges",
+        "daily-reminders",
+        "follow-ups",
+    }
     after = dt.datetime(2026, 11, 24, 12, 0, tzinfo=LONDON)  # a Tuesday
     nudge = jobs["weekly-nudges"].trigger.get_next_fire_time(None, after)
     assert nudge == dt.datetime(2026, 11, 30, 9, 0, tzinfo=LONDON)  # the next Monday, 09:00

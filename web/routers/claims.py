@@ -25,9 +25,17 @@ ClaimId = Annotated[int, Path(ge=1, le=MAX_ID, description="a claim's number")]
 def list_claims(service: Service, user: User, query: Annotated[ClaimsQuery, Query()]) -> Response:
     """Claims this user may see (a member: their own; a secretary: all), newest first. The
     list is serialised by orjson directly: FastAPI's encoder of a return value cost half as
-    much again as building the page (benchmarks/web.py)."""
+    much again as building the page (benchmarks/web.py). ``auto=1``: only those accepted
+    automatically, ``duplicates=1``: only possible repeats."""
     found = web_claims.visible_claims(
-        service, user, query.status, query.member, query.limit, query.offset
+        service,
+        user,
+        query.status,
+        query.member,
+        query.limit,
+        query.offset,
+        auto=query.auto,
+        duplicates=query.duplicates,
     )
     return Response(orjson.dumps(found), media_type="application/json")
 
