@@ -72,9 +72,14 @@ def claim_json(
                 "content_type": e.content_type,
                 "size": e.size,
                 "sha256": e.sha256,
+                "ocr_status": e.ocr_status,
+                "ocr_text": e.ocr_text,
+                "ocr_confidence": e.ocr_confidence,
+                "ocr_note": e.ocr_note,
             }
             for e in evidence
         ],
+        "from_evidence": list(extracted.get("from_evidence") or []),
         "duplicate_of": extracted.get("duplicate_of"),
         "verification": extracted.get("verification"),
         "needs": list(view.needs),

@@ -171,6 +171,12 @@ class Settings(BaseSettings):
     """``CPD_STRANGER_REPLIES_PER_DAY``: replies to unknown (verified) senders a day, for all."""
     mail_claims_per_hour: int = Field(default=20, ge=1, le=100_000)
     """``CPD_MAIL_CLAIMS_PER_HOUR``: a member's claims by mail an hour; beyond, not claims."""
+    # -- reading the evidence (issue 15) --------------------------------------------------------
+    ocr: bool = True
+    """``CPD_OCR``: ``cpd run`` reads photos and scanned PDFs with Tesseract."""
+    ocr_page_seconds: float = Field(default=20.0, gt=0, le=600)
+    ocr_max_megapixels: float = Field(default=60.0, gt=0, le=1000)
+    """Larger images (and decompression bombs) are refused unread; the claim is still filed."""
 
     @classmethod
     def settings_customise_sources(

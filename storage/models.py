@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -148,6 +148,13 @@ class EvidenceFile(SQLModel, table=True):
     sha256: str = Field(max_length=64, index=True)
     stored_path: str = Field(max_length=500)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # What the file says (migration 0013): None until the OCR worker has read it.
+    ocr_status: str | None = Field(default=None, max_length=16, index=True)
+    ocr_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ocr_engine: str | None = Field(default=None, max_length=60)
+    ocr_confidence: float | None = None
+    ocr_note: str | None = Field(default=None, max_length=300)
+    ocr_at: dt.datetime | None = None
 
 
 class AuditEntry(SQLModel, table=True):
