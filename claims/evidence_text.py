@@ -128,6 +128,13 @@ def read_one(svc: ClaimsService, item: Waiting, limits: OcrLimits) -> OcrResult:
 
 
 def _received_day(svc: ClaimsService, claim: models.Claim) -> dt.date:
+    """The day the member's words were read against (the claim's default date)."""
+    said = (claim.extracted or {}).get("received_on")
+    if isinstance(said, str):
+        try:
+            return dt.date.fromisoformat(said)
+        except ValueError:
+            pass
     created = claim.created_at
     if created.tzinfo is None:
         created = created.replace(tzinfo=dt.UTC)
