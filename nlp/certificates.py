@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from cpd.nlp.attributes import provider as provider_of
@@ -161,10 +162,16 @@ def _dates(lines: list[str], today: dt.date) -> tuple[dt.date | None, dt.date | 
     others = [ln for ln in lines if ln not in labelled and not _ISSUE_DATE.search(ln)]
     issued = [ln for ln in lines if _ISSUE_DATE.search(ln)]
     for line in [*labelled, *others, *issued]:
-        result = parse_dates(line, today)
+        result = parse_dates(_plain(line), today)
         if result.start is not None:
             return result.start, result.end or result.start
     return None, None
+
+
+def _plain(line: str) -> str:
+    """Without accents OCR puts on plain letters ("Séptember")."""
+    decomposed = unicodedata.normalize("NFKD", line)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _issuer(lines: list[str]) -> str | None:

@@ -69,6 +69,11 @@ def test_text_that_is_no_certificate(text: str) -> None:
     assert not cues.is_certificate and cues.hours is None and cues.start_date is None
 
 
+def test_an_accent_ocr_adds_does_not_hide_the_date() -> None:
+    cues = read_certificate("Certificate of Achievement\n1.5 hours of CPD 9 Séptember 2026", TODAY)
+    assert (cues.hours, cues.start_date) == (1.5, dt.date(2026, 9, 9))
+
+
 def test_clean_lines_mends_what_ocr_breaks() -> None:
     assert clean_lines("Duration:.7.5. hours\n | \nCPD hours: 6.") == [
         "Duration: 7.5 hours",
