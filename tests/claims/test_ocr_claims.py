@@ -34,8 +34,7 @@ MEMBER = Sender(telegram_user_id=101)
 SECRETARY = WebUser(member_id=2, membership_no="S1", name="Sam Secretary", role="secretary")
 
 
-@pytest.fixture
-def ocr_service(engine: Engine, tmp_path: Path) -> ClaimsService:
+def _service(engine: Engine, tmp_path: Path) -> ClaimsService:
     """The claims service with the shipped NLP pipeline, M1 linked as Telegram user 101."""
     import_members(engine, parse_members_csv(MEMBERS, "iims"))
     svc = ClaimsService(
@@ -49,6 +48,18 @@ def ocr_service(engine: Engine, tmp_path: Path) -> ClaimsService:
     token, _ = create_invite(engine, "M1", dt.timedelta(days=1))
     svc.link_telegram(token, 101)
     return svc
+
+
+@pytest.fixture
+def ocr_service(engine: Engine, tmp_path: Path) -> ClaimsService:
+    """On SQLite and PostgreSQL."""
+    return _service(engine, tmp_path)
+
+
+@pytest.fixture
+def sqlite_ocr_service(sqlite_engine: Engine, tmp_path: Path) -> ClaimsService:
+    """On SQLite only (what is tested does not depend on the backend)."""
+    return _service(sqlite_engine, tmp_path)
 
 
 def _photo_claim(svc: ClaimsService, key: str, caption: str, data: bytes) -> int:
@@ -99,8 +110,8 @@ def test_a_one_word_photo_claim_is_filled_from_the_certificate(
     assert svc.read_evidence(OcrLimits()) == 0  # each file is read once
 
 
-def test_the_members_own_words_are_not_overwritten(ocr_service: ClaimsService) -> None:
-    svc = ocr_service
+def test_the_members_own_words_are_not_overwritten(sqlite_ocr_service: ClaimsService) -> None:
+    svc = sqlite_ocr_service
     _, photo = _certificate()
     claim_id = _photo_claim(svc, "tg:2", "IIMS boat show yesterday, 3 hours", photo)
     assert svc.read_evidence(OcrLimits()) == 1
