@@ -38,7 +38,8 @@ def test_a_one_word_mail_with_a_certificate_photo(sqlite_engine: Engine, tmp_pat
     cert = certs.draw(rng, layout="table", font_name="DejaVuSansCondensed.ttf")
     photo = certs.jpeg(certs.photographed(certs.rotate(cert.image, 2.5), rng), quality=55)
     running = Spooled(service, tmp_path / "spool")
-    worker = OcrWorker(service, OcrLimits(), interval=0.1)
+    # a generous page time: on a loaded CI machine a page can take many times its 2 s
+    worker = OcrWorker(service, OcrLimits(page_seconds=120), interval=0.1)
     try:
         send(running.port, make_mail("Certificate", attachments=((photo, "image/jpeg", "c.jpg"),)))
         filed = wait_until(service.pending, what="the claim")
@@ -51,7 +52,7 @@ def test_a_one_word_mail_with_a_certificate_photo(sqlite_engine: Engine, tmp_pat
             now = service.claim(claim.id)
             return now if now is not None and now.hours is not None else None
 
-        done = wait_until(read, timeout=60, what="the claim filled from the photo")
+        done = wait_until(read, timeout=150, what="the claim filled from the photo")
     finally:
         worker.stop(timeout=30)
         running.close()
