@@ -32,9 +32,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("ocr_note", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True)
         )
-        batch_op.add_column(
-            sa.Column("ocr_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
-        )
+        batch_op.add_column(sa.Column("ocr_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
         batch_op.create_index("ix_evidence_file_ocr_status", ["ocr_status"])
 
 
