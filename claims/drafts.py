@@ -161,6 +161,7 @@ def read_text(
     claim.extracted = {
         **extracted,
         "flags": sorted(set(flags)),
+        "received_on": local_day.isoformat(),  # the day dates were read against (OCR reads again)
         "reply": reply_context if reply_context is not None else previous.get("reply", {}),
         **threads.keep_ids(previous),
     }

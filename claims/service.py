@@ -13,6 +13,7 @@ only writers of the outbox) and :mod:`~cpd.claims.evaluation` (one evaluation pe
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ from cpd.claims import (
     decisions,
     draft_changes,
     drafts,
+    evidence_text,
     followups,
     identity,
     late_reflection,
@@ -50,6 +52,7 @@ from cpd.claims.intake import (
 )
 from cpd.claims.mail_control import unsubscribe_by_token
 from cpd.claims.mail_verdicts import MailLimits
+from cpd.claims.ocr import OcrLimits
 from cpd.claims.reminder_run import REMINDER, Pass, ReminderReport, run_reminders
 from cpd.claims.reminder_texts import HowToClaim
 from cpd.claims.reminders import quiet_release
@@ -62,7 +65,7 @@ __all__ = ["MAX_MANUAL_POINTS", "Action", "ClaimsService", "Extracting"]
 class Extracting(Protocol):
     """What the service needs of the NLP step (``cpd.nlp.Extractor``)."""
 
-    def extract(self, text: str, today: dt.date) -> Any: ...
+    def extract(self, text: str, today: dt.date, evidence_text: str = "") -> Any: ...
 
 
 def _utcnow() -> dt.datetime:
@@ -97,6 +100,11 @@ class ClaimsService:
     def purge_expired(self, dry_run: bool = False) -> PurgeReport:
         """The nightly retention purge under this service's policy (see ``claims.retention``)."""
         return purge(self.engine, self.evidence_dir, self.retention, self.clock(), dry_run)
+
+    def read_evidence(self, limits: OcrLimits, stop: threading.Event | None = None) -> int:
+        """Read the waiting evidence files by OCR and fill their claims (blocking: the OCR
+        worker's thread calls it); how many files were read (``claims.evidence_text``)."""
+        return evidence_text.read_waiting(self, limits, stop)
 
     # -- linking and identity ---------------------------------------------------------------
 

@@ -73,9 +73,14 @@ def claim_json(
                 "content_type": e.content_type,
                 "size": e.size,
                 "sha256": e.sha256,
+                "ocr_status": e.ocr_status,
+                "ocr_text": e.ocr_text,
+                "ocr_confidence": e.ocr_confidence,
+                "ocr_note": e.ocr_note,
             }
             for e in evidence
         ],
+        "from_evidence": list(extracted.get("from_evidence") or []),
         "duplicate_of": claim.duplicate_of,
         "duplicate": extracted.get("duplicate") if claim.duplicate_of is not None else None,
         "auto_accepted": view.auto_accepted,

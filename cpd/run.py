@@ -28,6 +28,7 @@ from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapUrlError, parse_imap_url
 from cpd.mail_ingest.runtime import MailConfig, MailRuntime, start_mail
 from cpd.mail_ingest.sender_auth import MailAuthConfig
+from cpd.ocr_wiring import OcrWorker, start_ocr
 from cpd.schedule import build_scheduler, how_to_claim
 from cpd.settings import Settings, SettingsError
 from cpd.web_wiring import start_web, web_url
@@ -90,8 +91,11 @@ class BackgroundExtractor:
         except BaseException as exc:  # handed to whoever reads a text first
             self._loaded.set_exception(exc)
 
-    def extract(self, text: str, today: dt.date) -> Any:
-        """The activity in ``text`` (waits for the pipeline on the first call)."""
+    def extract(self, text: str, today: dt.date, evidence_text: str = "") -> Any:
+        """The activity in ``text`` (and what ``evidence_text`` adds; waits for the pipeline
+        on the first call)."""
+        if evidence_text:
+            return self._loaded.result().extract(text, today, evidence_text=evidence_text)
         return self._loaded.result().extract(text, today)
 
     def wait_loaded(self) -> None:
@@ -337,6 +341,7 @@ async def serve(settings: Settings, service: ClaimsService, mail: MailConfig) ->
     runtime: MailRuntime | None = None
     bot: asyncio.Task[Any] | None = None
     web: Any = None
+    ocr: OcrWorker | None = None
     scheduler = build_scheduler(
         service,
         settings.nudge_cron,
@@ -348,6 +353,7 @@ async def serve(settings: Settings, service: ClaimsService, mail: MailConfig) ->
         if mail.enabled:
             runtime = await _start_mail(service, mail)
         scheduler.start()
+        ocr = start_ocr(settings, service)  # evidence read off the intakes' path
         log.info(
             "scheduled: period end and retention purge nightly at 00:05, Telegram nudges on "
             "'%s', mail reminders on '%s', countdowns daily at 09:00, in %s",
@@ -367,6 +373,8 @@ async def serve(settings: Settings, service: ClaimsService, mail: MailConfig) ->
         stopping.set()
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        if ocr is not None:
+            ocr.stop()
         parts = [asyncio.ensure_future(runtime.stop())] if runtime is not None else []
         if web is not None:
             parts.append(asyncio.ensure_future(web.stop(STOP_SECONDS / 2)))

@@ -175,6 +175,12 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     """``CPD_METRICS_TOKEN``: a bearer token with which ``/metrics`` may be scraped from
     another host (from loopback it needs none)."""
+    # -- reading the evidence (issue 15) --------------------------------------------------------
+    ocr: bool = True
+    """``CPD_OCR``: ``cpd run`` reads photos and scanned PDFs with Tesseract."""
+    ocr_page_seconds: float = Field(default=20.0, gt=0, le=600)
+    ocr_max_megapixels: float = Field(default=60.0, gt=0, le=1000)
+    """Larger images (and decompression bombs) are refused unread; the claim is still filed."""
 
     @classmethod
     def settings_customise_sources(

@@ -22,6 +22,7 @@ from spacy.tokens import Doc
 
 from cpd.nlp import attributes
 from cpd.nlp import pipeline as _pipeline  # noqa: F401  (registers components and architecture)
+from cpd.nlp.certificates import CertificateCues, read_certificate
 from cpd.nlp.confidence import LOW_CONFIDENCE
 from cpd.nlp.hints import combine
 from cpd.nlp.kinds import AUTHORED_KINDS, KINDS
@@ -45,10 +46,12 @@ class Activity:
     co_authors: int | None
     confidence: float
     flags: tuple[str, ...] = ()
+    from_evidence: tuple[str, ...] = ()
+    """The fields taken from the evidence text rather than the message (empty without one)."""
 
     def to_json(self) -> dict[str, Any]:
         """The `cpd classify` fields (CONTRACTS.md), dates as ISO strings, plus ``flags``."""
-        return {
+        fields: dict[str, Any] = {
             "kind": self.kind,
             "hours": self.hours,
             "start_date": self.start_date.isoformat() if self.start_date else None,
@@ -60,6 +63,9 @@ class Activity:
             "confidence": round(self.confidence, 4),
             "flags": list(self.flags),
         }
+        if self.from_evidence:
+            fields["from_evidence"] = list(self.from_evidence)
+        return fields
 
 
 class Extractor:
@@ -68,9 +74,18 @@ class Extractor:
     def __init__(self, nlp: Language) -> None:
         self.nlp = nlp
 
-    def extract(self, text: str, today: dt.date) -> Activity:
-        """The activity described by ``text``, dates resolved against ``today``."""
-        return self.extract_many([(text, today)])[0]
+    def extract(self, text: str, today: dt.date, evidence_text: str = "") -> Activity:
+        """The activity described by ``text``, dates resolved against ``today``.
+
+        ``evidence_text`` is what the evidence says (a certificate's OCR text, a PDF's text
+        layer): it fills only what the member's words lack (kind, hours, dates, provider,
+        title), reading certificate wording as cues of its own (:mod:`cpd.nlp.certificates`);
+        the fields it filled are named in ``from_evidence``.
+        """
+        if not has_letters(evidence_text or ""):
+            return self.extract_many([(text, today)])[0]
+        message, evidence = self.extract_many([(text, today), (evidence_text, today)])
+        return with_evidence(message, evidence, read_certificate(evidence_text, today))
 
     def extract_many(
         self, items: Iterable[tuple[str, dt.date]], batch_size: int = 256
@@ -164,6 +179,63 @@ class Extractor:
             confidence=float(confidence),
             flags=tuple(dict.fromkeys(flags)),
         )
+
+
+def _says(activity: Activity) -> bool:
+    """Whether the member's words name the activity (a kind the model is sure of)."""
+    return activity.kind != FALLBACK_KIND and activity.confidence >= LOW_CONFIDENCE
+
+
+def with_evidence(message: Activity, evidence: Activity, cert: CertificateCues) -> Activity:
+    """The message's activity with what it lacks filled from the evidence: certificate wording
+    first, then the pipeline's reading of the evidence text."""
+    filled: list[str] = []
+
+    def pick(field: str, own: Any, *others: Any) -> Any:
+        if own is not None:
+            return own
+        for other in others:
+            if other is not None:
+                filled.append(field)
+                return other
+        return None
+
+    kind, confidence = message.kind, message.confidence
+    if not _says(message):
+        if cert.kind is not None:
+            kind, confidence = cert.kind, max(evidence.confidence, LOW_CONFIDENCE + 0.2)
+            filled.append("kind")
+        elif _says(evidence):
+            kind, confidence = evidence.kind, evidence.confidence
+            filled.append("kind")
+    hours = pick("hours", message.hours, cert.hours, evidence.hours)
+    start, end = message.start_date, message.end_date
+    if start is None:
+        source: CertificateCues | Activity = cert if cert.start_date is not None else evidence
+        start, end = source.start_date, source.end_date
+        if start is not None:
+            filled.append("start_date")
+    title = message.title
+    if "kind" in filled or title is None:
+        title = pick("title", None, cert.title, evidence.title) or message.title
+    flags = [f for f in message.flags if f not in ("no_text", "low_confidence")]
+    if confidence < LOW_CONFIDENCE:
+        flags.append("low_confidence")
+    if cert.is_certificate:
+        flags.append("certificate")
+    return Activity(
+        kind=kind,
+        hours=hours,
+        start_date=start,
+        end_date=end,
+        title=title,
+        provider=pick("provider", message.provider, cert.provider, evidence.provider),
+        has_test=message.has_test or evidence.has_test,
+        co_authors=message.co_authors,
+        confidence=float(confidence),
+        flags=tuple(dict.fromkeys(flags)),
+        from_evidence=tuple(dict.fromkeys(filled)),
+    )
 
 
 _cache: dict[Path, Extractor] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -152,6 +152,13 @@ class EvidenceFile(SQLModel, table=True):
     # perceptual hash of an image (64 bits as 16 hex digits; None: not an image, or too big)
     phash: str | None = Field(default=None, max_length=16)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # What the file says (migration 0013): None until the OCR worker has read it.
+    ocr_status: str | None = Field(default=None, max_length=16, index=True)
+    ocr_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ocr_engine: str | None = Field(default=None, max_length=60)
+    ocr_confidence: float | None = None
+    ocr_note: str | None = Field(default=None, max_length=300)
+    ocr_at: dt.datetime | None = None
 
 
 class AuditEntry(SQLModel, table=True):

@@ -27,7 +27,7 @@ KEYWORDS = (
 class StubExtractor:
     """Keyword kinds, "N hours"/"N hrs", "today"/"yesterday", IIMS/IMI/IIM/IBMS provider."""
 
-    def extract(self, text: str, today: dt.date) -> Activity:
+    def extract(self, text: str, today: dt.date, evidence_text: str = "") -> Activity:
         lowered = text.lower()
         kind, confidence = "other", 0.3
         for word, found in KEYWORDS:

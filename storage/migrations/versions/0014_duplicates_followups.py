@@ -7,7 +7,7 @@ follow-ups told (unique per subject, follow-up and due day); ``body_event`` hold
 secretary imports for auto-approval.
 
 Revision ID: 0014_duplicates_followups
-Revises: 0009_web_ops
+Revises: 0013_evidence_text
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0014_duplicates_followups"
-down_revision = "0009_web_ops"
+down_revision = "0013_evidence_text"
 branch_labels = None
 depends_on = None
 
