@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 import signal
 import threading
-from typing import Any
+from typing import IO, Any
 
 from cpd import redact
 from cpd.bot.config import BotConfig
@@ -70,6 +70,21 @@ def prepare_data_dir(settings: Settings) -> None:
     except OSError as exc:
         raise StartupError(
             f"CPD_DATA_DIR: cannot create {settings.data_dir}: {exc.strerror or exc}"
+        ) from None
+
+
+def hold_database(settings: Settings) -> IO[str] | None:
+    """On SQLite, this process's exclusive lock on the database file (StartupError when another
+    ``cpd run`` holds it); None on PostgreSQL, where any number of instances may share it."""
+    from cpd.storage.locks import DatabaseInUse, hold_sqlite_file
+
+    try:
+        return hold_sqlite_file(settings.effective_database_url)
+    except DatabaseInUse as exc:
+        raise StartupError(str(exc)) from None
+    except OSError as exc:
+        raise StartupError(
+            f"cannot lock the database {database_label(settings)}: {exc.strerror or exc}"
         ) from None
 
 
@@ -393,6 +408,7 @@ def run(settings: Settings) -> None:
             "/ CPD_IMAP_URL / CPD_SMTP_RELAY for mail, or CPD_WEB_LISTEN for the web desk"
         )
     prepare_data_dir(settings)
+    database_lock = hold_database(settings)  # kept for the life of the process
     service = build_service(settings)
     for line in startup_lines(settings, mail):
         log.info("%s", line)
@@ -408,3 +424,5 @@ def run(settings: Settings) -> None:
         )
     asyncio.run(serve(settings, service, mail))
     log.info("stopped")
+    if database_lock is not None:
+        database_lock.close()
