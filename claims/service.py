@@ -34,6 +34,7 @@ from cpd.claims import (
     web_access,
 )
 from cpd.claims.decisions import MAX_MANUAL_POINTS, Action
+from cpd.claims.instances import Instances
 from cpd.claims.intake import (
     Amendment,
     Attachment,
@@ -79,8 +80,10 @@ class ClaimsService:
         clock: Callable[[], dt.datetime] = _utcnow,
         retention: RetentionPolicy | None = None,
         mail_limits: MailLimits | None = None,
+        instances: Instances | None = None,
     ) -> None:
         self.engine = engine
+        self.instances = instances or Instances(engine)
         self.mail_limits = mail_limits or MailLimits()
         self.retention = retention or RetentionPolicy()
         self.extractor = extractor
@@ -241,7 +244,8 @@ class ClaimsService:
         falls in them)."""
         quiet = channel == "telegram" and quiet_release(self.clock(), self.zone) is not None
         held = (REMINDER,) if quiet else ()
-        return notifications.due(self.engine, channel, limit, held, after_id)
+        own = self.instances
+        return notifications.due(self.engine, channel, limit, held, after_id, own.id, own.lease)
 
     def delivered(self, notification: notifications.Notification) -> None:
         """Record a delivery."""

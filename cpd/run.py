@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from cpd import redact
 from cpd.bot.config import BotConfig
+from cpd.claims.instances import Instances
 from cpd.claims.mail_verdicts import MailLimits
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapUrlError, parse_imap_url
@@ -163,6 +164,9 @@ def build_service(settings: Settings) -> ClaimsService:
         mail_limits=MailLimits(
             stranger_replies_per_day=settings.stranger_replies_per_day,
             claims_per_hour=settings.mail_claims_per_hour,
+        ),
+        instances=Instances(
+            engine, settings.instance_id, dt.timedelta(seconds=settings.outbox_lease_seconds)
         ),
     )
 
