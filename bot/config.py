@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -20,3 +20,5 @@ class BotConfig:
     start_retry_max: float = 60.0  # longest wait between start-up attempts (s)
     rejected_token_retry: float = 300.0  # wait after Telegram rejected the token (s)
     conversations_file: Path | None = None  # where conversations persist (None: in memory)
+    webhook_url: str | None = None  # set: updates by webhook (POST /telegram), not polling
+    webhook_secret: str | None = field(default=None, repr=False)

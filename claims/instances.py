@@ -55,6 +55,11 @@ class Instances:
         self.id = instance_id or new_instance_id()
         self.lease = lease
 
+    @property
+    def shared(self) -> bool:
+        """Whether several instances may share the database (PostgreSQL)."""
+        return self.engine.dialect.name == "postgresql"
+
     def lock(self, name: str) -> Lock:
         """A new handle on the lock ``name`` (not yet taken)."""
         return locks.SessionLock(self.engine, name)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from cpd import rules
 from cpd.claims import (
     amend,
+    bot_state,
     cards,
     decisions,
     draft_changes,
@@ -34,6 +35,7 @@ from cpd.claims import (
     web_access,
 )
 from cpd.claims.decisions import MAX_MANUAL_POINTS, Action
+from cpd.claims.inbox import TelegramInbox
 from cpd.claims.instances import Instances
 from cpd.claims.intake import (
     Amendment,
@@ -235,6 +237,19 @@ class ClaimsService:
         return views.categories(self, claim_id)
 
     # -- notifications ------------------------------------------------------------------------
+
+    def store_telegram_updates(self, updates: Sequence[dict[str, Any]]) -> int:
+        """Store Telegram updates in the inbox before they are confirmed (a webhook's 200);
+        an ``update_id`` already stored is ignored. How many were new."""
+        return TelegramInbox(self.engine).store(updates)
+
+    def load_bot_state(self) -> list[tuple[str, str, bytes]]:
+        """The Telegram bot's persisted state (see ``claims.bot_state``)."""
+        return bot_state.load(self.engine)
+
+    def save_bot_state(self, changes: Sequence[tuple[str, str, bytes | None]]) -> None:
+        """Save changes to the Telegram bot's persisted state (None deletes)."""
+        bot_state.save(self.engine, changes)
 
     def due_notifications(
         self, channel: str, limit: int = 50, after_id: int | None = None

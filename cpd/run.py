@@ -182,6 +182,12 @@ def bot_config(settings: Settings) -> BotConfig:
         start_retry_max=settings.telegram_retry_max,
         rejected_token_retry=settings.telegram_retry_max * 5,
         conversations_file=settings.data_dir / "telegram-conversations.pickle",
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=(
+            settings.telegram_webhook_secret.get_secret_value()
+            if settings.telegram_webhook_secret is not None
+            else None
+        ),
     )
 
 
@@ -326,20 +332,24 @@ def startup_lines(settings: Settings, mail: MailConfig) -> list[str]:
 
 
 async def _bot(service: ClaimsService, config: BotConfig, stopping: asyncio.Event) -> None:
-    from cpd.bot.application import build_application
     from cpd.bot.polling import BotRunner
+    from cpd.bot.wiring import dispatch_turns, sending_application
     from cpd.claims.inbox import TelegramInbox
 
     try:
         if not await _nlp_loaded(service, stopping):
             return
         runner = BotRunner(
-            build_application(service, config),
+            sending_application(service, config),
             TelegramInbox(service.engine),
             concurrency=config.concurrent_updates,
             start_retry_max=config.start_retry_max,
             rejected_token_retry=config.rejected_token_retry,
             drain_seconds=BOT_DRAIN_SECONDS,
+            webhook=(
+                (config.webhook_url, config.webhook_secret or "") if config.webhook_url else None
+            ),
+            turns=dispatch_turns(service, config, BOT_DRAIN_SECONDS),
         )
         await runner.run(stopping)
     except Exception as exc:  # mail must never go down because of the bot

@@ -60,6 +60,11 @@ def web_config(settings: Settings) -> WebConfig | None:
         port=int(port),
         base_url=settings.effective_web_url or f"http://{settings.web_listen}",
         secret_key=secret_key(settings.data_dir),
+        telegram_webhook_secret=(
+            settings.telegram_webhook_secret.get_secret_value()
+            if settings.telegram_webhook_url and settings.telegram_webhook_secret
+            else None
+        ),
     )
 
 

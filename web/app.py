@@ -11,7 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from cpd.claims.service import ClaimsService
 from cpd.web import errors
 from cpd.web.config import SESSION_COOKIE, SESSION_SECONDS, WebConfig
-from cpd.web.routers import auth, claims, health, members, pages, unsubscribe
+from cpd.web.routers import auth, claims, health, members, pages, telegram_webhook, unsubscribe
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -35,4 +35,6 @@ def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (health, auth, claims, members, pages, unsubscribe):
         app.include_router(module.router)
+    if config.telegram_webhook_secret:  # only when the bot takes its updates by webhook
+        app.include_router(telegram_webhook.router)
     return app

@@ -21,6 +21,7 @@ class WebConfig:
     body_name: str = "CPD Claims Assistant"
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_upload_files: int = MAX_UPLOAD_FILES
+    telegram_webhook_secret: str | None = None  # set: POST /telegram takes Telegram's updates
 
     @property
     def secure_cookies(self) -> bool:
