@@ -100,7 +100,11 @@ def _lease_due(
 ) -> list[OutboxMessage]:
     """Claim up to ``limit`` due rows for ``owner`` (skipping rows another transaction is
     claiming) and return them, oldest first."""
-    free = or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) < now)
+    free = or_(  # unleased, lease run out, or already ours (a batch left after a relay fault)
+        col(OutboxMessage.lease_until).is_(None),
+        col(OutboxMessage.lease_until) < now,
+        col(OutboxMessage.lease_owner) == owner,
+    )
     chosen = select(col(OutboxMessage.id)).where(
         col(OutboxMessage.channel) == channel,
         col(OutboxMessage.status) == "pending",

@@ -79,6 +79,8 @@ def test_a_dead_senders_rows_come_back_when_its_lease_runs_out(engine: Engine) -
     taken = notifications.due(engine, "telegram", 10, owner="dies", lease=short)
     assert len(taken) == 3 and {n.lease_owner for n in taken} == {"dies"}
     assert notifications.due(engine, "telegram", 10, owner="lives") == []  # leased
+    again_mine = notifications.due(engine, "telegram", 10, owner="dies", lease=short)
+    assert [n.id for n in again_mine] == [n.id for n in taken]  # its own rows, still its own
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=31)
     from cpd.storage import outbox
 
