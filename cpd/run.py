@@ -14,11 +14,9 @@ updates in hand (the rest stay in the inbox), and anything not delivered stays i
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import logging
 import signal
-import threading
 from typing import IO, Any
 
 from cpd import redact
@@ -29,6 +27,7 @@ from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapUrlError, parse_imap_url
 from cpd.mail_ingest.runtime import MailConfig, MailRuntime, start_mail
 from cpd.mail_ingest.sender_auth import MailAuthConfig
+from cpd.nlp_loading import BackgroundExtractor, nlp_loaded
 from cpd.schedule import build_scheduler, how_to_claim
 from cpd.settings import Settings, SettingsError
 from cpd.web_wiring import start_web, web_url
@@ -87,51 +86,6 @@ def hold_database(settings: Settings) -> IO[str] | None:
         raise StartupError(
             f"cannot lock the database {database_label(settings)}: {exc.strerror or exc}"
         ) from None
-
-
-class BackgroundExtractor:
-    """The NLP extractor, loading in a thread of its own from the moment ``cpd run`` builds the
-    service: the SMTP listener and the Telegram fetcher only store what comes in, so they start
-    while spaCy loads (about 2 s of a restart); the first text to be read waits for it."""
-
-    def __init__(self) -> None:
-        self._loaded: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        threading.Thread(target=self._load, name="cpd-nlp-load", daemon=True).start()
-
-    def _load(self) -> None:
-        try:
-            from cpd.nlp import load_extractor
-
-            self._loaded.set_result(load_extractor())
-        except BaseException as exc:  # handed to whoever reads a text first
-            self._loaded.set_exception(exc)
-
-    def extract(self, text: str, today: dt.date) -> Any:
-        """The activity in ``text`` (waits for the pipeline on the first call)."""
-        return self._loaded.result().extract(text, today)
-
-    def wait_loaded(self) -> None:
-        """Block until the pipeline is loaded (re-raising what made the load fail)."""
-        self._loaded.result()
-
-
-async def _nlp_loaded(service: ClaimsService, stopping: asyncio.Event) -> bool:
-    """Wait until the service's NLP pipeline is loaded (True), or until stopping (False).
-
-    The bot handles an update only after this: every attempt at an update counts toward
-    giving it up, and a crash loop during the load must not use those attempts up.
-    """
-    wait = getattr(service.extractor, "wait_loaded", None)
-    if wait is None:
-        return True
-    loaded = asyncio.ensure_future(asyncio.to_thread(wait))
-    stop = asyncio.ensure_future(stopping.wait())
-    await asyncio.wait({loaded, stop}, return_when=asyncio.FIRST_COMPLETED)
-    stop.cancel()
-    if not loaded.done():
-        return False
-    loaded.result()
-    return True
 
 
 def build_service(settings: Settings) -> ClaimsService:
@@ -337,7 +291,7 @@ async def _bot(service: ClaimsService, config: BotConfig, stopping: asyncio.Even
     from cpd.claims.inbox import TelegramInbox
 
     try:
-        if not await _nlp_loaded(service, stopping):
+        if not await nlp_loaded(service, stopping):
             return
         runner = BotRunner(
             sending_application(service, config),

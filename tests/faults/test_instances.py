@@ -31,6 +31,7 @@ import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,7 @@ class Sink:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         parsed = email.message_from_bytes(envelope.original_content or b"", policy=policy.default)
-        part = parsed.get_body(("plain",))  # type: ignore[attr-defined]
+        part = parsed.get_body(("plain",)) if isinstance(parsed, EmailMessage) else None
         body = part.get_content() if part is not None else ""
         with self.lock:
             for to in envelope.rcpt_tos:
