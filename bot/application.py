@@ -6,11 +6,13 @@ It is run by :class:`cpd.bot.polling.BotRunner` (updates through the inbox), not
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import BotCommand
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
+    BasePersistence,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -81,11 +83,18 @@ def make_rate_limiter(max_retries: int) -> AIORateLimiter:
     )
 
 
-def build_application(service: ClaimsService, config: BotConfig) -> BotApp:
+def build_application(
+    service: ClaimsService,
+    config: BotConfig,
+    persistence: BasePersistence[Any, Any, Any] | None = None,
+    deliver: bool = True,
+) -> BotApp:
     """The bot, wired to the claims service. It has no PTB ``Updater``: updates come from the
     inbox (see :mod:`cpd.bot.polling`), which drives ``initialize``/``start`` and calls
     ``post_init`` (setting the command list) itself. With ``config.conversations_file`` its
-    conversations persist there (see :mod:`cpd.bot.persistence`)."""
+    conversations persist there (see :mod:`cpd.bot.persistence`), with ``persistence`` there
+    instead (the database: :mod:`cpd.bot.db_persistence`). ``deliver`` off: no outbox job
+    (the dispatching application of several instances, :mod:`cpd.bot.turns`)."""
 
     async def post_init(application: BotApp) -> None:
         await application.bot.set_my_commands(COMMANDS)
@@ -100,7 +109,9 @@ def build_application(service: ClaimsService, config: BotConfig) -> BotApp:
         .updater(None)
         .post_init(post_init)
     )
-    if config.conversations_file is not None:
+    if persistence is not None:
+        builder = builder.persistence(persistence)
+    elif config.conversations_file is not None:
         builder = builder.persistence(conversation_store(config.conversations_file))
     application: BotApp = builder.build()
     application.bot_data.wire(service)
@@ -163,6 +174,8 @@ def build_application(service: ClaimsService, config: BotConfig) -> BotApp:
     application.add_handler(MessageHandler(private & filters.COMMAND, fallbacks.on_unknown_command))
     application.add_handler(MessageHandler(private, fallbacks.on_unsupported))
     application.add_error_handler(_on_error)
+    if not deliver:
+        return application
     jobs = application.job_queue
     assert jobs is not None, "python-telegram-bot[job-queue] is required"
     jobs.run_repeating(

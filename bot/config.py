@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -21,3 +21,5 @@ class BotConfig:
     rejected_token_retry: float = 300.0  # wait after Telegram rejected the token (s)
     conversations_file: Path | None = None  # where conversations persist (None: in memory)
     web_url: str | None = None  # the web desk's public base URL, for /web (None: it is off)
+    webhook_url: str | None = None  # set: updates by webhook (POST /telegram), not polling
+    webhook_secret: str | None = field(default=None, repr=False)

@@ -12,6 +12,11 @@ Telegram rejects (401/404) is a configuration error, but mail must never go down
 the bot: it is logged (token redacted) and retried slowly, every ``rejected_token_retry``
 seconds, so that a token fixed at BotFather (or a Telegram-side hiccup) recovers without a
 restart. Stopping (``stopping`` set by SIGINT/SIGTERM) interrupts a retry wait at once.
+
+With a ``webhook`` (url, secret) start-up calls ``setWebhook`` instead of ``deleteWebhook`` and
+no fetcher runs: the web server stores the updates. With ``turns`` (several instances on
+PostgreSQL) this application only delivers the outbox, and dispatching runs in
+:class:`~cpd.bot.turns.DispatchTurns`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from cpd.bot.inbox_dispatch import InboxDispatcher
+from cpd.bot.turns import DispatchTurns
 from cpd.claims.inbox import TelegramInbox
 
 log = logging.getLogger(__name__)
@@ -125,8 +131,11 @@ class BotRunner:
         start_retry_max: float = 60.0,
         rejected_token_retry: float = 300.0,
         drain_seconds: float = 5.0,
+        webhook: tuple[str, str] | None = None,
+        turns: DispatchTurns | None = None,
     ) -> None:
         self.application, self.inbox = application, inbox
+        self.webhook, self.turns = webhook, turns  # (url, secret); several instances
         self.start_retry_max, self.rejected_token_retry = start_retry_max, rejected_token_retry
         self.drain_seconds = drain_seconds
         self.dispatcher = InboxDispatcher(application, inbox, concurrency)
@@ -175,7 +184,13 @@ class BotRunner:
     async def _start_once(self) -> None:
         application = self.application
         await application.initialize()  # getMe (a no-op once it has worked)
-        await application.bot.delete_webhook(drop_pending_updates=False)
+        if self.webhook is not None:
+            url, secret = self.webhook
+            await application.bot.set_webhook(
+                url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+            )
+        else:
+            await application.bot.delete_webhook(drop_pending_updates=False)
         if application.post_init is not None:  # run only by run_polling otherwise
             await application.post_init(application)
         await application.start()  # the job queue: outbox delivery
@@ -186,12 +201,16 @@ class BotRunner:
             if not await self.start(stopping):
                 return
             self.started.set()
-            fetch = asyncio.create_task(self.fetcher.run(stopping), name="telegram-fetch")
-            dispatch = asyncio.create_task(self.dispatcher.run(stopping), name="telegram-handle")
+            if self.turns is not None:  # several instances: dispatch in turns (cpd.bot.turns)
+                await self.turns.run(stopping)
+                return
+            work = [asyncio.create_task(self.dispatcher.run(stopping), name="telegram-handle")]
+            if self.webhook is None:  # long polling; a webhook's updates come through the web
+                work.append(asyncio.create_task(self.fetcher.run(stopping), name="telegram-fetch"))
             await stopping.wait()
-            fetch.cancel()
-            dispatch.cancel()
-            await asyncio.gather(fetch, dispatch, return_exceptions=True)
+            for task in work:
+                task.cancel()
+            await asyncio.gather(*work, return_exceptions=True)
             cancelled = await self.dispatcher.drain(self.drain_seconds)
             if cancelled:
                 log.warning("%d Telegram update(s) left for the next start", cancelled)

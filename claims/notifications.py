@@ -32,6 +32,7 @@ class Notification:
     template: str
     payload: dict[str, Any]
     attempts: int
+    lease_owner: str | None = None  # PostgreSQL: the instance it is leased to
 
 
 def due(
@@ -40,23 +41,31 @@ def due(
     limit: int = 50,
     held: tuple[str, ...] = (),
     after_id: int | None = None,
+    owner: str | None = None,
+    lease: dt.timedelta = store.DEFAULT_LEASE,
 ) -> list[Notification]:
     """Notifications for ``channel`` that are due now, oldest first (templates ``held``
-    wait: Telegram reminders in quiet hours; only after ``after_id`` when given)."""
+    wait: Telegram reminders in quiet hours; only after ``after_id`` when given). On
+    PostgreSQL they are leased to ``owner`` for ``lease``: no other instance gets them."""
     return [
-        Notification(_id(m), m.channel, m.recipient, m.template, dict(m.payload), m.attempts)
-        for m in store.due(engine, channel, limit, held_templates=held, after_id=after_id)
+        Notification(
+            _id(m), m.channel, m.recipient, m.template, dict(m.payload), m.attempts, m.lease_owner
+        )
+        for m in store.due(
+            engine, channel, limit, held_templates=held, after_id=after_id, owner=owner, lease=lease
+        )
     ]
 
 
 def delivered(engine: Engine, notification: Notification) -> None:
-    """Record a delivery."""
-    store.mark_sent(engine, notification.id)
+    """Record a delivery (of a leased notification, only while the lease is this one's)."""
+    store.mark_sent(engine, notification.id, notification.lease_owner)
 
 
 def delivered_all(engine: Engine, batch: Sequence[Notification]) -> None:
     """Record several deliveries in one transaction."""
-    store.mark_sent_many(engine, [n.id for n in batch])
+    for owner in {n.lease_owner for n in batch}:
+        store.mark_sent_many(engine, [n.id for n in batch if n.lease_owner == owner], owner)
 
 
 def _id(message: models.OutboxMessage) -> int:
@@ -119,7 +128,7 @@ def tell(
 
 def delivered_in(session: Session, notification: Notification) -> None:
     """Record a delivery inside the caller's transaction."""
-    store.mark_sent_in(session, notification.id)
+    store.mark_sent_in(session, notification.id, notification.lease_owner)
 
 
 def failed(
@@ -138,7 +147,13 @@ def failed(
     """
     give_up = permanent or (not channel_down and notification.attempts + 1 >= MAX_ATTEMPTS)
     return store.mark_failed(
-        engine, notification.id, error, notification.attempts, retry_after, give_up
+        engine,
+        notification.id,
+        error,
+        notification.attempts,
+        retry_after,
+        give_up,
+        notification.lease_owner,
     )
 
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from cpd import rules
 from cpd.claims import (
     amend,
+    bot_state,
     cards,
     decisions,
     draft_changes,
@@ -40,6 +41,8 @@ from cpd.claims import (
     web_signin,
 )
 from cpd.claims.decisions import MAX_MANUAL_POINTS, Action
+from cpd.claims.inbox import TelegramInbox
+from cpd.claims.instances import Instances
 from cpd.claims.intake import (
     Amendment,
     Attachment,
@@ -86,8 +89,10 @@ class ClaimsService:
         clock: Callable[[], dt.datetime] = _utcnow,
         retention: RetentionPolicy | None = None,
         mail_limits: MailLimits | None = None,
+        instances: Instances | None = None,
     ) -> None:
         self.engine = engine
+        self.instances = instances or Instances(engine)
         self.mail_limits = mail_limits or MailLimits()
         self.retention = retention or RetentionPolicy()
         self.extractor = extractor
@@ -253,6 +258,19 @@ class ClaimsService:
 
     # -- notifications ------------------------------------------------------------------------
 
+    def store_telegram_updates(self, updates: Sequence[dict[str, Any]]) -> int:
+        """Store Telegram updates in the inbox before they are confirmed (a webhook's 200);
+        an ``update_id`` already stored is ignored. How many were new."""
+        return TelegramInbox(self.engine).store(updates)
+
+    def load_bot_state(self) -> list[tuple[str, str, bytes]]:
+        """The Telegram bot's persisted state (see ``claims.bot_state``)."""
+        return bot_state.load(self.engine)
+
+    def save_bot_state(self, changes: Sequence[tuple[str, str, bytes | None]]) -> None:
+        """Save changes to the Telegram bot's persisted state (None deletes)."""
+        bot_state.save(self.engine, changes)
+
     def due_notifications(
         self, channel: str, limit: int = 50, after_id: int | None = None
     ) -> list[notifications.Notification]:
@@ -261,7 +279,8 @@ class ClaimsService:
         falls in them)."""
         quiet = channel == "telegram" and quiet_release(self.clock(), self.zone) is not None
         held = (REMINDER,) if quiet else ()
-        return notifications.due(self.engine, channel, limit, held, after_id)
+        own = self.instances
+        return notifications.due(self.engine, channel, limit, held, after_id, own.id, own.lease)
 
     def delivered(self, notification: notifications.Notification) -> None:
         """Record a delivery."""

@@ -14,20 +14,20 @@ updates in hand (the rest stay in the inbox), and anything not delivered stays i
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import logging
 import signal
-import threading
-from typing import Any
+from typing import IO, Any
 
 from cpd import redact
 from cpd.bot.config import BotConfig
+from cpd.claims.instances import Instances
 from cpd.claims.mail_verdicts import MailLimits
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapUrlError, parse_imap_url
 from cpd.mail_ingest.runtime import MailConfig, MailRuntime, start_mail
 from cpd.mail_ingest.sender_auth import MailAuthConfig
+from cpd.nlp_loading import BackgroundExtractor, nlp_loaded
 from cpd.ocr_wiring import OcrWorker, start_ocr
 from cpd.schedule import build_scheduler, how_to_claim
 from cpd.settings import Settings, SettingsError
@@ -74,52 +74,19 @@ def prepare_data_dir(settings: Settings) -> None:
         ) from None
 
 
-class BackgroundExtractor:
-    """The NLP extractor, loading in a thread of its own from the moment ``cpd run`` builds the
-    service: the SMTP listener and the Telegram fetcher only store what comes in, so they start
-    while spaCy loads (about 2 s of a restart); the first text to be read waits for it."""
+def hold_database(settings: Settings) -> IO[str] | None:
+    """On SQLite, this process's exclusive lock on the database file (StartupError when another
+    ``cpd run`` holds it); None on PostgreSQL, where any number of instances may share it."""
+    from cpd.storage.locks import DatabaseInUse, hold_sqlite_file
 
-    def __init__(self) -> None:
-        self._loaded: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        threading.Thread(target=self._load, name="cpd-nlp-load", daemon=True).start()
-
-    def _load(self) -> None:
-        try:
-            from cpd.nlp import load_extractor
-
-            self._loaded.set_result(load_extractor())
-        except BaseException as exc:  # handed to whoever reads a text first
-            self._loaded.set_exception(exc)
-
-    def extract(self, text: str, today: dt.date, evidence_text: str = "") -> Any:
-        """The activity in ``text`` (and what ``evidence_text`` adds; waits for the pipeline
-        on the first call)."""
-        if evidence_text:
-            return self._loaded.result().extract(text, today, evidence_text=evidence_text)
-        return self._loaded.result().extract(text, today)
-
-    def wait_loaded(self) -> None:
-        """Block until the pipeline is loaded (re-raising what made the load fail)."""
-        self._loaded.result()
-
-
-async def _nlp_loaded(service: ClaimsService, stopping: asyncio.Event) -> bool:
-    """Wait until the service's NLP pipeline is loaded (True), or until stopping (False).
-
-    The bot handles an update only after this: every attempt at an update counts toward
-    giving it up, and a crash loop during the load must not use those attempts up.
-    """
-    wait = getattr(service.extractor, "wait_loaded", None)
-    if wait is None:
-        return True
-    loaded = asyncio.ensure_future(asyncio.to_thread(wait))
-    stop = asyncio.ensure_future(stopping.wait())
-    await asyncio.wait({loaded, stop}, return_when=asyncio.FIRST_COMPLETED)
-    stop.cancel()
-    if not loaded.done():
-        return False
-    loaded.result()
-    return True
+    try:
+        return hold_sqlite_file(settings.effective_database_url)
+    except DatabaseInUse as exc:
+        raise StartupError(str(exc)) from None
+    except OSError as exc:
+        raise StartupError(
+            f"cannot lock the database {database_label(settings)}: {exc.strerror or exc}"
+        ) from None
 
 
 def build_service(settings: Settings) -> ClaimsService:
@@ -153,6 +120,9 @@ def build_service(settings: Settings) -> ClaimsService:
             stranger_replies_per_day=settings.stranger_replies_per_day,
             claims_per_hour=settings.mail_claims_per_hour,
         ),
+        instances=Instances(
+            engine, settings.instance_id, dt.timedelta(seconds=settings.outbox_lease_seconds)
+        ),
     )
 
 
@@ -168,6 +138,12 @@ def bot_config(settings: Settings) -> BotConfig:
         rejected_token_retry=settings.telegram_retry_max * 5,
         conversations_file=settings.data_dir / "telegram-conversations.pickle",
         web_url=settings.effective_web_url,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=(
+            settings.telegram_webhook_secret.get_secret_value()
+            if settings.telegram_webhook_secret is not None
+            else None
+        ),
     )
 
 
@@ -312,20 +288,24 @@ def startup_lines(settings: Settings, mail: MailConfig) -> list[str]:
 
 
 async def _bot(service: ClaimsService, config: BotConfig, stopping: asyncio.Event) -> None:
-    from cpd.bot.application import build_application
     from cpd.bot.polling import BotRunner
+    from cpd.bot.wiring import dispatch_turns, sending_application
     from cpd.claims.inbox import TelegramInbox
 
     try:
-        if not await _nlp_loaded(service, stopping):
+        if not await nlp_loaded(service, stopping):
             return
         runner = BotRunner(
-            build_application(service, config),
+            sending_application(service, config),
             TelegramInbox(service.engine),
             concurrency=config.concurrent_updates,
             start_retry_max=config.start_retry_max,
             rejected_token_retry=config.rejected_token_retry,
             drain_seconds=BOT_DRAIN_SECONDS,
+            webhook=(
+                (config.webhook_url, config.webhook_secret or "") if config.webhook_url else None
+            ),
+            turns=dispatch_turns(service, config, BOT_DRAIN_SECONDS),
         )
         await runner.run(stopping)
     except Exception as exc:  # mail must never go down because of the bot
@@ -402,6 +382,7 @@ def run(settings: Settings) -> None:
             "/ CPD_IMAP_URL / CPD_SMTP_RELAY for mail, or CPD_WEB_LISTEN for the web desk"
         )
     prepare_data_dir(settings)
+    database_lock = hold_database(settings)  # kept for the life of the process
     service = build_service(settings)
     for line in startup_lines(settings, mail):
         log.info("%s", line)
@@ -417,3 +398,5 @@ def run(settings: Settings) -> None:
         )
     asyncio.run(serve(settings, service, mail))
     log.info("stopped")
+    if database_lock is not None:
+        database_lock.close()

@@ -13,6 +13,10 @@
 The jobs only queue messages in the outbox; each channel's sender delivers them. They used to
 live in the bot's job queue, so that a mail-only ``cpd run`` never closed a period or purged.
 Each job is idempotent (the outbox's keys), so a job that runs late or twice tells no one twice.
+
+Several instances: every instance's scheduler fires every job, and each firing first asks the
+job ledger (``ClaimsService.instances.claim_run``) for its (job, scheduled time); only the one
+instance that gets it runs the job, the others log nothing and do nothing.
 """
 
 from __future__ import annotations
@@ -102,6 +106,42 @@ async def reminders(
     )
 
 
+def scheduled_for(trigger: CronTrigger, now: dt.datetime) -> dt.datetime:
+    """The firing time of ``trigger`` that a run at ``now`` belongs to: its latest fire time
+    at or before ``now`` (within the misfire grace), else ``now`` to the minute."""
+    moment = trigger.get_next_fire_time(None, now - dt.timedelta(seconds=MISFIRE_GRACE_SECONDS))
+    latest: dt.datetime | None = None
+    while moment is not None and moment <= now:
+        latest = moment
+        moment = trigger.get_next_fire_time(moment, moment + dt.timedelta(microseconds=1))
+    return latest or now.replace(second=0, microsecond=0)
+
+
+async def once_per_schedule(
+    service: ClaimsService, job_id: str, trigger: CronTrigger, job: Any, *args: Any
+) -> None:
+    """Run ``job(*args)`` if this instance wins its scheduled time in the job ledger."""
+    moment = scheduled_for(trigger, dt.datetime.now(trigger.timezone))
+    instances = service.instances
+    try:
+        mine = await asyncio.to_thread(instances.claim_run, job_id, moment)
+    except Exception:
+        log.exception(
+            "the %s job of %s could not be claimed; it is left to the next", job_id, moment
+        )
+        return
+    if not mine:
+        log.debug("the %s job of %s runs on another instance", job_id, moment)
+        return
+    try:
+        await job(*args)
+    finally:
+        try:
+            await asyncio.to_thread(instances.finish_run, job_id, moment)
+        except Exception:
+            log.warning("the %s job of %s ended but could not be recorded", job_id, moment)
+
+
 def build_scheduler(
     service: ClaimsService,
     nudge_cron: str,
@@ -147,9 +187,9 @@ def build_scheduler(
     ]
     for job_id, job, trigger, args in jobs:
         scheduler.add_job(
-            job,
+            once_per_schedule,
             trigger,
-            args=args,
+            args=(service, job_id, trigger, job, *args),
             id=job_id,
             name=job_id,
             max_instances=1,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 import tomllib
 import zoneinfo
 from pathlib import Path
@@ -181,6 +182,36 @@ class Settings(BaseSettings):
     ocr_page_seconds: float = Field(default=20.0, gt=0, le=600)
     ocr_max_megapixels: float = Field(default=60.0, gt=0, le=1000)
     """Larger images (and decompression bombs) are refused unread; the claim is still filed."""
+    # -- several instances on one PostgreSQL (issue 14) -------------------------------------
+    telegram_webhook_url: str | None = None
+    """``CPD_TELEGRAM_WEBHOOK_URL``: take updates by webhook at this public URL (served at
+    ``/telegram`` on the web server) instead of long polling."""
+    telegram_webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    """``CPD_TELEGRAM_WEBHOOK_SECRET``: the ``secret_token`` Telegram echoes back."""
+    outbox_lease_seconds: float = Field(default=120.0, ge=1, le=3600)
+    """``CPD_OUTBOX_LEASE_SECONDS``: on PostgreSQL, how long an instance holds the outbox rows
+    it took before another may deliver them (its death shows after this long)."""
+    instance_id: str | None = Field(default=None, max_length=120)
+    """``CPD_INSTANCE_ID``: this instance's name in leases and the job ledger (default
+    ``host:pid:random``)."""
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        secret = value.get_secret_value() if value is not None else ""
+        if info.data.get("telegram_webhook_url") and not secret:
+            raise ValueError("required with CPD_TELEGRAM_WEBHOOK_URL")
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value if secret else None
 
     @classmethod
     def settings_customise_sources(

@@ -65,6 +65,11 @@ def web_config(settings: Settings, service: ClaimsService) -> WebConfig | None:
         metrics_token=(
             settings.metrics_token.get_secret_value() if settings.metrics_token else None
         ),
+        telegram_webhook_secret=(
+            settings.telegram_webhook_secret.get_secret_value()
+            if settings.telegram_webhook_url and settings.telegram_webhook_secret
+            else None
+        ),
     )
 
 

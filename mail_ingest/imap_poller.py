@@ -15,6 +15,10 @@ is, unread and unmoved. Without it every message in the folder is claimed.
 Between passes it waits in IDLE when the server offers it (re-issued every few minutes),
 otherwise it polls. When the server goes away it reconnects with exponential backoff.
 The password is never logged: the account prints as ``imap://user@host:port/FOLDER``.
+
+Several instances: with a ``lock`` (``ClaimsService.instances.lock("imap")``) one instance
+polls at a time; the others try the lock every ``lock_retry`` seconds and take over when the
+holder dies (its database session ends, and the lock with it).
 """
 
 from __future__ import annotations
@@ -25,21 +29,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from imapclient import IMAPClient
 
+from cpd.claims.instances import Lock
 from cpd.claims.intake import MAX_ATTACHMENTS, MailOutcome
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.envelope import Envelope
 from cpd.mail_ingest.identify import checked_intake
+from cpd.mail_ingest.imap_account import ImapAccount, ImapUrlError, parse_imap_url
 from cpd.mail_ingest.parse import MalformedMail, parse_mail
 from cpd.mail_ingest.sender_auth import MailAuthConfig
 from cpd.mail_ingest.worker import run_in_thread
 
 log = logging.getLogger(__name__)
+__all__ = ["ImapAccount", "ImapPoller", "ImapUrlError", "parse_imap_url", "return_path_of"]
 
 SEEN = b"\\Seen"
 FLAGGED = b"\\Flagged"
@@ -47,62 +52,6 @@ DELETED = b"\\Deleted"
 FETCH_BODY = b"BODY[]"
 HEALTHY_SESSION = 60.0
 """A session that lasted this long (seconds) resets the reconnect backoff."""
-
-
-class ImapUrlError(ValueError):
-    """``CPD_IMAP_URL`` is not ``imap[s]://user:pass@host[:port]/FOLDER``."""
-
-
-@dataclass(frozen=True)
-class ImapAccount:
-    """Where to fetch claim mail from. The password is kept out of ``repr`` and ``str``."""
-
-    host: str
-    username: str
-    password: str = field(repr=False)
-    port: int = 143
-    ssl: bool = False
-    folder: str = "INBOX"
-    processed_folder: str = "Processed"
-
-    def __str__(self) -> str:
-        scheme = "imaps" if self.ssl else "imap"
-        return f"{scheme}://{self.username}@{self.host}:{self.port}/{self.folder}"
-
-
-def parse_imap_url(url: str) -> ImapAccount:
-    """``imap://user:pass@host:port/FOLDER`` (or ``imaps://``) as an account.
-
-    User and password may be percent-encoded (``claims%40example.org``); the folder defaults
-    to INBOX, the port to 143 (993 for imaps). ``?processed=NAME`` names the folder handled
-    mail is moved to (default ``Processed``). Error messages never contain the password.
-    """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise ImapUrlError("expected imap://user:pass@host:port/FOLDER") from None
-    if parts.scheme not in ("imap", "imaps"):
-        raise ImapUrlError(f"the scheme must be imap or imaps, not {parts.scheme or 'empty'!r}")
-    if not parts.hostname:
-        raise ImapUrlError("the URL has no host")
-    if not parts.username or parts.password is None:
-        raise ImapUrlError("the URL needs a user and a password: imap://user:pass@host/")
-    secure = parts.scheme == "imaps"
-    folder = unquote(parts.path.lstrip("/")) or "INBOX"
-    query = parse_qs(parts.query)
-    processed = query.get("processed", ["Processed"])[0] or "Processed"
-    if processed == folder:
-        raise ImapUrlError("the processed folder must differ from the folder polled")
-    return ImapAccount(
-        host=parts.hostname,
-        username=unquote(parts.username),
-        password=unquote(parts.password),
-        port=port or (993 if secure else 143),
-        ssl=secure,
-        folder=folder,
-        processed_folder=processed,
-    )
 
 
 def _utcnow() -> dt.datetime:
@@ -134,8 +83,11 @@ class ImapPoller:
         since: dt.datetime | None = None,
         auth: MailAuthConfig | None = None,
         max_attachments: int = MAX_ATTACHMENTS,
+        lock: Lock | None = None,
+        lock_retry: float = 10.0,
     ) -> None:
         self.service = service
+        self.lock, self.lock_retry = lock, lock_retry  # several instances: one polls at a time
         self.auth = auth or MailAuthConfig()
         self.max_attachments = max_attachments
         self.account = account
@@ -173,8 +125,17 @@ class ImapPoller:
 
     def run_blocking(self) -> None:
         """Sessions until stopped; after a failure, wait with exponential backoff (capped)."""
-        delay = self.backoff_initial
+        delay, waiting = self.backoff_initial, False
         while not self._stopping.is_set():
+            if self.lock is not None and not self.lock.try_acquire():
+                if not waiting:
+                    log.info(
+                        "IMAP %s: another instance polls; taking over if it stops", self.account
+                    )
+                waiting = True
+                self._stopping.wait(self.lock_retry)
+                continue
+            waiting = False
             started = time.monotonic()
             try:
                 self.session()
@@ -192,6 +153,8 @@ class ImapPoller:
                 )
                 self._stopping.wait(delay)
                 delay = min(delay * 2, self.backoff_max)
+        if self.lock is not None:
+            self.lock.release()
 
     def session(self) -> None:
         """One connection: log in, then handle new mail and wait for more until stopped."""
@@ -213,6 +176,9 @@ class ImapPoller:
                 "IDLE" if can_idle else f"polling every {self.poll_interval:g} s",
             )
             while not self._stopping.is_set():
+                if self.lock is not None and not self.lock.try_acquire():
+                    log.warning("IMAP %s: lost the polling lock; another instance polls", account)
+                    break
                 # Search again until a search finds nothing new: news of mail that arrived
                 # while we fetched and moved came with those commands' answers, not in IDLE.
                 while self.handle_new(client, uidvalidity, capabilities):

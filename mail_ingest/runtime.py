@@ -247,6 +247,7 @@ async def start_mail(service: ClaimsService, config: MailConfig) -> MailRuntime:
             since=config.imap_since,
             auth=config.auth,
             max_attachments=config.max_attachments,
+            lock=service.instances.lock("imap"),
         )
         runtime.poller = poller
         runtime.tasks["imap"] = asyncio.create_task(poller.run(), name="cpd-imap-poller")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -194,6 +194,8 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
+    lease_owner: str | None = Field(default=None, max_length=120)  # PostgreSQL: who sends it
+    lease_until: dt.datetime | None = None  # ... until when (then it is due again)
     last_error: str | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
 
@@ -312,3 +314,28 @@ class BodyEvent(SQLModel, table=True):
     kind: str = Field(default="training", max_length=32)
     points: float
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class JobRun(SQLModel, table=True):
+    """A scheduled job's run for one scheduled time: the instance that inserted the row runs
+    it; the others, finding it, do nothing (see ``storage.job_ledger``)."""
+
+    __tablename__ = "job_run"
+
+    job: str = Field(primary_key=True, max_length=64)
+    scheduled_for: dt.datetime = Field(primary_key=True)
+    owner: str = Field(max_length=120)
+    claimed_at: dt.datetime = Field(default_factory=utcnow)
+    finished_at: dt.datetime | None = None
+
+
+class BotState(SQLModel, table=True):
+    """One piece of the Telegram bot's persisted state (a conversation's states, one user's or
+    chat's data), pickled by the bot: shared by the instances that take turns dispatching."""
+
+    __tablename__ = "bot_state"
+
+    kind: str = Field(primary_key=True, max_length=80)
+    key: str = Field(primary_key=True, max_length=200)
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_at: dt.datetime = Field(default_factory=utcnow)

@@ -22,6 +22,7 @@ from cpd.web.routers import (
     members,
     metrics,
     pages,
+    telegram_webhook,
     unsubscribe,
 )
 from cpd.web.routers.portal_site import router as portal_router  # the member's portal
@@ -51,4 +52,6 @@ def create_app(service: ClaimsService, config: WebConfig) -> FastAPI:
     for module in (desk, desk_members, desk_reports, evidence):
         app.include_router(module.router)
     app.include_router(portal_router)
+    if config.telegram_webhook_secret:  # only when the bot takes its updates by webhook
+        app.include_router(telegram_webhook.router)
     return app

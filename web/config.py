@@ -28,6 +28,7 @@ class WebConfig:
     """Mailed sign-in links an hour for one address."""
     signin_per_client: int = 20
     """Mailed sign-in links an hour asked for from one client address."""
+    telegram_webhook_secret: str | None = None  # set: POST /telegram takes Telegram's updates
 
     @property
     def secure_cookies(self) -> bool:

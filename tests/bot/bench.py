@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from telegram import Update
+from telegram.ext import BasePersistence
 
 from cpd.bot.application import build_application
 from cpd.bot.config import BotConfig
@@ -42,6 +44,8 @@ class Bench:
     service: ClaimsService
     app: BotApp | None = None
     apps: list[BotApp] = field(default_factory=list)
+    persistence: Callable[[ClaimsService], BasePersistence[Any, Any, Any]] | None = None
+    """Instead of the conversations file (e.g. the database's, for several instances)."""
 
     @property
     def conversations_file(self) -> Path:
@@ -59,7 +63,8 @@ class Bench:
             max_retries=0,
             conversations_file=self.conversations_file,
         )
-        app = build_application(self.service, config)
+        store = self.persistence(self.service) if self.persistence is not None else None
+        app = build_application(self.service, config, store)
         await app.initialize()
         self.app = app
         self.apps.append(app)
@@ -135,14 +140,18 @@ def said(calls: list[Call], chat_id: int, words: str) -> Call:
 
 
 def make_bench(
-    tmp_path: Path, members: str = MEMBERS, users: dict[str, int] | None = None
+    tmp_path: Path,
+    members: str = MEMBERS,
+    users: dict[str, int] | None = None,
+    url: str | None = None,
 ) -> Iterator[Bench]:
     """A bench whose members (``members`` CSV) are all linked to their Telegram users
-    (``users``: membership number -> Telegram user id; those of ``tests/bot/conftest.py``)."""
+    (``users``: membership number -> Telegram user id; those of ``tests/bot/conftest.py``),
+    on SQLite under ``tmp_path`` or on the database ``url``."""
     users = USERS if users is None else users
     data_dir = tmp_path / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(f"sqlite:///{data_dir / 'cpd.sqlite3'}")
+    engine = make_engine(url or f"sqlite:///{data_dir / 'cpd.sqlite3'}")
     migrate(engine)
     import_members(engine, parse_members_csv(members, "iims"))
     service = ClaimsService(

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from cpd.claims.instances import Instances
 from cpd.claims.members import create_invite, import_members, parse_members_csv
 from cpd.claims.reminder_run import run_reminders
 from cpd.claims.reminder_texts import HowToClaim
@@ -175,10 +176,17 @@ def test_telegram_reminders_due_at_night_wait_for_the_morning_other_messages_do_
         for row in session.exec(select(OutboxMessage)).all():
             row.next_attempt_at = afternoon.astimezone(dt.UTC)
 
+    sender = Instances(members, "one-sender")  # on PostgreSQL the rows are leased to it
+
     def due_at(hour: int, day: int = 23) -> list[str]:
         moment = at(dt.date(2026, 11, day), hour)
         service = ClaimsService(
-            members, StubExtractor(), Path("/nonexistent"), LONDON, clock=lambda: moment
+            members,
+            StubExtractor(),
+            Path("/nonexistent"),
+            LONDON,
+            clock=lambda: moment,
+            instances=sender,
         )
         return sorted(n.template for n in service.due_notifications("telegram"))
 

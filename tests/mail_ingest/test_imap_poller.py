@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from cpd.claims.members import import_members, parse_members_csv
 from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapPoller, ImapUrlError, parse_imap_url
+from cpd.storage import make_engine, migrate
+from tests.conftest import _fresh_postgres_database
+from tests.mail_ingest.conftest import MEMBERS
 from tests.mail_ingest.support_servers import (
     IMAP_PASSWORD,
     JPEG,
@@ -28,6 +33,7 @@ from tests.mail_ingest.support_servers import (
     pymap_available,
     wait_until,
 )
+from tests.support.extractor import StubExtractor
 from tests.support.mail_auth import AUTH_OFF
 
 pytestmark = pytest.mark.skipif(
@@ -271,3 +277,40 @@ def test_the_attachment_cap_holds_for_imap_mail_too(
     with service.engine.connect() as connection:
         kept = connection.execute(text("SELECT count(*) FROM evidence_file")).scalar_one()
     assert kept == 2  # the rest are named in the receipt, as for SMTP mail
+
+
+@pytest.fixture
+def pg_url(postgres_cluster: str) -> str:
+    """A fresh PostgreSQL database (several instances need one; SQLite keeps to one)."""
+    return _fresh_postgres_database(postgres_cluster)
+
+
+def test_of_two_instances_one_polls_and_the_other_takes_over_when_it_stops(
+    pg_url: str, imap: PymapServer, tmp_path: Path
+) -> None:
+    db_url, engine = pg_url, make_engine(pg_url)
+    migrate(engine)
+    import_members(engine, parse_members_csv(MEMBERS, "iims"))
+    second = make_engine(db_url)
+    services = [
+        ClaimsService(e, StubExtractor(), tmp_path / "evidence", zoneinfo.ZoneInfo("Europe/London"))
+        for e in (engine, second)
+    ]
+    pollers = [poller_for(s, imap, lock=s.instances.lock("imap"), lock_retry=0.3) for s in services]
+    first = Running(pollers[0])
+    wait_until(lambda: pollers[0].connections == 1, what="the first instance polling")
+    other = Running(pollers[1])
+    try:
+        imap.append(make_mail("Webinar on corrosion, 2 hours"))
+        wait_until(lambda: imap.count("Processed") == 1, what="the first mail handled")
+        assert pollers[1].connections == 0  # it waits for its turn
+        first.stop()
+        wait_until(lambda: pollers[1].connections == 1, 15, what="the second taking over")
+        imap.append(make_mail("Boat show yesterday, 3 hours"))
+        wait_until(lambda: imap.count("Processed") == 2, what="the second mail handled")
+    finally:
+        other.stop()
+        second.dispose()
+        engine.dispose()
+    assert (pollers[0].handled, pollers[1].handled) == (1, 1)
+    assert len(claims(services[0])) == 2

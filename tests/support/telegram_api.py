@@ -17,6 +17,14 @@ Sends are rate limited as Telegram does (30/s overall, 1/s per private chat, 20/
 for file downloads), ``refuse`` (a 400 for a chat or above a size) and ``outage`` inject
 failures so tests can show retries. Telegram's own size limits are enforced: photos over 10 MB
 (400), documents over 50 MB (413), ``getFile`` of a file over 20 MB (400).
+
+Webhooks: ``setWebhook`` (its ``secret_token`` kept) switches delivery from ``getUpdates``
+(which then answers 409, as Telegram does) to POSTs of each update with
+``X-Telegram-Bot-Api-Secret-Token``. Telegram posts to one URL; the tests stand for the load
+balancer in front of several instances: ``webhook_targets`` (set by the test) are the URLs
+posted to, round-robin, and every ``webhook_twice``-th update is posted to two of them. An
+update is confirmed by a 200; any other answer, or none, makes it go to the next target after
+``webhook_retry`` seconds. ``deleteWebhook`` switches back to ``getUpdates``.
 """
 
 from __future__ import annotations
@@ -184,6 +192,12 @@ class FakeTelegramServer:
         self._wakeup: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
+        self.webhook: Json | None = None  # setWebhook's url and secret_token, while set
+        self.webhook_targets: list[str] = []  # where updates are posted, round-robin
+        self.webhook_twice = 0  # every n-th update goes to two targets (0: never)
+        self.webhook_retry = 0.2
+        self.webhook_posts: list[tuple[int, str, int]] = []  # (update_id, target, status)
+        self._pump: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -205,12 +219,16 @@ class FakeTelegramServer:
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         self.port = self._runner.addresses[0][1]
+        self._pump = asyncio.create_task(self._webhook_pump())
         return self
 
     async def stop(self) -> None:
         """Answer every waiting long poll at once (empty result), then close the server."""
         self._closing = True
         self._fire_wakeup()
+        if self._pump is not None:
+            self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -559,6 +577,8 @@ class FakeTelegramServer:
                     raise ApiError(failure[1], "Injected failure", 1 if failure[1] == 429 else None)
             if not TOKEN_RE.fullmatch(token):
                 raise ApiError(401, "Unauthorized")
+            if name == "getupdates" and self.webhook is not None:
+                raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
             if name == "getupdates":
                 return web.json_response({"ok": True, "result": await self._get_updates(call)})
             handler = getattr(self, f"_api_{name}", None)
@@ -652,7 +672,66 @@ class FakeTelegramServer:
     def _api_deletewebhook(self, bot_id: int, call: Call) -> bool:
         if call.params.get("drop_pending_updates"):
             self._pending.clear()
+        self.webhook = None
         return True
+
+    def _api_setwebhook(self, bot_id: int, call: Call) -> bool:
+        if not str(call.params.get("url", "")).startswith(("https://", "http://")):
+            raise ApiError(400, "Bad Request: bad webhook: an HTTPS URL must be provided")
+        self.webhook = {"url": call.params["url"], "secret": call.params.get("secret_token")}
+        if call.params.get("allowed_updates") is not None:
+            self._allowed = set(call.params["allowed_updates"]) or None
+        if self._loop is not None:
+            self._loop.call_soon(self._fire_wakeup)
+        return True
+
+    async def _webhook_pump(self) -> None:
+        """Post pending updates to the webhook targets while a webhook is set."""
+        import aiohttp
+
+        turn = itertools.count()
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client:
+            while not self._closing:
+                wakeup = self._wakeup
+                with self._lock:
+                    hook, targets = self.webhook, list(self.webhook_targets)
+                    ready = [p for p in self._pending if self._wanted(p.update)]
+                if hook is None or not targets or not ready:
+                    assert wakeup is not None
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wakeup.wait(), 0.5)
+                    continue
+                for pending in ready:
+                    await self._post_update(client, hook, targets, pending, next(turn))
+
+    async def _post_update(
+        self, client: Any, hook: Json, targets: list[str], pending: _Pending, n: int
+    ) -> None:
+        """POST one update (twice to two targets every ``webhook_twice``-th time) until a
+        target answers 200; then it is confirmed."""
+        update = pending.update
+        copies = 2 if self.webhook_twice and n % self.webhook_twice == self.webhook_twice - 1 else 1
+        headers = {"X-Telegram-Bot-Api-Secret-Token": str(hook.get("secret") or "")}
+        confirmed, attempt = 0, 0
+        while confirmed < copies and not self._closing:
+            target = targets[(n + attempt) % len(targets)]
+            attempt += 1
+            try:
+                async with client.post(target, json=update, headers=headers) as response:
+                    status = response.status
+            except Exception:
+                status = 0
+            with self._lock:
+                self.webhook_posts.append((update["update_id"], target, status))
+            if status == 200:
+                confirmed += 1
+            else:
+                await asyncio.sleep(self.webhook_retry)
+        with self._lock:
+            pending.delivered = True
+            if pending in self._pending:
+                self._pending.remove(pending)
+            self._changed.notify_all()
 
     def _api_setmycommands(self, bot_id: int, call: Call) -> bool:
         return True

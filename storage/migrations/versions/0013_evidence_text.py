@@ -5,7 +5,7 @@
 missing, a page over its time, a broken file) or ``unsupported``; ``ocr_note`` says why.
 
 Revision ID: 0013_evidence_text
-Revises: 0009_web_ops
+Revises: 0012_instances
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0013_evidence_text"
-down_revision = "0009_web_ops"
+down_revision = "0012_instances"
 branch_labels = None
 depends_on = None
 
