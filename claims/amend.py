@@ -27,7 +27,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cpd import rules
-from cpd.claims import draft_changes, drafts, identity, reply_text, texts, threads, views
+from cpd.claims import (
+    claim_notices,
+    draft_changes,
+    drafts,
+    identity,
+    reply_text,
+    texts,
+    threads,
+    views,
+)
 from cpd.claims.cards import queue_evidence
 from cpd.claims.intake import (
     MAX_ATTACHMENTS,
@@ -36,6 +45,7 @@ from cpd.claims.intake import (
     ClaimView,
     Intake,
     MailOutcome,
+    TelegramReply,
 )
 from cpd.claims.notifications import queue
 from cpd.rules.values import number
@@ -61,30 +71,20 @@ def _digest(source_key: str) -> str:
     return hashlib.sha256(source_key.encode()).hexdigest()[:32]
 
 
-def mail_body(intake: Intake) -> str:
-    """A mail intake's words without the subject line the channel put first."""
-    text = intake.text
-    subject = str(intake.reply_context.get("subject") or "")
-    if subject and text.startswith(subject):
-        return text[len(subject) :].strip()
-    return text.strip()
-
-
 def from_mail(service: ClaimsService, intake: Intake, keys: Sequence[str]) -> MailOutcome | None:
     """A mail that replies to one of the product's mails about the sender's own claim:
     amended or noted (see the module docstring); None when it is not such a reply (the
     caller then handles it as a new mail)."""
-    if not intake.may_amend or intake.reply_context.get("automatic"):
-        return None
-    if not threads.referenced(intake.reply_context):
+    thread = intake.thread
+    if not intake.may_amend or intake.automatic or thread is None or not thread.answers:
         return None
     try:
         with transaction(service.engine) as session:
-            claim = threads.replied_claim(session, intake.reply_context)
+            claim = threads.replied_claim(session, thread.answers)
             member = identity.member_of(session, intake.sender)
             if claim is None or member is None or member.id != claim.member_id:
                 return None
-            result = _amend(service, session, member, claim, intake, mail_body(intake))
+            result = _amend(service, session, member, claim, intake, intake.words)
             for key in keys:
                 add_processed(session, key, intake.channel, result.outcome, claim.id)
             _answer_by_mail(session, member, claim, intake, result.message)
@@ -101,11 +101,13 @@ def from_mail(service: ClaimsService, intake: Intake, keys: Sequence[str]) -> Ma
         raise
 
 
-def by_reply(service: ClaimsService, claim_id: int, intake: Intake) -> Amendment | None:
-    """A message replying to the product's message about ``claim_id`` (Telegram): amended or
-    noted; None when the claim is not the sender's (the caller then starts a new claim)."""
-    if not intake.may_amend:
+def by_reply(service: ClaimsService, intake: Intake) -> Amendment | None:
+    """A message replying to the product's message about a claim (Telegram, ``intake.reply_to``
+    a :class:`TelegramReply`): amended or noted; None when it is no such reply or the claim is
+    not the sender's (the caller then starts a new claim)."""
+    if not intake.may_amend or not isinstance(intake.reply_to, TelegramReply):
         return None
+    claim_id = intake.reply_to.claim_id
     with reading(service.engine) as session:
         done = processed_outcome(session, intake.source_key)
         if done is not None and done.outcome in OUTCOMES and done.claim_id == claim_id:
@@ -368,9 +370,7 @@ def _answer_by_mail(
     """The answer to a reply, threaded under it, with a Message-ID a further reply can use."""
     if not member.email:
         return
-    subject = str(intake.reply_context.get("subject") or f"Your CPD claim #{claim.id}")
-    if not subject.lower().startswith("re:"):
-        subject = "Re: " + subject
+    subject = "Re: " + (intake.subject or f"Your CPD claim #{claim.id}")
     queue(
         session,
         f"amend:{_digest(intake.source_key)}:answer",
@@ -380,8 +380,7 @@ def _answer_by_mail(
         {
             "text": text,
             "subject": subject[:200],
-            "in_reply_to": intake.reply_context.get("message_id"),
-            "references": intake.reply_context.get("references"),
+            **claim_notices.threaded(intake),
             "message_id_local": threads.mint(claim),
         },
     )

@@ -46,11 +46,20 @@ def to_member(
         )
 
 
+def threaded(intake: Intake) -> dict[str, str | None]:
+    """The payload fields that thread an answer under the mail ``intake`` came in."""
+    thread = intake.thread
+    return {
+        "in_reply_to": thread.message_id if thread is not None else None,
+        "references": thread.references if thread is not None else None,
+    }
+
+
 def reply_by_mail(session: Session, member: models.Member, intake: Intake, text: str) -> None:
     """Answer a member's mail (that made no claim) at their registered address."""
     if not member.email:
         return
-    subject = str(intake.reply_context.get("subject") or "your CPD claim")[:150]
+    subject = (intake.subject or "your CPD claim")[:150]
     queue(
         session,
         f"reply:{intake.source_key}",
@@ -60,8 +69,7 @@ def reply_by_mail(session: Session, member: models.Member, intake: Intake, text:
         {
             "text": text,
             "subject": "Re: " + subject,
-            "in_reply_to": intake.reply_context.get("message_id"),
-            "references": intake.reply_context.get("references"),
+            **threaded(intake),
             "auto_replied": True,
         },
     )

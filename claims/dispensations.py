@@ -12,14 +12,6 @@ from cpd.storage import Session, claims_repo, models
 from cpd.storage import members as members_repo
 from cpd.storage.queries import add_audit
 
-MAIL_SUBJECT_WORD = "dispensation"
-
-
-def is_dispensation_subject(subject: str) -> bool:
-    """Whether a mail's subject asks for a dispensation ("Dispensation", "Re: dispensation")."""
-    words = subject.strip().lower().removeprefix("re:").removeprefix("fwd:").strip()
-    return words.startswith(MAIL_SUBJECT_WORD)
-
 
 def request_in(
     session: Session,

@@ -17,6 +17,7 @@ from cpd.claims.intake import (
     ClaimView,
     Intake,
     IntakeResult,
+    MailThread,
     NotAllowed,
     Sender,
 )
@@ -83,7 +84,7 @@ def draft(
         verification_domain=intake.verification_domain or None,
         verification_reasons=list(intake.verification_reasons) or None,
     )
-    read_text(svc, claim, text, intake.received_at, intake.reply_context)
+    read_text(svc, claim, text, intake.received_at, intake.thread)
     claim = claims_repo.insert(session, claim)  # DuplicateKey: another delivery won
     for attachment in attachments:
         if not add_evidence(svc, session, claim, attachment):
@@ -117,7 +118,7 @@ def read_text(
     claim: models.Claim,
     text: str,
     received_at: dt.datetime,
-    reply_context: dict[str, Any] | None = None,
+    thread: MailThread | None = None,
 ) -> None:
     """Fill a claim's activity fields from the member's words (or mark that there were none)."""
     local_day = received_at.astimezone(svc.zone).date()
@@ -151,7 +152,11 @@ def read_text(
     claim.extracted = {
         **extracted,
         "flags": sorted(set(flags)),
-        "reply": reply_context if reply_context is not None else previous.get("reply", {}),
+        "reply": (
+            {"message_id": thread.message_id, "references": thread.references}
+            if thread is not None
+            else previous.get("reply", {})
+        ),
         **threads.keep_ids(previous),
     }
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cpd.claims import drafts, identity, texts, verdict_texts, views
+from cpd.claims import claim_notices, drafts, identity, texts, verdict_texts, views
 from cpd.claims.intake import ClaimError, ClaimView, Intake, MailOutcome, Sender
 from cpd.claims.notifications import queue
 from cpd.storage import Session, claims_repo, models, transaction
@@ -69,7 +69,7 @@ def digest(secret: str) -> str:
 
 def is_automatic(intake: Intake) -> bool:
     """Whether a mail is automatic (RFC 3834): never answered, never a claim."""
-    if intake.reply_context.get("automatic"):
+    if intake.automatic:
         return True
     if intake.envelope_sender is None:
         return False
@@ -103,7 +103,7 @@ def screen(
             intake.envelope_sender,
         )
         return processed(session, intake, keys, "automatic")
-    secret = intake.reply_context.get("confirm_secret") or confirmation_secret(intake.text)
+    secret = intake.confirm_secret or confirmation_secret(intake.text)
     if secret is not None:
         return _confirm_by_secret(svc, session, secret, intake, keys)
     if intake.refusal is not None or intake.verification == "fail":
@@ -330,9 +330,8 @@ def reply_to_stranger(svc: ClaimsService, session: Session, intake: Intake) -> N
         "unknown_sender",
         {
             "text": texts.UNKNOWN_SENDER,
-            "subject": "Re: " + str(intake.reply_context.get("subject") or "your CPD claim")[:150],
-            "in_reply_to": intake.reply_context.get("message_id"),
-            "references": intake.reply_context.get("references"),
+            "subject": "Re: " + (intake.subject or "your CPD claim")[:150],
+            **claim_notices.threaded(intake),
             "auto_replied": True,
         },
     )

@@ -204,10 +204,11 @@ class ClaimsService:
         that each of its evidence files is now to be sent after it."""
         cards.card_posted(self.engine, claim_id, chat_id, message_id, notification)
 
-    def amend_by_reply(self, claim_id: int, intake: Intake) -> Amendment | None:
-        """A member's message replying to the product's message about ``claim_id``: amends
-        it or passes it on (see ``claims.amend``); None when it is not the sender's claim."""
-        return amend.by_reply(self, claim_id, intake)
+    def amend_by_reply(self, intake: Intake) -> Amendment | None:
+        """A member's message replying to the product's message about a claim
+        (``intake.reply_to``): amends it or passes it on (see ``claims.amend``); None when it
+        is no such reply or not the sender's claim."""
+        return amend.by_reply(self, intake)
 
     def attach_to_claim(
         self, claim_id: int, sender: Sender, attachment: Attachment

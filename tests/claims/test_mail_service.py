@@ -5,25 +5,22 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from cpd.claims.intake import Intake, Sender
+from cpd.claims.intake import Intake
 from cpd.claims.service import ClaimsService
 from cpd.storage import Claim, OutboxMessage
 from tests.claims.conftest import NOW, SECRETARY_CHAT
+from tests.support.mail_intake import mail_intake
 
 
 def mail(
     text: str,
     sender: str = "Jane@Example.com",
     message_id: str = "<m1@example.com>",
-    **context: object,
+    subject: str = "CPD claim",
+    automatic: bool = False,
 ) -> Intake:
-    return Intake(
-        "email",
-        f"email:{message_id}",
-        Sender(email=sender),
-        text,
-        NOW,
-        reply_context={"message_id": message_id, "subject": "CPD claim", **context},
+    return mail_intake(
+        text, sender, message_id, NOW, subject=subject, automatic=automatic, references=message_id
     )
 
 
