@@ -381,6 +381,6 @@ def _answer_by_mail(
             "text": text,
             "subject": subject[:200],
             **claim_notices.threaded(intake),
-            "message_id_local": threads.mint(claim),
+            "message_id_local": threads.mint(session, claim),
         },
     )

@@ -28,7 +28,7 @@ def to_member(
             {"text": text},
         )
     if by_mail and member.email:
-        reply = (claim.extracted or {}).get("reply") or {}
+        origin = threads.origin(session, claim)
         queue(
             session,
             f"claim:{claim.id}:{event}:email",
@@ -38,9 +38,9 @@ def to_member(
             {
                 "text": text,
                 "subject": texts.mail_subject(event, claim.title),
-                "in_reply_to": reply.get("message_id"),
-                "references": reply.get("references"),
-                "message_id_local": threads.mint(claim),
+                "in_reply_to": origin.message_id if origin is not None else None,
+                "references": origin.references if origin is not None else None,
+                "message_id_local": threads.mint(session, claim),
                 "auto_replied": event == "receipt",
             },
         )

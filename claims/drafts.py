@@ -17,7 +17,6 @@ from cpd.claims.intake import (
     ClaimView,
     Intake,
     IntakeResult,
-    MailThread,
     NotAllowed,
     Sender,
 )
@@ -84,8 +83,10 @@ def draft(
         verification_domain=intake.verification_domain or None,
         verification_reasons=list(intake.verification_reasons) or None,
     )
-    read_text(svc, claim, text, intake.received_at, intake.thread)
+    read_text(svc, claim, text, intake.received_at)
     claim = claims_repo.insert(session, claim)  # DuplicateKey: another delivery won
+    if intake.thread is not None:
+        threads.remember_origin(session, claim, intake.thread)
     for attachment in attachments:
         if not add_evidence(svc, session, claim, attachment):
             flags = {*claim.extracted["flags"], "attachment_too_big"}
@@ -118,7 +119,6 @@ def read_text(
     claim: models.Claim,
     text: str,
     received_at: dt.datetime,
-    thread: MailThread | None = None,
 ) -> None:
     """Fill a claim's activity fields from the member's words (or mark that there were none)."""
     local_day = received_at.astimezone(svc.zone).date()
@@ -148,17 +148,7 @@ def read_text(
     claim.has_test = bool(extracted.get("has_test"))
     claim.co_authors = extracted.get("co_authors")
     claim.confidence = extracted.get("confidence")
-    previous = claim.extracted or {}
-    claim.extracted = {
-        **extracted,
-        "flags": sorted(set(flags)),
-        "reply": (
-            {"message_id": thread.message_id, "references": thread.references}
-            if thread is not None
-            else previous.get("reply", {})
-        ),
-        **threads.keep_ids(previous),
-    }
+    claim.extracted = {**extracted, "flags": sorted(set(flags))}
 
 
 def add_evidence(
