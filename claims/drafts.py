@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cpd.claims import claim_notices, evaluation, identity, texts, threads, views
 from cpd.claims.intake import (
@@ -20,10 +20,12 @@ from cpd.claims.intake import (
     NotAllowed,
     Sender,
 )
+from cpd.nlp.activity import NO_TEXT
 from cpd.storage import (
     Conflict,
     DuplicateKey,
     Session,
+    claim_reading,
     claims_repo,
     models,
     reading,
@@ -89,8 +91,7 @@ def draft(
         threads.remember_origin(session, claim, intake.thread)
     for attachment in attachments:
         if not add_evidence(svc, session, claim, attachment):
-            flags = {*claim.extracted["flags"], "attachment_too_big"}
-            claim.extracted = {**claim.extracted, "flags": sorted(flags)}
+            claim_reading.add_flag(claim, "attachment_too_big")
     refresh_proposal(svc, session, member, claim)
     add_audit(
         session,
@@ -101,17 +102,6 @@ def draft(
         details={"channel": intake.channel, "source_key": intake.source_key},
     )
     return claim
-
-
-_NO_TEXT: dict[str, Any] = {
-    "kind": "other",
-    "confidence": 0.0,
-    "hours": None,
-    "title": None,
-    "provider": None,
-    "has_test": False,
-    "co_authors": None,
-}
 
 
 def read_text(
@@ -125,30 +115,29 @@ def read_text(
     flags: list[str] = []
     if has_words(text):
         activity = svc.extractor.extract(text, local_day)
-        extracted: dict[str, Any] = activity.to_json()
         flags.extend(activity.flags)
     else:
-        extracted = dict(_NO_TEXT)
+        activity = NO_TEXT
         flags.append("no_text")
-    start = _date_or(extracted.get("start_date"), local_day)
-    end = _date_or(extracted.get("end_date"), start)
+    start = activity.start_date or local_day
+    end = activity.end_date or start
     if start > local_day:
         start, end = local_day, local_day
         flags.append("future_date")
-    hours = extracted.get("hours")
+    hours = activity.hours
     if hours is not None and (hours < 0 or hours > 24 * ((end - start).days + 1)):
         flags.append("hours_out_of_range")
         hours = None
     claim.raw_text = text
-    claim.kind = extracted.get("kind") or "other"
+    claim.kind = activity.kind or "other"
     claim.hours = hours
     claim.start_date, claim.end_date = start, end
-    claim.title = (extracted.get("title") or _title_from(text) or "Evidence")[:300]
-    claim.provider = extracted.get("provider")
-    claim.has_test = bool(extracted.get("has_test"))
-    claim.co_authors = extracted.get("co_authors")
-    claim.confidence = extracted.get("confidence")
-    claim.extracted = {**extracted, "flags": sorted(set(flags))}
+    claim.title = (activity.title or _title_from(text) or "Evidence")[:300]
+    claim.provider = activity.provider
+    claim.has_test = activity.has_test
+    claim.co_authors = activity.co_authors
+    claim.confidence = round(activity.confidence, 4)
+    claim_reading.write_reading(claim, activity, flags)
 
 
 def add_evidence(
@@ -211,11 +200,7 @@ def refresh_proposal(
     session.flush()
     result = evaluation.propose(session, member, claim, svc.today()).result
     claim.proposed_points = result.points
-    claim.extracted = {
-        **(claim.extracted or {}),
-        "rule_note": result.note,
-        "category": result.category,
-    }
+    claim_reading.write_proposal(claim, result.note, result.category)
 
 
 def submit_in(
@@ -242,17 +227,6 @@ def submit_in(
     claim_notices.to_member(session, member, claim, "receipt", receipt(view))
     claim_notices.secretary_card(session, svc.secretary_chat_id, claim, view)
     return view
-
-
-def _date_or(value: Any, default: dt.date) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return default
-    return default
 
 
 def _title_from(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from cpd import rules
 from cpd.claims import evaluation, identity
 from cpd.claims.intake import ClaimError, ClaimView, Sender
-from cpd.storage import Session, claims_repo, models, reading
+from cpd.storage import Session, claim_reading, claims_repo, models, reading
 from cpd.storage.queries import claims_of_member, members_by_id
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _view(
     if claim.decided_by is not None:
         secretary = members.get(claim.decided_by)
         decided_by = secretary.name if secretary else None
-    extracted = claim.extracted or {}
+    notes = claim_reading.notes(claim)
     return ClaimView(
         id=claim.id,
         member_no=member.membership_no,
@@ -87,15 +87,15 @@ def _view(
         confidence=claim.confidence,
         proposed_points=claim.proposed_points,
         awarded_points=claim.awarded_points,
-        rule_note=extracted.get("rule_note", ""),
+        rule_note=notes.rule_note,
         unit=scheme.unit,
-        category=claim.category_override or extracted.get("category"),
+        category=claim.category_override or notes.category,
         reflections=dict(claim.reflections or {}),
         evidence_count=evidence_count,
         needs=(
             needs(svc.low_confidence, member, claim) if claim.status in ("draft", "pending") else ()
         ),
-        flags=tuple(extracted.get("flags", ())),
+        flags=notes.flags,
         decided_by=decided_by,
         decided_at=claim.decided_at,
         decision_reason=claim.decision_reason,

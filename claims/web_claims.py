@@ -18,7 +18,7 @@ from cpd.claims.intake import Attachment, ClaimError, ClaimView, Intake, NotAllo
 from cpd.claims.members import MemberNotFound
 from cpd.claims.standing import standing
 from cpd.claims.web_access import NotFound, WebUser, audit_json, may_see_member, require_secretary
-from cpd.storage import Session, claims_repo, models, reading
+from cpd.storage import Session, claim_reading, claims_repo, models, reading
 from cpd.storage.queries import member_by_number
 from cpd.storage.web import audit_of_claim, evidence_of, list_claims
 
@@ -45,7 +45,7 @@ def claim_json(
     view: ClaimView, claim: models.Claim, evidence: Sequence[models.EvidenceFile]
 ) -> dict[str, Any]:
     """One claim in the API's shape (``duplicate_of`` and ``verification`` not known yet)."""
-    extracted = claim.extracted or {}
+    notes = claim_reading.notes(claim)
     return {
         "id": view.id,
         "membership_no": view.member_no,
@@ -75,8 +75,8 @@ def claim_json(
             }
             for e in evidence
         ],
-        "duplicate_of": extracted.get("duplicate_of"),
-        "verification": extracted.get("verification"),
+        "duplicate_of": notes.duplicate_of,
+        "verification": notes.verification,
         "needs": list(view.needs),
         "flags": list(view.flags),
         "submitted_at": _iso(claim.submitted_at),
