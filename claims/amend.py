@@ -370,7 +370,6 @@ def _answer_by_mail(
     """The answer to a reply, threaded under it, with a Message-ID a further reply can use."""
     if not member.email:
         return
-    subject = "Re: " + (intake.subject or f"Your CPD claim #{claim.id}")
     queue(
         session,
         f"amend:{_digest(intake.source_key)}:answer",
@@ -379,8 +378,8 @@ def _answer_by_mail(
         "amended",
         {
             "text": text,
-            "subject": subject[:200],
-            **claim_notices.threaded(intake),
+            "subject": f"Your CPD claim #{claim.id}",
+            **claim_notices.answering(intake),
             "message_id_local": threads.mint(session, claim),
         },
     )

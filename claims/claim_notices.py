@@ -4,8 +4,10 @@ secretaries (the claim's card and its final state)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from cpd.claims import texts, threads
-from cpd.claims.intake import ClaimView, Intake
+from cpd.claims.intake import ClaimView, Intake, MailThread
 from cpd.claims.notifications import queue
 from cpd.storage import Session, models
 
@@ -38,28 +40,38 @@ def to_member(
             {
                 "text": text,
                 "subject": texts.mail_subject(event, claim.title),
-                "in_reply_to": origin.message_id if origin is not None else None,
-                "references": origin.references if origin is not None else None,
+                **_answering_origin(origin),
                 "message_id_local": threads.mint(session, claim),
                 "auto_replied": event == "receipt",
             },
         )
 
 
-def threaded(intake: Intake) -> dict[str, str | None]:
-    """The payload fields that thread an answer under the mail ``intake`` came in."""
+def answering(intake: Intake, re_subject: bool = True) -> dict[str, Any]:
+    """The payload field ``answers`` of an answer to the mail ``intake`` came in: its
+    Message-ID and References and (``re_subject``) its subject; the mail sender composes the
+    headers from it (``cpd.mail_ingest.replies``). The payload's ``subject`` is then the
+    fallback for a mail without one."""
     thread = intake.thread
-    return {
-        "in_reply_to": thread.message_id if thread is not None else None,
+    answers: dict[str, Any] = {
+        "message_id": thread.message_id if thread is not None else None,
         "references": thread.references if thread is not None else None,
     }
+    if re_subject:
+        answers["subject"] = intake.subject
+    return {"answers": answers}
+
+
+def _answering_origin(origin: MailThread | None) -> dict[str, Any]:
+    if origin is None:
+        return {}
+    return {"answers": {"message_id": origin.message_id, "references": origin.references}}
 
 
 def reply_by_mail(session: Session, member: models.Member, intake: Intake, text: str) -> None:
     """Answer a member's mail (that made no claim) at their registered address."""
     if not member.email:
         return
-    subject = (intake.subject or "your CPD claim")[:150]
     queue(
         session,
         f"reply:{intake.source_key}",
@@ -68,8 +80,8 @@ def reply_by_mail(session: Session, member: models.Member, intake: Intake, text:
         "reply",
         {
             "text": text,
-            "subject": "Re: " + subject,
-            **threaded(intake),
+            "subject": "your CPD claim",
+            **answering(intake),
             "auto_replied": True,
         },
     )

@@ -177,7 +177,7 @@ def _confirm(session: Session, member: models.Member, intake: Intake, text: str)
         {
             "text": text,
             "subject": "Your CPD reminders",
-            **claim_notices.threaded(intake),
+            **claim_notices.answering(intake, re_subject=False),
         },
     )
 

@@ -330,8 +330,8 @@ def reply_to_stranger(svc: ClaimsService, session: Session, intake: Intake) -> N
         "unknown_sender",
         {
             "text": texts.UNKNOWN_SENDER,
-            "subject": "Re: " + (intake.subject or "your CPD claim")[:150],
-            **claim_notices.threaded(intake),
+            "subject": "your CPD claim",
+            **claim_notices.answering(intake),
             "auto_replied": True,
         },
     )

@@ -41,6 +41,7 @@ from cpd.mail_ingest.compose_ahead import AheadComposer
 from cpd.mail_ingest.delivery_log import DeliveryRecorder
 from cpd.mail_ingest.pacer import Pacer
 from cpd.mail_ingest.relay_errors import classify
+from cpd.mail_ingest.replies import reply_headers
 from cpd.mail_ingest.tls import relay_send_options
 
 log = logging.getLogger(__name__)
@@ -104,11 +105,12 @@ def compose(notification: Notification, mail_from: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = recipient
-    message["Subject"] = _one_line(payload.get("subject") or "CPD", 900)
+    headers = reply_headers(payload)
+    message["Subject"] = _one_line(headers.subject, 900)
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     message["Message-ID"] = _message_id(notification, mail_from)
-    in_reply_to = _one_line(payload.get("in_reply_to") or "", 900)
-    references = _one_line(payload.get("references") or "", 900) or in_reply_to
+    in_reply_to = _one_line(headers.in_reply_to or "", 900)
+    references = _one_line(headers.references or "", 900) or in_reply_to
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
     if references:

@@ -15,6 +15,7 @@ from cpd import rules
 from cpd.claims.intake import Intake, MailOutcome, Sender, TelegramReply
 from cpd.claims.members import create_invite, import_members, parse_members_csv
 from cpd.claims.service import ClaimsService
+from cpd.mail_ingest.replies import reply_headers
 from cpd.nlp import load_extractor
 from cpd.storage import AuditEntry, Claim, OutboxMessage
 from tests.claims.conftest import MEMBERS, NOW, SECRETARY_CHAT
@@ -122,7 +123,9 @@ def test_a_reply_adds_the_imi_reflection_and_the_proposal_changes(
     assert outcome.claim.status == "pending" and "reflection" not in outcome.claim.needs
     assert len(claims(engine)) == 1
     (answer,) = [r for r in outbox(engine) if r.template == "amended"]
-    assert answer.recipient == TOM and answer.payload["in_reply_to"] == "<r1@example.com>"
+    headers = reply_headers(answer.payload)
+    assert answer.recipient == TOM and headers.in_reply_to == "<r1@example.com>"
+    assert headers.subject == "Re: Your CPD claim received"
     total = credits_for(4) + impact
     assert f"Claim #{first.claim.id} updated" in answer.payload["text"]
     assert f"proposed now {rules.values.number(total)} credits (was 0)" in answer.payload["text"]

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from cpd.claims.intake import Intake
 from cpd.claims.service import ClaimsService
+from cpd.mail_ingest.replies import reply_headers
 from cpd.storage import Claim, OutboxMessage
 from tests.claims.conftest import NOW, SECRETARY_CHAT
 from tests.support.mail_intake import mail_intake
@@ -38,7 +39,7 @@ def test_a_members_mail_goes_straight_to_pending_with_a_receipt(
     sent = {(m.channel, m.template): m for m in rows(engine, OutboxMessage)}
     receipt = sent[("email", "receipt")]
     assert receipt.recipient == "jane@example.com"
-    assert receipt.payload["in_reply_to"] == "<m1@example.com>"
+    assert reply_headers(receipt.payload).in_reply_to == "<m1@example.com>"
     assert "Here is what we understood" in receipt.payload["text"]
     assert "Proposed: 1 point" in receipt.payload["text"]
     assert sent[("telegram", "secretary_card")].recipient == str(SECRETARY_CHAT)
