@@ -32,6 +32,7 @@ from cpd.claims import (
     draft_changes,
     drafts,
     identity,
+    recipients,
     reply_text,
     texts,
     threads,
@@ -245,7 +246,7 @@ def _evidence(service: ClaimsService, session: Session, claim: models.Claim, int
         if drafts.add_evidence(service, session, claim, attachment)
     )
     if added and claim.status == "pending" and claim.card_chat_id is not None:
-        queue_evidence(session, claims_repo.id_of(claim), claim.card_chat_id)
+        queue_evidence(session, claims_repo.id_of(claim))
     return added
 
 
@@ -322,7 +323,7 @@ def _refresh_card(
         session,
         f"claim:{claim.id}:card-amended:{_digest(source_key)}",
         "telegram",
-        str(service.secretary_chat_id),
+        recipients.SECRETARIES,
         "card_update",
         {"claim_id": claim.id, "text": text, "buttons": True},
     )
@@ -348,17 +349,17 @@ def _note(
             session,
             key,
             "telegram",
-            str(service.secretary_chat_id),
+            recipients.SECRETARIES,
             "card_note",
             {"claim_id": claim.id, "text": body},
         )
         return
-    for address in secretary_emails(session):
+    for secretary_id, address in secretary_emails(session):
         queue(
             session,
             f"{key}:{address}"[:255],
             "email",
-            address,
+            recipients.member(secretary_id),
             "card_note",
             {"text": body, "subject": f"Member's note on CPD claim #{claim.id}"},
         )
@@ -374,7 +375,7 @@ def _answer_by_mail(
         session,
         f"amend:{_digest(intake.source_key)}:answer",
         "email",
-        member.email,
+        recipients.member(member),
         "amended",
         {
             "text": text,

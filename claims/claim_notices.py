@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpd.claims import texts, threads
+from cpd.claims import recipients, texts, threads
 from cpd.claims.intake import ClaimView, Intake, MailThread
 from cpd.claims.notifications import queue
 from cpd.storage import Session, models
@@ -25,7 +25,7 @@ def to_member(
             session,
             f"claim:{claim.id}:{event}:telegram",
             "telegram",
-            str(member.telegram_user_id),
+            recipients.member(member),
             "message",
             {"text": text},
         )
@@ -35,7 +35,7 @@ def to_member(
             session,
             f"claim:{claim.id}:{event}:email",
             "email",
-            member.email,
+            recipients.member(member),
             event,
             {
                 "text": text,
@@ -76,7 +76,7 @@ def reply_by_mail(session: Session, member: models.Member, intake: Intake, text:
         session,
         f"reply:{intake.source_key}",
         "email",
-        member.email,
+        recipients.member(member),
         "reply",
         {
             "text": text,
@@ -97,7 +97,7 @@ def secretary_card(
         session,
         f"claim:{claim.id}:card",
         "telegram",
-        str(secretary_chat_id),
+        recipients.SECRETARIES,
         "secretary_card",
         {"claim_id": claim.id, "text": texts.secretary_card(view)},
     )
@@ -113,7 +113,7 @@ def card_final(
         session,
         f"claim:{claim.id}:card-final",
         "telegram",
-        str(secretary_chat_id),
+        recipients.SECRETARIES,
         "card_update",
         {"claim_id": claim.id, "text": text},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from cpd import rules
+from cpd.claims import recipients
 from cpd.claims.intake import ClaimError
 from cpd.claims.notifications import queue
 from cpd.claims.standing import rules_member
@@ -51,7 +52,7 @@ def request_in(
             session,
             f"dispensation:{request.id}:card:{now.timestamp():.0f}",
             "telegram",
-            str(secretary_chat_id),
+            recipients.SECRETARIES,
             "dispensation_card",
             {
                 "dispensation_id": request.id,

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from cpd.claims import claim_notices, mail_tokens
+from cpd.claims import claim_notices, mail_tokens, recipients
 from cpd.claims.intake import Intake, MailOutcome
 from cpd.claims.notifications import queue
 from cpd.storage import Engine, Session, bounces, models, reading, transaction
@@ -172,7 +172,7 @@ def _confirm(session: Session, member: models.Member, intake: Intake, text: str)
         session,
         f"mute-confirm:{intake.source_key}"[:255],
         "email",
-        member.email,
+        recipients.member(member),
         "mute_confirmation",
         {
             "text": text,
@@ -197,7 +197,7 @@ def unsubscribe_by_token(service: ClaimsService, token: str) -> bool:
                 session,
                 f"mute-confirm:web:{member.id}:{service.clock().isoformat()}",
                 "email",
-                member.email,
+                recipients.member(member),
                 "mute_confirmation",
                 {"text": MUTED_TEXT, "subject": "Your CPD reminders"},
             )

@@ -30,6 +30,7 @@ from cpd.claims import (
     mail_tokens,
     mail_verdicts,
     notifications,
+    recipients,
     views,
     web_access,
 )
@@ -247,6 +248,15 @@ class ClaimsService:
     def delivered(self, notification: notifications.Notification) -> None:
         """Record a delivery."""
         notifications.delivered(self.engine, notification)
+
+    def addresses(
+        self, channel: str, batch: Sequence[notifications.Notification]
+    ) -> dict[str, str | None]:
+        """The address on ``channel`` of each recipient (a role) of ``batch``, now: one query
+        for the batch (``claims.recipients``); None where the role has none there."""
+        return recipients.addresses(
+            self.engine, channel, (n.recipient for n in batch), self.secretary_chat_id
+        )
 
     def delivered_all(self, batch: Sequence[notifications.Notification]) -> None:
         """Record several deliveries in one transaction."""

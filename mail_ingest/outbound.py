@@ -54,6 +54,9 @@ BATCH_SIZE = 200
 MAX_PER_CONNECTION = 5000
 """Mails sent over one SMTP connection before it is closed and a new one opened."""
 BOUNCING = "not sent: the address bounces (two hard bounces; `cpd members bouncing`)"
+NO_ADDRESS = "not sent: the recipient has no mail address now"
+_Batch = tuple[list[Notification], set[str], dict[str, str | None]]
+"""Due notifications, the addresses that bounce, each recipient's address."""
 
 
 def _one_line(text: object, limit: int = 300) -> str:
@@ -85,22 +88,24 @@ _NOT_IN_AN_ADDRESS = re.compile(r"[\s<>,]")
 """White space (``str.isspace``'s, as ``\\s`` matches in a str pattern), angle brackets, commas."""
 
 
-def _recipient(notification: Notification) -> str:
-    """The recipient's address; ValueError when it is not one (it can never be delivered)."""
-    recipient = notification.recipient.strip()
+def _recipient(notification: Notification, to: str | None = None) -> str:
+    """The recipient's address (``to``, what its role resolved to, else the recipient as
+    written); ValueError when it is not one (it can never be delivered)."""
+    recipient = (notification.recipient if to is None else to).strip()
     local, at, domain = recipient.rpartition("@")
     if not (local and at and domain) or _NOT_IN_AN_ADDRESS.search(recipient):
         raise ValueError(f"not a mail address: {_one_line(recipient, 80)!r}")
     return recipient
 
 
-def compose(notification: Notification, mail_from: str) -> EmailMessage:
-    """The mail for one notification: plain UTF-8 text, threaded under the member's mail.
+def compose(notification: Notification, mail_from: str, to: str | None = None) -> EmailMessage:
+    """The mail for one notification to ``to`` (the address its recipient's role resolved
+    to; default: the recipient as written): plain UTF-8 text, threaded under the member's mail.
 
     Raises ValueError when the recipient is not an address (such a notification can never be
     delivered).
     """
-    recipient = _recipient(notification)
+    recipient = _recipient(notification, to)
     payload = notification.payload
     message = EmailMessage()
     message["From"] = mail_from
@@ -126,6 +131,7 @@ def compose_for_relay(
     mail_from: str,
     tokens: MailTokens | None = None,
     web_url: str | None = None,
+    to: str | None = None,
 ) -> tuple[EmailMessage | bytes, str]:
     """The mail for one notification and the envelope sender it goes out with: a reminder
     (with ``tokens``) is rendered with its unsubscribe headers, HTML part and VERP return
@@ -133,8 +139,8 @@ def compose_for_relay(
     :func:`compose`'s message, sent from the ``CPD_MAIL_FROM`` address."""
     address = _address(mail_from) or mail_from
     if tokens is None or not reminder_mail.is_reminder(notification.payload):
-        return compose(notification, mail_from), address
-    recipient = _recipient(notification)
+        return compose(notification, mail_from, to), address
+    recipient = _recipient(notification, to)
     if not recipient.isascii():
         raise ValueError(f"not an ASCII mail address: {_one_line(recipient, 80)!r}")
     return reminder_mail.render(
@@ -200,7 +206,8 @@ class MailSender:
         self._sent_on_client = 0
         self._tokens: MailTokens | None = None
         self.recorder = DeliveryRecorder(self.service.delivered_all)
-        self._next: asyncio.Task[tuple[list[Notification], set[str]]] | None = None
+        self._next: asyncio.Task[_Batch] | None = None
+        self._addresses: dict[str, str | None] = {}
         self.composer = AheadComposer(self._compose)
 
     async def deliver_due(self) -> int:
@@ -215,7 +222,8 @@ class MailSender:
         self.relay_down = self.more_due = False
         if self.relay_host is None:
             return 0
-        due, bouncing = await self._due()
+        due, bouncing, addresses = await self._due()
+        self._addresses = addresses
         if not due:
             await self._settle()
             await self.close()
@@ -223,10 +231,12 @@ class MailSender:
         self._read_ahead(due)
         delivered = 0
         try:
-            sendable = [n.recipient.strip().lower() not in bouncing for n in due]
+            to = [addresses.get(n.recipient) for n in due]
+            sendable = [a is not None and a.strip().lower() not in bouncing for a in to]
             for index, notification in enumerate(due):
                 if not sendable[index]:
-                    await self._failed(notification, BOUNCING, permanent=True)
+                    why = BOUNCING if to[index] is not None else NO_ADDRESS
+                    await self._failed(notification, why, permanent=True)
                     continue
                 if not self.pacer.ready():
                     self.recorder.hand_over()  # record what was accepted during the pause
@@ -245,12 +255,15 @@ class MailSender:
             await self.close()
         return delivered
 
-    def _read(self, after_id: int | None) -> tuple[list[Notification], set[str]]:
-        """Due mail (after ``after_id``) and the addresses that bounce: one worker-thread trip."""
+    def _read(self, after_id: int | None) -> _Batch:
+        """Due mail (after ``after_id``), the addresses that bounce and the address of each
+        recipient (a role, resolved now, one query for the batch): one worker-thread trip."""
         due = self.service.due_notifications(CHANNEL, self.batch_size, after_id)
-        return due, self.service.bouncing_addresses() if due else set()
+        if not due:
+            return due, set(), {}
+        return due, self.service.bouncing_addresses(), self.service.addresses(CHANNEL, due)
 
-    async def _due(self) -> tuple[list[Notification], set[str]]:
+    async def _due(self) -> _Batch:
         """The next batch: the one read while the last was sent, else read now (once every
         acceptance is recorded: an unrecorded row would be read again)."""
         task, self._next = self._next, None
@@ -273,7 +286,8 @@ class MailSender:
         return self._tokens
 
     def _compose(self, notification: Notification) -> tuple[EmailMessage | bytes, str]:
-        return compose_for_relay(notification, self.mail_from, self._tokens, self.web_url)
+        to = self._addresses.get(notification.recipient)
+        return compose_for_relay(notification, self.mail_from, self._tokens, self.web_url, to)
 
     async def _deliver(self, notification: Notification, following: Notification | None) -> bool:
         """Send one mail (the ``following`` one is composed while this one is on the wire)."""
@@ -288,7 +302,8 @@ class MailSender:
         ):
             self.composer.ahead(following)
         try:
-            await self._send(message, envelope_sender, notification.recipient.strip())
+            to = self._addresses.get(notification.recipient) or notification.recipient
+            await self._send(message, envelope_sender, to.strip())
         except Exception as exc:  # every failure is recorded; none may stop the sender
             permanent, self.relay_down = classify(exc)
             if self.relay_down:

@@ -20,6 +20,7 @@ from cpd.nlp import load_extractor
 from cpd.storage import AuditEntry, Claim, OutboxMessage
 from tests.claims.conftest import MEMBERS, NOW, SECRETARY_CHAT
 from tests.support.mail_intake import mail_intake
+from tests.support.outbox import address_of
 
 TOM = "tom@example.com"
 CLAIM_TEXT = "EV safety training course yesterday, 4 hours"
@@ -124,7 +125,7 @@ def test_a_reply_adds_the_imi_reflection_and_the_proposal_changes(
     assert len(claims(engine)) == 1
     (answer,) = [r for r in outbox(engine) if r.template == "amended"]
     headers = reply_headers(answer.payload)
-    assert answer.recipient == TOM and headers.in_reply_to == "<r1@example.com>"
+    assert address_of(engine, answer) == TOM and headers.in_reply_to == "<r1@example.com>"
     assert headers.subject == "Re: Your CPD claim received"
     total = credits_for(4) + impact
     assert f"Claim #{first.claim.id} updated" in answer.payload["text"]
@@ -177,7 +178,10 @@ def test_a_reply_to_a_decided_claim_goes_to_the_secretary_and_changes_nothing(
     (claim,) = claims(engine)
     assert (claim.status, claim.hours, claim.reflections) == ("declined", 4, {})
     (note,) = [r for r in outbox(engine) if r.template == "card_note"]
-    assert note.recipient == str(SECRETARY_CHAT) and REFLECTION in note.payload["text"]
+    assert (
+        address_of(engine, note, SECRETARY_CHAT) == str(SECRETARY_CHAT)
+        and REFLECTION in note.payload["text"]
+    )
     (answer,) = [r for r in outbox(engine) if r.template == "amended"]
     assert "passed to the membership secretary" in answer.payload["text"]
     assert audit(engine, "claim.amended") == [] and len(audit(engine, "claim.reply_noted")) == 1

@@ -1,12 +1,22 @@
-"""Mail threading data in its own tables (migration 0008): minted Message-ID local parts and
-the member's mail a claim came from, moved out of ``claim.extracted`` and back."""
+"""Migration 0008 and its tables: mail threading data in its own tables (minted Message-ID
+local parts and the member's mail a claim came from, moved out of ``claim.extracted`` and
+back) and outbox rows addressed to roles."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from cpd.storage import Claim, claims_repo, mail_threads, make_engine, transaction
+from cpd.storage import (
+    Claim,
+    Member,
+    OutboxMessage,
+    claims_repo,
+    mail_threads,
+    make_engine,
+    transaction,
+)
 from cpd.storage.database import downgrade, migrate
+from cpd.storage.outbox import enqueue
 from tests.storage.test_repositories import _claim, _member
 
 LOCAL = "cpd-{}.0123456789abcdef0123456789abcdef"
@@ -70,5 +80,49 @@ def test_the_migration_moves_threading_data_out_of_extracted_and_back(db_url: st
             "reply": {"message_id": "<m1@x>", "references": "<m1@x>"},
         }
         assert back[plain_id] == {"kind": "other", "flags": ["no_text"]}
+    finally:
+        engine.dispose()
+
+
+def _outbox(engine: Engine) -> dict[str, tuple[str, str]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(OutboxMessage.dedup_key, OutboxMessage.recipient, OutboxMessage.status)
+        ).all()
+    return {key: (recipient, status) for key, recipient, status in rows}
+
+
+def test_the_migration_addresses_outbox_rows_to_roles_and_back(db_url: str) -> None:
+    """Rows to a member's chat or address become ``member:<id>``, other addresses
+    ``stranger:<address>``; the secretary chat stays; the downgrade writes addresses back."""
+    engine = make_engine(db_url)
+    try:
+        migrate(engine, "0007_evidence_unique")
+        member_id = _member(engine)  # ann@example.com
+        with transaction(engine) as session:
+            session.get_one(Member, member_id).telegram_user_id = 101
+            for key, channel, recipient in (
+                ("tg", "telegram", "101"),
+                ("mail", "email", "Ann@Example.com"),
+                ("card", "telegram", "-500"),
+                ("stranger", "email", "bob@elsewhere.org"),
+            ):
+                enqueue(session, key, channel, recipient, "message", {"text": key})
+        migrate(engine)
+        role = f"member:{member_id}"
+        assert _outbox(engine) == {
+            "tg": (role, "pending"),
+            "mail": (role, "pending"),
+            "card": ("-500", "pending"),
+            "stranger": ("stranger:bob@elsewhere.org", "pending"),
+        }
+        with transaction(engine) as session:  # a row only the new release writes
+            enqueue(session, "new-card", "telegram", "secretaries", "secretary_card", {})
+        downgrade(engine, "0007_evidence_unique")
+        back = _outbox(engine)
+        assert back["tg"] == ("101", "pending") and back["mail"] == ("ann@example.com", "pending")
+        assert back["card"] == ("-500", "pending")
+        assert back["stranger"] == ("bob@elsewhere.org", "pending")
+        assert back["new-card"] == ("secretaries", "dead")  # no release before knows the chat
     finally:
         engine.dispose()

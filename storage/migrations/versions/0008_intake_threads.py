@@ -2,7 +2,13 @@
 parts minted for mails about a claim, unique) and ``claim_mail_origin`` (the Message-ID and
 References of the member's mail a claim came from).
 
-Existing values are moved: ``claim.extracted["mail_ids"]`` into ``claim_mail_id`` and
+Outbox recipients become roles (issue 12 item 2): a row addressed to a member's Telegram user
+id or registered address (pending or not) is addressed ``member:<id>``, any other mail address
+``stranger:<address>``; other Telegram chats (the secretary chat) stay as they are, which the
+senders still take as an address. The downgrade writes the addresses back, and a pending row
+for ``secretaries`` (which no earlier release can resolve) is given up with the reason.
+
+Existing threading values are moved: ``claim.extracted["mail_ids"]`` into ``claim_mail_id`` and
 ``claim.extracted["reply"]`` (its ``message_id`` and ``references``) into
 ``claim_mail_origin``, and both keys are removed from ``extracted``. The downgrade moves them
 back.
@@ -41,7 +47,21 @@ ORIGIN = sa.table(
     sa.column("message_id", sa.String),
     sa.column("thread_references", sa.Text),
 )
-BATCH = 500
+OUTBOX = sa.table(
+    "outbox",
+    sa.column("id", sa.Integer),
+    sa.column("channel", sa.String),
+    sa.column("recipient", sa.String),
+    sa.column("status", sa.String),
+    sa.column("last_error", sa.String),
+)
+MEMBER = sa.table(
+    "member",
+    sa.column("id", sa.Integer),
+    sa.column("telegram_user_id", sa.BigInteger),
+    sa.column("email", sa.String),
+)
+NO_SECRETARIES = "downgraded: 'secretaries' has no address before 0008"
 
 
 def _extracted(value: Any) -> dict[str, Any]:
@@ -50,7 +70,61 @@ def _extracted(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
+def _members(connection: sa.Connection) -> list[tuple[int, int | None, str | None]]:
+    rows = connection.execute(sa.select(MEMBER.c.id, MEMBER.c.telegram_user_id, MEMBER.c.email))
+    return [(i, t, e) for i, t, e in rows.all()]
+
+
+def _recipients_to_roles(connection: sa.Connection) -> None:
+    by_chat: dict[str, int] = {}
+    by_mail: dict[str, int] = {}
+    for member_id, telegram, email in _members(connection):
+        if telegram is not None:
+            by_chat.setdefault(str(telegram), member_id)
+        if email:
+            by_mail.setdefault(email.strip().lower(), member_id)
+    rows = connection.execute(sa.select(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient))
+    for row_id, channel, recipient in rows.all():
+        if recipient == "secretaries" or recipient.startswith(("member:", "stranger:")):
+            continue
+        if channel == "telegram":
+            member_id = by_chat.get(recipient.strip())
+            role = f"member:{member_id}" if member_id is not None else None
+        else:
+            member_id = by_mail.get(recipient.strip().lower())
+            role = f"member:{member_id}" if member_id is not None else f"stranger:{recipient}"
+        if role is not None:
+            connection.execute(
+                OUTBOX.update().where(OUTBOX.c.id == row_id).values(recipient=role[:320])
+            )
+
+
+def _roles_to_recipients(connection: sa.Connection) -> None:
+    contacts = {i: (t, e) for i, t, e in _members(connection)}
+    rows = connection.execute(
+        sa.select(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.status)
+    )
+    for row_id, channel, recipient, status in rows.all():
+        values: dict[str, Any] = {}
+        if recipient == "secretaries":
+            if status == "pending":
+                values = {"status": "dead", "last_error": NO_SECRETARIES}
+        elif recipient.startswith("stranger:"):
+            values = {"recipient": recipient[len("stranger:") :]}
+        elif recipient.startswith("member:") and recipient[len("member:") :].isdigit():
+            telegram, email = contacts.get(int(recipient[len("member:") :]), (None, None))
+            address = (
+                (str(telegram) if telegram is not None else None)
+                if channel == "telegram"
+                else email
+            )
+            values = {"recipient": address or ""}
+        if values:
+            connection.execute(OUTBOX.update().where(OUTBOX.c.id == row_id).values(**values))
+
+
 def upgrade() -> None:
+    _recipients_to_roles(op.get_bind())
     op.create_table(
         "claim_mail_id",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -99,6 +173,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     connection = op.get_bind()
+    _roles_to_recipients(connection)
     ids: dict[int, list[str]] = {}
     for claim_id, local in connection.execute(
         sa.select(MAIL_ID.c.claim_id, MAIL_ID.c.local_part).order_by(MAIL_ID.c.id)
