@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
+from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,7 +42,7 @@ from cpd.claims.notifications import Notification  # noqa: E402
 from cpd.claims.service import ClaimsService  # noqa: E402
 from cpd.mail_ingest.outbound import MailSender, compose_for_relay  # noqa: E402
 from cpd.mail_ingest.pacer import parse_rate  # noqa: E402
-from cpd.storage import OutboxMessage, make_engine, migrate, transaction  # noqa: E402
+from cpd.storage import Member, OutboxMessage, make_engine, migrate, transaction  # noqa: E402
 
 MAIL_FROM = "IIMS CPD <cpd@claims.example.org>"
 WEB_URL = "https://cpd.example.org"
@@ -122,11 +123,29 @@ class Relay:
 
 
 def queue(engine: Any, count: int) -> None:
+    """The members, and one reminder row each addressed to the member (a role, as the
+    planner writes it: the sender resolves the address at delivery)."""
+    now = dt.datetime.now(dt.UTC)
+    members = [
+        {
+            "id": index + 1,
+            "membership_no": f"N{index}",
+            "name": f"Member {index}",
+            "email": f"member{index}@members.example.com",
+            "scheme": "iims",
+            "joined": dt.date(2019, 5, 1),
+            "role": "member",
+            "nudges_muted": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for index in range(count)
+    ]
     rows = [
         {
             "dedup_key": f"reminder:{index}:2026-11-26",
             "channel": "email",
-            "recipient": f"member{index}@members.example.com",
+            "recipient": f"member:{index + 1}",
             "template": "reminder",
             "payload": {
                 "subject": "Your CPD progress",
@@ -140,6 +159,7 @@ def queue(engine: Any, count: int) -> None:
         for index in range(count)
     ]
     with transaction(engine) as session:
+        session.execute(insert(Member), members)
         session.bulk_insert_mappings(OutboxMessage, rows)  # type: ignore[arg-type]
 
 
@@ -193,12 +213,15 @@ def main() -> None:
             # the same mails, composed beforehand by the product's composer, for the bare loop
             tokens = service.reminder_tokens()
             composed = []
-            for row in service.due_notifications("email", args.mails):
+            due = service.due_notifications("email", args.mails)
+            addresses = service.addresses("email", due)
+            for row in due:
                 note = Notification(
                     row.id, row.channel, row.recipient, row.template, row.payload, 0
                 )
-                message, envelope = compose_for_relay(note, MAIL_FROM, tokens, WEB_URL)
-                composed.append((message, envelope, row.recipient))
+                to = addresses[row.recipient] or ""
+                message, envelope = compose_for_relay(note, MAIL_FROM, tokens, WEB_URL, to)
+                composed.append((message, envelope, to))
 
             before = relay.counts()
             started, cpu = time.perf_counter(), time.process_time()

@@ -18,7 +18,7 @@ from cpd.bot.context import BotContext
 from cpd.bot.downloads import fetch_message_files
 from cpd.bot.drafts import show_draft
 from cpd.claims.chart import evaluation_png
-from cpd.claims.intake import Amendment, ClaimError, Intake
+from cpd.claims.intake import Amendment, ClaimError, Intake, Intent, TelegramReply
 from cpd.claims.texts import NOT_LINKED
 
 log = logging.getLogger(__name__)
@@ -148,9 +148,23 @@ async def on_message(update: Update, context: BotContext) -> None:
         return
     key = source_key(update)
     received = message.date or dt.datetime.now(dt.UTC)
-    intake = Intake("telegram", key, sender, text, received, tuple(attachments))
-    if target is not None and message.text:
-        amendment = await call(service.amend_by_reply, target, intake)
+    replied = message.reply_to_message
+    intake = Intake(
+        "telegram",
+        key,
+        sender,
+        text,
+        received,
+        tuple(attachments),
+        intent=Intent.REPLY if target is not None else Intent.CLAIM,
+        reply_to=(
+            TelegramReply(target, replied.message_id if replied is not None else None)
+            if target is not None
+            else None
+        ),
+    )
+    if intake.intent is Intent.REPLY and message.text:
+        amendment = await call(service.amend_by_reply, intake)
         if amendment is not None:
             await answer_amendment(update, amendment)
             return

@@ -11,6 +11,7 @@ outbox rows of their own (see ``cpd.claims.cards``), so a retry never repeats a 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -32,8 +33,9 @@ async def deliver_due(context: BotContext) -> None:
     # Empty the outbox rather than one batch per tick: every outcome either records the
     # message or moves its next attempt into the future, so this loop ends.
     while batch := await call(service.due_notifications, "telegram", 100):
+        addresses = await call(service.addresses, "telegram", batch)  # one query per batch
         for notification in batch:
-            await deliver_one(context.bot, service, notification)
+            await deliver_one(context.bot, service, notification, addresses)
 
 
 async def _keep_trying(service: ClaimsService, notification: Notification) -> bool:
@@ -45,10 +47,31 @@ async def _keep_trying(service: ClaimsService, notification: Notification) -> bo
     return view is not None and view.status == "pending"
 
 
-async def deliver_one(bot: Bot, service: ClaimsService, notification: Notification) -> bool:
-    """Send one notification; record the outcome. True when delivered."""
+async def deliver_one(
+    bot: Bot,
+    service: ClaimsService,
+    notification: Notification,
+    addresses: Mapping[str, str | None] | None = None,
+) -> bool:
+    """Send one notification to its recipient's chat now (from ``addresses``, the batch's,
+    else looked up for this one, see ``ClaimsService.addresses``); record the outcome. True
+    when delivered."""
+    if addresses is None:
+        addresses = await call(service.addresses, "telegram", [notification])
+    chat = addresses.get(notification.recipient)
+    if chat is None or not chat.lstrip("-").isdigit():
+        # the member unlinked, or there is no secretary chat: nobody to send it to
+        await call(
+            service.delivery_failed,
+            notification,
+            f"no Telegram chat for {notification.recipient[:40]}",
+            None,
+            True,
+        )
+        log.error("notification %s has no Telegram chat to go to", notification.id)
+        return False
     try:
-        await _send(bot, service, notification)
+        await _send(bot, service, notification, int(chat))
     except RetryAfter as exc:
         seconds = exc.retry_after
         wait = seconds.total_seconds() if hasattr(seconds, "total_seconds") else float(seconds)
@@ -86,9 +109,8 @@ async def deliver_one(bot: Bot, service: ClaimsService, notification: Notificati
     return True
 
 
-async def _send(bot: Bot, service: ClaimsService, notification: Notification) -> None:
+async def _send(bot: Bot, service: ClaimsService, notification: Notification, chat_id: int) -> None:
     """Deliver one notification (recording it, where the send has a result to keep)."""
-    chat_id = int(notification.recipient)
     payload = notification.payload
     text = limits.fit(str(payload.get("text", "")))
     template = notification.template

@@ -28,10 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from cpd import rules
 from cpd.claims import (
+    claim_notices,
     draft_changes,
     drafts,
     identity,
     late_reflection,
+    recipients,
     reply_text,
     texts,
     threads,
@@ -45,6 +47,7 @@ from cpd.claims.intake import (
     ClaimView,
     Intake,
     MailOutcome,
+    TelegramReply,
 )
 from cpd.claims.notifications import queue
 from cpd.rules.values import number
@@ -70,30 +73,20 @@ def _digest(source_key: str) -> str:
     return hashlib.sha256(source_key.encode()).hexdigest()[:32]
 
 
-def mail_body(intake: Intake) -> str:
-    """A mail intake's words without the subject line the channel put first."""
-    text = intake.text
-    subject = str(intake.reply_context.get("subject") or "")
-    if subject and text.startswith(subject):
-        return text[len(subject) :].strip()
-    return text.strip()
-
-
 def from_mail(service: ClaimsService, intake: Intake, keys: Sequence[str]) -> MailOutcome | None:
     """A mail that replies to one of the product's mails about the sender's own claim:
     amended or noted (see the module docstring); None when it is not such a reply (the
     caller then handles it as a new mail)."""
-    if not intake.may_amend or intake.reply_context.get("automatic"):
-        return None
-    if not threads.referenced(intake.reply_context):
+    thread = intake.thread
+    if not intake.may_amend or intake.automatic or thread is None or not thread.answers:
         return None
     try:
         with transaction(service.engine) as session:
-            claim = threads.replied_claim(session, intake.reply_context)
+            claim = threads.replied_claim(session, thread.answers)
             member = identity.member_of(session, intake.sender)
             if claim is None or member is None or member.id != claim.member_id:
                 return None
-            result = _amend(service, session, member, claim, intake, mail_body(intake))
+            result = _amend(service, session, member, claim, intake, intake.words)
             for key in keys:
                 add_processed(session, key, intake.channel, result.outcome, claim.id)
             if not result.changes.get("sent_anyway"):  # the receipt answers that
@@ -111,11 +104,13 @@ def from_mail(service: ClaimsService, intake: Intake, keys: Sequence[str]) -> Ma
         raise
 
 
-def by_reply(service: ClaimsService, claim_id: int, intake: Intake) -> Amendment | None:
-    """A message replying to the product's message about ``claim_id`` (Telegram): amended or
-    noted; None when the claim is not the sender's (the caller then starts a new claim)."""
-    if not intake.may_amend:
+def by_reply(service: ClaimsService, intake: Intake) -> Amendment | None:
+    """A message replying to the product's message about a claim (Telegram, ``intake.reply_to``
+    a :class:`TelegramReply`): amended or noted; None when it is no such reply or the claim is
+    not the sender's (the caller then starts a new claim)."""
+    if not intake.may_amend or not isinstance(intake.reply_to, TelegramReply):
         return None
+    claim_id = intake.reply_to.claim_id
     with reading(service.engine) as session:
         done = processed_outcome(session, intake.source_key)
         if done is not None and done.outcome in OUTCOMES and done.claim_id == claim_id:
@@ -256,7 +251,7 @@ def _evidence(service: ClaimsService, session: Session, claim: models.Claim, int
         if drafts.add_evidence(service, session, claim, attachment)
     )
     if added and claim.status == "pending" and claim.card_chat_id is not None:
-        queue_evidence(session, claims_repo.id_of(claim), claim.card_chat_id)
+        queue_evidence(session, claims_repo.id_of(claim))
     return added
 
 
@@ -333,7 +328,7 @@ def _refresh_card(
         session,
         f"claim:{claim.id}:card-amended:{_digest(source_key)}",
         "telegram",
-        str(service.secretary_chat_id),
+        recipients.SECRETARIES,
         "card_update",
         {"claim_id": claim.id, "text": text, "buttons": True},
     )
@@ -359,17 +354,17 @@ def _note(
             session,
             key,
             "telegram",
-            str(service.secretary_chat_id),
+            recipients.SECRETARIES,
             "card_note",
             {"claim_id": claim.id, "text": body},
         )
         return
-    for address in secretary_emails(session):
+    for secretary_id, address in secretary_emails(session):
         queue(
             session,
             f"{key}:{address}"[:255],
             "email",
-            address,
+            recipients.member(secretary_id),
             "card_note",
             {"text": body, "subject": f"Member's note on CPD claim #{claim.id}"},
         )
@@ -381,20 +376,16 @@ def _answer_by_mail(
     """The answer to a reply, threaded under it, with a Message-ID a further reply can use."""
     if not member.email:
         return
-    subject = str(intake.reply_context.get("subject") or f"Your CPD claim #{claim.id}")
-    if not subject.lower().startswith("re:"):
-        subject = "Re: " + subject
     queue(
         session,
         f"amend:{_digest(intake.source_key)}:answer",
         "email",
-        member.email,
+        recipients.member(member),
         "amended",
         {
             "text": text,
-            "subject": subject[:200],
-            "in_reply_to": intake.reply_context.get("message_id"),
-            "references": intake.reply_context.get("references"),
-            "message_id_local": threads.mint(claim),
+            "subject": f"Your CPD claim #{claim.id}",
+            **claim_notices.answering(intake),
+            "message_id_local": threads.mint(session, claim),
         },
     )

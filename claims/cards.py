@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cpd.claims import drafts, identity, notifications, views
+from cpd.claims import drafts, identity, notifications, recipients, views
 from cpd.claims.intake import Attachment, ClaimError, ClaimView, Sender
 from cpd.claims.notifications import queue
 from cpd.storage import Engine, Session, claims_repo, models, reading, transaction
@@ -24,15 +24,16 @@ CARD_TEMPLATE = "secretary_card"
 EVIDENCE_TEMPLATE = "card_evidence"
 
 
-def queue_evidence(session: Session, claim_id: int, chat_id: int) -> int:
-    """Queue every evidence file of a claim for the chat its card is in (once per file)."""
+def queue_evidence(session: Session, claim_id: int) -> int:
+    """Queue every evidence file of a claim for the secretaries, under its card (once per
+    file)."""
     ids = store.evidence_ids(session, claim_id)
     for evidence_id in ids:
         queue(
             session,
             f"claim:{claim_id}:evidence:{evidence_id}",
             "telegram",
-            str(chat_id),
+            recipients.SECRETARIES,
             EVIDENCE_TEMPLATE,
             {"claim_id": claim_id, "evidence_id": evidence_id},
         )
@@ -66,7 +67,7 @@ def attach_to_claim(
             )
         kept = drafts.add_evidence(service, session, claim, attachment)
         if kept and claim.status == "pending" and claim.card_chat_id is not None:
-            queue_evidence(session, claims_repo.id_of(claim), claim.card_chat_id)
+            queue_evidence(session, claims_repo.id_of(claim))
         return views.view(service, session, claim), kept
 
 
@@ -83,6 +84,6 @@ def card_posted(
         claim = claims_repo.get(session, claim_id)
         if claim is not None:
             claim.card_chat_id, claim.card_message_id = chat_id, message_id
-            queue_evidence(session, claim_id, chat_id)
+            queue_evidence(session, claim_id)
         if notification is not None:
             notifications.delivered_in(session, notification)

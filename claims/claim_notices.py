@@ -4,8 +4,10 @@ secretaries (the claim's card and its final state)."""
 
 from __future__ import annotations
 
-from cpd.claims import texts, threads
-from cpd.claims.intake import ClaimView, Intake
+from typing import Any
+
+from cpd.claims import recipients, texts, threads
+from cpd.claims.intake import ClaimView, Intake, MailThread
 from cpd.claims.notifications import queue
 from cpd.storage import Session, models
 
@@ -23,45 +25,63 @@ def to_member(
             session,
             f"claim:{claim.id}:{event}:telegram",
             "telegram",
-            str(member.telegram_user_id),
+            recipients.member(member),
             "message",
             {"text": text},
         )
     if by_mail and member.email:
-        reply = (claim.extracted or {}).get("reply") or {}
+        origin = threads.origin(session, claim)
         queue(
             session,
             f"claim:{claim.id}:{event}:email",
             "email",
-            member.email,
+            recipients.member(member),
             event,
             {
                 "text": text,
                 "subject": texts.mail_subject(event, claim.title),
-                "in_reply_to": reply.get("message_id"),
-                "references": reply.get("references"),
-                "message_id_local": threads.mint(claim),
+                **_answering_origin(origin),
+                "message_id_local": threads.mint(session, claim),
                 "auto_replied": event == "receipt",
             },
         )
+
+
+def answering(intake: Intake, re_subject: bool = True) -> dict[str, Any]:
+    """The payload field ``answers`` of an answer to the mail ``intake`` came in: its
+    Message-ID and References and (``re_subject``) its subject; the mail sender composes the
+    headers from it (``cpd.mail_ingest.replies``). The payload's ``subject`` is then the
+    fallback for a mail without one."""
+    thread = intake.thread
+    answers: dict[str, Any] = {
+        "message_id": thread.message_id if thread is not None else None,
+        "references": thread.references if thread is not None else None,
+    }
+    if re_subject:
+        answers["subject"] = intake.subject
+    return {"answers": answers}
+
+
+def _answering_origin(origin: MailThread | None) -> dict[str, Any]:
+    if origin is None:
+        return {}
+    return {"answers": {"message_id": origin.message_id, "references": origin.references}}
 
 
 def reply_by_mail(session: Session, member: models.Member, intake: Intake, text: str) -> None:
     """Answer a member's mail (that made no claim) at their registered address."""
     if not member.email:
         return
-    subject = str(intake.reply_context.get("subject") or "your CPD claim")[:150]
     queue(
         session,
         f"reply:{intake.source_key}",
         "email",
-        member.email,
+        recipients.member(member),
         "reply",
         {
             "text": text,
-            "subject": "Re: " + subject,
-            "in_reply_to": intake.reply_context.get("message_id"),
-            "references": intake.reply_context.get("references"),
+            "subject": "your CPD claim",
+            **answering(intake),
             "auto_replied": True,
         },
     )
@@ -77,7 +97,7 @@ def secretary_card(
         session,
         f"claim:{claim.id}:card",
         "telegram",
-        str(secretary_chat_id),
+        recipients.SECRETARIES,
         "secretary_card",
         {"claim_id": claim.id, "text": texts.secretary_card(view)},
     )
@@ -93,7 +113,7 @@ def card_final(
         session,
         f"claim:{claim.id}:card-final",
         "telegram",
-        str(secretary_chat_id),
+        recipients.SECRETARIES,
         "card_update",
         {"claim_id": claim.id, "text": text},
     )

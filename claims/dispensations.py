@@ -5,20 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from cpd import rules
+from cpd.claims import recipients
 from cpd.claims.intake import ClaimError
 from cpd.claims.notifications import queue
 from cpd.claims.standing import rules_member
 from cpd.storage import Session, claims_repo, models
 from cpd.storage import members as members_repo
 from cpd.storage.queries import add_audit
-
-MAIL_SUBJECT_WORD = "dispensation"
-
-
-def is_dispensation_subject(subject: str) -> bool:
-    """Whether a mail's subject asks for a dispensation ("Dispensation", "Re: dispensation")."""
-    words = subject.strip().lower().removeprefix("re:").removeprefix("fwd:").strip()
-    return words.startswith(MAIL_SUBJECT_WORD)
 
 
 def request_in(
@@ -59,7 +52,7 @@ def request_in(
             session,
             f"dispensation:{request.id}:card:{now.timestamp():.0f}",
             "telegram",
-            str(secretary_chat_id),
+            recipients.SECRETARIES,
             "dispensation_card",
             {
                 "dispensation_id": request.id,

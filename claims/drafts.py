@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cpd.claims import (
     auto_approval,
@@ -30,10 +30,12 @@ from cpd.claims.intake import (
     NotAllowed,
     Sender,
 )
+from cpd.nlp.activity import NO_TEXT
 from cpd.storage import (
     Conflict,
     DuplicateKey,
     Session,
+    claim_reading,
     claims_repo,
     models,
     reading,
@@ -93,12 +95,13 @@ def draft(
         verification_domain=intake.verification_domain or None,
         verification_reasons=list(intake.verification_reasons) or None,
     )
-    read_text(svc, claim, text, intake.received_at, intake.reply_context)
+    read_text(svc, claim, text, intake.received_at)
     claim = claims_repo.insert(session, claim)  # DuplicateKey: another delivery won
+    if intake.thread is not None:
+        threads.remember_origin(session, claim, intake.thread)
     for attachment in attachments:
         if not add_evidence(svc, session, claim, attachment):
-            flags = {*claim.extracted["flags"], "attachment_too_big"}
-            claim.extracted = {**claim.extracted, "flags": sorted(flags)}
+            claim_reading.add_flag(claim, "attachment_too_big")
     refresh_proposal(svc, session, member, claim)
     add_audit(
         session,
@@ -111,60 +114,40 @@ def draft(
     return claim
 
 
-_NO_TEXT: dict[str, Any] = {
-    "kind": "other",
-    "confidence": 0.0,
-    "hours": None,
-    "title": None,
-    "provider": None,
-    "has_test": False,
-    "co_authors": None,
-}
-
-
 def read_text(
     svc: ClaimsService,
     claim: models.Claim,
     text: str,
     received_at: dt.datetime,
-    reply_context: dict[str, Any] | None = None,
 ) -> None:
     """Fill a claim's activity fields from the member's words (or mark that there were none)."""
     local_day = received_at.astimezone(svc.zone).date()
     flags: list[str] = []
     if has_words(text):
         activity = svc.extractor.extract(text, local_day)
-        extracted: dict[str, Any] = activity.to_json()
         flags.extend(activity.flags)
     else:
-        extracted = dict(_NO_TEXT)
+        activity = NO_TEXT
         flags.append("no_text")
-    start = _date_or(extracted.get("start_date"), local_day)
-    end = _date_or(extracted.get("end_date"), start)
+    start = activity.start_date or local_day
+    end = activity.end_date or start
     if start > local_day:
         start, end = local_day, local_day
         flags.append("future_date")
-    hours = extracted.get("hours")
+    hours = activity.hours
     if hours is not None and (hours < 0 or hours > 24 * ((end - start).days + 1)):
         flags.append("hours_out_of_range")
         hours = None
     claim.raw_text = text
-    claim.kind = extracted.get("kind") or "other"
+    claim.kind = activity.kind or "other"
     claim.hours = hours
     claim.start_date, claim.end_date = start, end
-    claim.title = (extracted.get("title") or _title_from(text) or "Evidence")[:300]
-    claim.provider = extracted.get("provider")
-    claim.has_test = bool(extracted.get("has_test"))
-    claim.co_authors = extracted.get("co_authors")
-    claim.confidence = extracted.get("confidence")
-    previous = claim.extracted or {}
-    claim.extracted = {
-        **extracted,
-        "flags": sorted(set(flags)),
-        "received_on": local_day.isoformat(),  # the day dates were read against (OCR reads again)
-        "reply": reply_context if reply_context is not None else previous.get("reply", {}),
-        **threads.keep_ids(previous),
-    }
+    claim.title = (activity.title or _title_from(text) or "Evidence")[:300]
+    claim.provider = activity.provider
+    claim.has_test = activity.has_test
+    claim.co_authors = activity.co_authors
+    claim.confidence = round(activity.confidence, 4)
+    claim_reading.write_reading(claim, activity, flags, received_on=local_day)
 
 
 def add_evidence(
@@ -230,11 +213,7 @@ def refresh_proposal(
     duplicates.check(session, claim)
     result = evaluation.propose(session, member, claim, svc.today()).result
     claim.proposed_points = result.points
-    claim.extracted = {
-        **(claim.extracted or {}),
-        "rule_note": result.note,
-        "category": result.category,
-    }
+    claim_reading.write_proposal(claim, result.note, result.category)
 
 
 def submit_in(
@@ -264,17 +243,6 @@ def submit_in(
         return views.view(svc, session, claim)
     claim_notices.secretary_card(session, svc.secretary_chat_id, claim, view)
     return view
-
-
-def _date_or(value: Any, default: dt.date) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return default
-    return default
 
 
 def _title_from(text: str) -> str:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cpd.claims import drafts, texts, views
+from cpd.claims import drafts, recipients, texts, views
 from cpd.claims.intake import MAX_ATTACHMENT_BYTES
 from cpd.claims.notifications import queue
 from cpd.claims.ocr import OcrLimits, OcrResult, read_file, readable
 from cpd.claims.ocr.results import FAILED, UNSUPPORTED
-from cpd.storage import Session, claims_repo, models, reading, transaction
+from cpd.storage import Session, claim_reading, claims_repo, models, reading, transaction
 from cpd.storage import evidence_text as store
 from cpd.storage.outbox import replace_pending_payload
 from cpd.storage.queries import add_audit
@@ -129,12 +129,9 @@ def read_one(svc: ClaimsService, item: Waiting, limits: OcrLimits) -> OcrResult:
 
 def _received_day(svc: ClaimsService, claim: models.Claim) -> dt.date:
     """The day the member's words were read against (the claim's default date)."""
-    said = (claim.extracted or {}).get("received_on")
-    if isinstance(said, str):
-        try:
-            return dt.date.fromisoformat(said)
-        except ValueError:
-            pass
+    said = claim_reading.notes(claim).received_on
+    if said is not None:
+        return said
     created = claim.created_at
     if created.tzinfo is None:
         created = created.replace(tzinfo=dt.UTC)
@@ -217,7 +214,7 @@ def _refresh_card(
         session,
         f"claim:{claim.id}:card-ocr:{digest}",
         "telegram",
-        str(svc.secretary_chat_id),
+        recipients.SECRETARIES,
         "card_update",
         {"claim_id": claim.id, "text": text, "buttons": True},
     )

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from dateutil.relativedelta import relativedelta
 
 from cpd import rules
-from cpd.claims import late_reflection, texts, threads
+from cpd.claims import late_reflection, recipients, texts, threads
 from cpd.claims.notifications import queue, tell
 from cpd.rules.scheme import RollingWindow
 from cpd.storage import Engine, Session, models, transaction
@@ -197,7 +197,7 @@ def _ask_impact(
             session,
             f"{key}:telegram",
             "telegram",
-            str(member.telegram_user_id),
+            recipients.member(member),
             "impact_followup",
             {
                 "text": f"{text} Tap the button and tell me.",
@@ -210,13 +210,13 @@ def _ask_impact(
             session,
             f"{key}:email",
             "email",
-            member.email,
+            recipients.member(member),
             "notice",
             {
                 "text": f"{text}\n\nReply to this mail with a sentence or two about its impact "
                 "and results, and it is added to the claim.",
                 "subject": f"Your CPD claim: has it made a difference? {claim.title}"[:200],
-                "message_id_local": threads.mint(claim),
+                "message_id_local": threads.mint(session, claim),
             },
         )
 

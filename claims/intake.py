@@ -7,7 +7,9 @@ views they get back; they never see the database.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 MAX_TEXT_CHARS = 20_000
@@ -55,12 +57,56 @@ class Sender:
         return f"email:{self.email}"
 
 
+class Intent(StrEnum):
+    """What the channel says a message is: a claim, a dispensation request, or a reply to a
+    message the product sent about a claim (a receipt, a decision, an answer)."""
+
+    CLAIM = "claim"
+    DISPENSATION = "dispensation"
+    REPLY = "reply"
+
+
+@dataclass(frozen=True, slots=True)
+class MailThread:
+    """Where a mail sits in its thread, as the mail channel read it.
+
+    ``message_id`` is the mail's own Message-ID and ``references`` the thread an answer
+    continues (its References plus its Message-ID): an answer is threaded under them.
+    ``answers`` are the local parts of the product's Message-IDs about a claim that it refers
+    to (``In-Reply-To`` first, then ``References`` newest first; see ``cpd.claims.threads``),
+    and ``reminder`` whether it answers a reminder mail.
+    """
+
+    message_id: str | None = None
+    references: str | None = None
+    answers: tuple[str, ...] = ()
+    reminder: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramReply:
+    """A Telegram message that replies to the bot's message (``message_id``) about
+    ``claim_id``."""
+
+    claim_id: int
+    message_id: int | None = None
+
+
+ReplyReference = MailThread | TelegramReply
+"""What a message answers: a mail thread, or a Telegram reply to the bot."""
+
+
 @dataclass(frozen=True, slots=True)
 class Intake:
     """One inbound message that may start a claim.
 
-    ``reply_context`` carries what a reply needs: for mail ``message_id``, ``references``,
-    ``subject`` and ``automatic`` (an auto-reply or bounce, which gets no answer).
+    The channel says what the message is (``intent``) and what it answers (``reply_to``);
+    the claims service decides by them, never by the channel's raw fields. ``subject`` is the
+    subject line as sent (mail; "" elsewhere), ``body`` the words without it (what a reply,
+    a command or a dispensation reason says; None: the same as ``text``). ``automatic``
+    marks an auto-reply or bounce, which gets no answer; ``recipients`` are the addresses
+    the mail says it was delivered to, ``delivery_reports`` the recipient blocks of a
+    delivery status notification and ``confirm_secret`` a ``Confirm:`` line's secret.
     ``dropped`` names the attachments the channel did not keep (over its cap), for the receipt.
 
     For mail (issue 10) the channel also says who sent it: ``verification`` is the verdict
@@ -79,7 +125,14 @@ class Intake:
     text: str
     received_at: dt.datetime
     attachments: tuple[Attachment, ...] = ()
-    reply_context: dict[str, Any] = field(default_factory=dict)
+    intent: Intent = Intent.CLAIM
+    reply_to: ReplyReference | None = None
+    subject: str = ""
+    body: str | None = None
+    automatic: bool = False
+    recipients: tuple[str, ...] = ()
+    delivery_reports: tuple[Mapping[str, str], ...] = ()
+    confirm_secret: str | None = None
     dropped: tuple[str, ...] = ()
     verification: str | None = None
     verification_domain: str = ""
@@ -93,10 +146,18 @@ class Intake:
         """Whether this sender is trusted enough for a reply to change a claim (a verified or
         unchecked sender with a single author; a confirmation of a held claim never amends)."""
         return (
-            self.verification in (None, "pass")
-            and self.refusal is None
-            and not self.reply_context.get("confirm_secret")
+            self.verification in (None, "pass") and self.refusal is None and not self.confirm_secret
         )
+
+    @property
+    def words(self) -> str:
+        """What the sender wrote, without the subject line (stripped)."""
+        return (self.text if self.body is None else self.body).strip()
+
+    @property
+    def thread(self) -> MailThread | None:
+        """The mail thread this message is in (None for other channels)."""
+        return self.reply_to if isinstance(self.reply_to, MailThread) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from cpd.claims import (
     verdict_texts,
     views,
 )
-from cpd.claims.dispensations import is_dispensation_subject, request_in
-from cpd.claims.intake import MAX_ATTACHMENTS, ClaimError, Intake, MailOutcome
+from cpd.claims.dispensations import request_in
+from cpd.claims.intake import MAX_ATTACHMENTS, ClaimError, Intake, Intent, MailOutcome
 from cpd.storage import Conflict, DuplicateKey, Session, claims_repo, models, reading, transaction
 from cpd.storage.queries import add_processed, processed_outcome
 
@@ -40,9 +40,10 @@ def receive_mail(svc: ClaimsService, intake: Intake, extra_keys: Sequence[str] =
     routed = mail_control.route(svc, intake, keys)  # bounces, unsubscribe: never claims
     if routed is not None:
         return routed
-    amended = amend.from_mail(svc, intake, keys)
-    if amended is not None:
-        return amended
+    if intake.intent is Intent.REPLY:
+        amended = amend.from_mail(svc, intake, keys)
+        if amended is not None:
+            return amended
     try:
         with transaction(svc.engine) as session:
             return _member_mail(svc, session, intake, keys)
@@ -71,7 +72,7 @@ def _member_mail(
     if capped is not None:
         return capped
     # -- the member's mail --
-    if is_dispensation_subject(str(intake.reply_context.get("subject") or "")):
+    if intake.intent is Intent.DISPENSATION:
         return _dispensation(svc, session, member, intake, keys)
     try:
         claim = drafts.draft(svc, session, member, intake)
@@ -118,10 +119,7 @@ def _dispensation(
     if intake.verification == "none":  # held requests would need a second confirm flow
         reply(session, member, intake, verdict_texts.DISPENSATION_UNVERIFIED)
         return mail_verdicts.processed(session, intake, keys, "dispensation_unverified")
-    subject = str(intake.reply_context.get("subject") or "")
-    reason = intake.text.strip()
-    if reason.lower().startswith(subject.strip().lower()):
-        reason = reason[len(subject.strip()) :].strip()
+    reason = intake.words
     try:
         request_in(
             session,

@@ -20,12 +20,10 @@ once, by mail to the member's address; a request that changes nothing is not ans
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from cpd.claims import mail_tokens
-from cpd.claims.amend import mail_body
+from cpd.claims import claim_notices, mail_tokens, recipients
 from cpd.claims.intake import Intake, MailOutcome
 from cpd.claims.notifications import queue
 from cpd.storage import Engine, Session, bounces, models, reading, transaction
@@ -37,7 +35,6 @@ if TYPE_CHECKING:
 
 MUTE_WORDS = frozenset({"stop", "unsubscribe", "mute", "/mute", "/stop"})
 UNMUTE_WORDS = frozenset({"start", "unmute", "/unmute", "/start", "subscribe"})
-_REMINDER_ID = re.compile(r"<?cpd-reminder\.\d{1,12}\.[0-9a-f]{16}@[^<>\s]+>?")
 MUTED_TEXT = (
     "You will get no more CPD progress reminders, by mail or in Telegram. "
     'Reply "start" (or send /unmute to the bot) to have them again. Reminders of the '
@@ -53,13 +50,6 @@ def reminder_message_id(notification_id: int, random_hex: str, domain: str) -> s
     return f"<cpd-reminder.{notification_id}.{random_hex[:16]}@{domain}>"
 
 
-def _replies_to_reminder(intake: Intake) -> bool:
-    context = intake.reply_context
-    ids = [str(context.get("in_reply_to") or "")] + str(context.get("references") or "").split()
-    own = str(context.get("message_id") or "")
-    return any(i and i != own and _REMINDER_ID.fullmatch(i.strip()) for i in ids)
-
-
 def _word(line: str) -> str:
     return line.strip().strip(".!,;:\"'").strip().lower()
 
@@ -67,10 +57,7 @@ def _word(line: str) -> str:
 def command(intake: Intake, whole: bool) -> bool | None:
     """True (mute), False (unmute) or None, from the first non-quoted line of the body (the
     subject when the body is empty); with ``whole`` the body must be that line alone."""
-    lines = [line for line in mail_body(intake).splitlines() if line.strip()]
-    if not lines:
-        subject = str(intake.reply_context.get("subject") or "")
-        lines = [re.sub(r"^(re|aw|fwd?)\s*:\s*", "", subject, flags=re.IGNORECASE)]
+    lines = [line for line in intake.words.splitlines() if line.strip()] or [intake.subject]
     if whole and len(lines) > 1:
         return None
     word = _word(lines[0])
@@ -80,21 +67,18 @@ def command(intake: Intake, whole: bool) -> bool | None:
 
 
 def _tokens_in(intake: Intake, purpose: str) -> list[str]:
-    found = [
-        mail_tokens.token_in(address, purpose)
-        for address in intake.reply_context.get("recipients") or []
-    ]
+    found = [mail_tokens.token_in(address, purpose) for address in intake.recipients]
     return [token for token in found if token]
 
 
 def route(service: ClaimsService, intake: Intake, keys: Sequence[str]) -> MailOutcome | None:
     """Handle a bounce or an unsubscribe/start mail (see the module docstring); None for any
     other mail, which the intake then handles as before."""
-    reports = intake.reply_context.get("delivery_reports") or []
+    reports = intake.delivery_reports
     bounce_tokens = _tokens_in(intake, mail_tokens.BOUNCES)
     if reports or bounce_tokens:
         return _bounce(service, intake, keys, bounce_tokens, reports)
-    if intake.reply_context.get("automatic"):
+    if intake.automatic:
         return None
     unsubscribe_tokens = _tokens_in(intake, mail_tokens.UNSUBSCRIBE)
     if unsubscribe_tokens:
@@ -104,7 +88,8 @@ def route(service: ClaimsService, intake: Intake, keys: Sequence[str]) -> MailOu
         return _set_muted(service, intake, keys, member_id, mute, "unsubscribe_invalid")
     if not intake.may_amend:
         return None
-    wanted = command(intake, whole=not _replies_to_reminder(intake))
+    thread = intake.thread
+    wanted = command(intake, whole=thread is None or not thread.reminder)
     if wanted is None:
         return None
     member = service.member_for(intake.sender)
@@ -118,7 +103,7 @@ def _bounce(
     intake: Intake,
     keys: Sequence[str],
     tokens_found: list[str],
-    reports: list[dict[str, str]],
+    reports: Sequence[Mapping[str, str]],
 ) -> MailOutcome:
     tokens = mail_tokens.load(service.engine) if tokens_found else None
     member_id = tokens.member_id(mail_tokens.BOUNCES, tokens_found[0]) if tokens else None
@@ -187,13 +172,12 @@ def _confirm(session: Session, member: models.Member, intake: Intake, text: str)
         session,
         f"mute-confirm:{intake.source_key}"[:255],
         "email",
-        member.email,
+        recipients.member(member),
         "mute_confirmation",
         {
             "text": text,
             "subject": "Your CPD reminders",
-            "in_reply_to": intake.reply_context.get("message_id"),
-            "references": intake.reply_context.get("references"),
+            **claim_notices.answering(intake, re_subject=False),
         },
     )
 
@@ -213,7 +197,7 @@ def unsubscribe_by_token(service: ClaimsService, token: str) -> bool:
                 session,
                 f"mute-confirm:web:{member.id}:{service.clock().isoformat()}",
                 "email",
-                member.email,
+                recipients.member(member),
                 "mute_confirmation",
                 {"text": MUTED_TEXT, "subject": "Your CPD reminders"},
             )

@@ -28,7 +28,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cpd.claims import drafts, identity, texts, verdict_texts, views
+from cpd.claims import (
+    claim_notices,
+    drafts,
+    identity,
+    recipients,
+    texts,
+    verdict_texts,
+    views,
+)
 from cpd.claims.intake import ClaimError, ClaimView, Intake, MailOutcome, Sender
 from cpd.claims.notifications import queue
 from cpd.storage import Session, claims_repo, models, transaction
@@ -50,6 +58,8 @@ log = logging.getLogger(__name__)
 
 HOLD_DAYS = 7
 SECRET_LINE = re.compile(r"^[>\s]*Confirm:\s*([A-Za-z0-9_-]{32,64})\s*$", re.MULTILINE)
+MAX_ADDRESS = 254
+"""The longest address a stranger is answered at (RFC 5321's path limit)."""
 AUTOMATIC_LOCALS = frozenset({"mailer-daemon", "mailerdaemon"})
 
 
@@ -69,7 +79,7 @@ def digest(secret: str) -> str:
 
 def is_automatic(intake: Intake) -> bool:
     """Whether a mail is automatic (RFC 3834): never answered, never a claim."""
-    if intake.reply_context.get("automatic"):
+    if intake.automatic:
         return True
     if intake.envelope_sender is None:
         return False
@@ -103,7 +113,7 @@ def screen(
             intake.envelope_sender,
         )
         return processed(session, intake, keys, "automatic")
-    secret = intake.reply_context.get("confirm_secret") or confirmation_secret(intake.text)
+    secret = intake.confirm_secret or confirmation_secret(intake.text)
     if secret is not None:
         return _confirm_by_secret(svc, session, secret, intake, keys)
     if intake.refusal is not None or intake.verification == "fail":
@@ -155,9 +165,9 @@ def _tell(
     """One notice to the member: to the registered address, else in Telegram."""
     if member.email:
         payload = {"text": text, "subject": subject}
-        queue(session, key, "email", member.email, template, payload)
+        queue(session, key, "email", recipients.member(member), template, payload)
     elif member.telegram_user_id is not None:
-        queue(session, key, "telegram", str(member.telegram_user_id), "message", {"text": text})
+        queue(session, key, "telegram", recipients.member(member), "message", {"text": text})
 
 
 # -- held claims -----------------------------------------------------------------------------
@@ -183,7 +193,7 @@ def hold(
             session,
             f"claim:{claim.id}:confirm:telegram",
             "telegram",
-            str(member.telegram_user_id),
+            recipients.member(member),
             "confirm_claim",
             {"claim_id": claim.id, "text": verdict_texts.confirm_by_telegram(view, HOLD_DAYS)},
         )
@@ -195,7 +205,7 @@ def hold(
             session,
             f"claim:{claim.id}:confirm:email",
             "email",
-            member.email,
+            recipients.member(member),
             "confirm_claim",
             {
                 "text": verdict_texts.confirm_by_mail(view, secret, HOLD_DAYS),
@@ -315,7 +325,7 @@ def reply_to_stranger(svc: ClaimsService, session: Session, intake: Intake) -> N
     envelope = intake.envelope_sender
     address = (envelope if envelope is not None else intake.sender.email or "").strip()
     address = address.strip("<>").lower()
-    if not address or "@" not in address:
+    if not address or "@" not in address or len(address) > MAX_ADDRESS:
         return
     day = svc.today().isoformat()
     key = f"stranger:{address}:{day}"
@@ -326,13 +336,12 @@ def reply_to_stranger(svc: ClaimsService, session: Session, intake: Intake) -> N
         session,
         key[:255],
         "email",
-        address,
+        recipients.stranger(address),
         "unknown_sender",
         {
             "text": texts.UNKNOWN_SENDER,
-            "subject": "Re: " + str(intake.reply_context.get("subject") or "your CPD claim")[:150],
-            "in_reply_to": intake.reply_context.get("message_id"),
-            "references": intake.reply_context.get("references"),
+            "subject": "your CPD claim",
+            **claim_notices.answering(intake),
             "auto_replied": True,
         },
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cpd import rules
+from cpd.claims import recipients
 from cpd.claims.texts import amount, long_date
 from cpd.rules.values import number
 from cpd.storage import Engine, Session, models
@@ -83,7 +84,10 @@ def queue(
     not_before: dt.datetime | None = None,
 ) -> bool:
     """Queue a notification in the caller's transaction: the only writer of the outbox in
-    claims/ (a repeated ``dedup_key`` adds nothing; True when it was added)."""
+    claims/ (a repeated ``dedup_key`` adds nothing; True when it was added). ``recipient`` is
+    a role (:mod:`cpd.claims.recipients`), never a chat id or a mail address."""
+    if not recipients.is_role(recipient):
+        raise ValueError(f"an outbox recipient must be a role, not {recipient[:40]!r}")
     return store.enqueue(session, dedup_key, channel, recipient, template, payload, not_before)
 
 
@@ -108,7 +112,7 @@ def tell(
             session,
             f"{key}:telegram",
             "telegram",
-            str(member.telegram_user_id),
+            recipients.member(member),
             "message",
             {"text": text},
         )
@@ -118,7 +122,7 @@ def tell(
             session,
             f"{key}:email",
             "email",
-            member.email,
+            recipients.member(member),
             template,
             {"text": text, "subject": subject},
         )

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cpd import rules
+from cpd.claims import recipients
 from cpd.claims.notifications import channel_for, queue, tell
 from cpd.claims.standing import MemberStanding, all_standings
 from cpd.claims.texts import amount, long_date
@@ -260,7 +261,7 @@ def audit_sample(
                     session,
                     f"audit:{scheme_id}:{cycle}:{member_id}",
                     "email",
-                    member.email,
+                    recipients.member(member),
                     "audit",
                     {
                         "subject": f"{scheme.short_name} CPD audit: cycle {cycle}",

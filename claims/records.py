@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from cpd import rules
 from cpd.claims.standing import Standing, all_standings, standing
 from cpd.claims.texts import fmt
-from cpd.storage import Engine, claims_repo, models, reading
+from cpd.storage import Engine, claim_reading, claims_repo, models, reading
 from cpd.storage import members as members_repo
 
 CSV_COLUMNS = (
@@ -143,7 +143,7 @@ def to_pdf(records: Records) -> bytes:
 
 def rule_text(claim: models.Claim, result: rules.ClaimResult) -> str:
     """The scheme rule behind the points (as proposed), and the decision's value if it differs."""
-    proposed = (claim.extracted or {}).get("rule_note")
+    proposed = claim_reading.notes(claim).rule_note
     if claim.status == "accepted" and proposed:
         if claim.awarded_points is not None and claim.awarded_points != claim.proposed_points:
             return f"{proposed}; {result.note}"

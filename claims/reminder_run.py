@@ -26,7 +26,7 @@ from itertools import islice
 from typing import Literal
 
 from cpd import rules
-from cpd.claims import reminders
+from cpd.claims import recipients, reminders
 from cpd.claims.notifications import channel_for, queue
 from cpd.claims.reminder_texts import HowToClaim, mail_payload, message, summary
 from cpd.claims.standing import MemberStanding, all_standings
@@ -178,7 +178,7 @@ def _enqueue(
             session,
             key,
             "telegram",
-            str(member.telegram_user_id),
+            recipients.member(member),
             REMINDER,
             {"text": message(item.facts, item.reminder)},
             not_before=release,
@@ -188,7 +188,7 @@ def _enqueue(
         session,
         key,
         "email",
-        member.email or "",
+        recipients.member(member),
         REMINDER,
         mail_payload(item.facts, item.reminder, members_repo.id_of(member), member.name, how),
     )

@@ -36,6 +36,7 @@ from cpd.claims import (
     mail_verdicts,
     notifications,
     ops_metrics,
+    recipients,
     views,
     web_access,
     web_signin,
@@ -229,10 +230,11 @@ class ClaimsService:
         that each of its evidence files is now to be sent after it."""
         cards.card_posted(self.engine, claim_id, chat_id, message_id, notification)
 
-    def amend_by_reply(self, claim_id: int, intake: Intake) -> Amendment | None:
-        """A member's message replying to the product's message about ``claim_id``: amends
-        it or passes it on (see ``claims.amend``); None when it is not the sender's claim."""
-        return amend.by_reply(self, claim_id, intake)
+    def amend_by_reply(self, intake: Intake) -> Amendment | None:
+        """A member's message replying to the product's message about a claim
+        (``intake.reply_to``): amends it or passes it on (see ``claims.amend``); None when it
+        is no such reply or not the sender's claim."""
+        return amend.by_reply(self, intake)
 
     def attach_to_claim(
         self, claim_id: int, sender: Sender, attachment: Attachment
@@ -285,6 +287,15 @@ class ClaimsService:
     def delivered(self, notification: notifications.Notification) -> None:
         """Record a delivery."""
         notifications.delivered(self.engine, notification)
+
+    def addresses(
+        self, channel: str, batch: Sequence[notifications.Notification]
+    ) -> dict[str, str | None]:
+        """The address on ``channel`` of each recipient (a role) of ``batch``, now: one query
+        for the batch (``claims.recipients``); None where the role has none there."""
+        return recipients.addresses(
+            self.engine, channel, (n.recipient for n in batch), self.secretary_chat_id
+        )
 
     def delivered_all(self, batch: Sequence[notifications.Notification]) -> None:
         """Record several deliveries in one transaction."""

@@ -2,10 +2,11 @@
 
 Every mail about a claim gets a Message-ID minted here when it is queued: its local part is
 ``cpd-{claim_id}.{random}`` (128 random bits), stored in the outbox row's payload (the mail
-sender writes it as ``<local@its domain>``) and recorded on the claim itself
-(``extracted["mail_ids"]``, kept for the claim's life, unlike delivered outbox rows, which
-retention purges). A reply is matched by ``In-Reply-To`` and then ``References``: the claim id
-in the local part only says where to look, and the whole local part must be one the product
+sender writes it as ``<local@its domain>``) and recorded for the claim in its own table
+(``claim_mail_id``, kept for the claim's life, unlike delivered outbox rows, which retention
+purges; not in the claim's NLP result). A reply is matched by ``In-Reply-To`` and then
+``References`` (read by the mail channel, ``cpd.mail_ingest.thread_refs``): the claim id in
+the local part only says where to look, and the whole local part must be one the product
 recorded for that claim. A reference the product never minted (a guessed or forged one, or one
 of a claim's ids with another random part) matches nothing. The domain is not compared: it is
 the sender's configured ``CPD_MAIL_FROM`` domain, which may change, and adds no secret.
@@ -15,35 +16,37 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
+from collections.abc import Sequence
 
-from cpd.storage import Session, claims_repo, models
+from cpd.claims.intake import MailThread
+from cpd.storage import Session, claims_repo, mail_threads, models
 
-MAIL_IDS = "mail_ids"
-"""The key in ``Claim.extracted`` that holds the claim's outbound Message-ID local parts."""
 MAX_IDS = 100
 """Message-IDs kept per claim (the newest); a claim gets a handful in its life."""
-MAX_REFERENCES = 20
-"""References read from a reply, newest first."""
+LOCAL_PATTERN = r"cpd-\d{1,10}\.[0-9a-f]{32}"
+"""The shape of a local part :func:`mint` makes (the mail channel finds them in headers)."""
 _LOCAL = re.compile(r"cpd-(\d{1,10})\.([0-9a-f]{32})")
 MAX_CLAIM_ID = 2**31 - 1
-_REFERENCE = re.compile(r"<?\s*(cpd-\d{1,10}\.[0-9a-f]{32})@[^<>\s]+\s*>?")
 
 
-def mint(claim: models.Claim) -> str:
-    """A new Message-ID local part for a mail about ``claim``, recorded on the claim (in the
+def mint(session: Session, claim: models.Claim) -> str:
+    """A new Message-ID local part for a mail about ``claim``, recorded for the claim (in the
     caller's transaction)."""
-    local = f"cpd-{claim.id}.{secrets.token_hex(16)}"
-    extracted = dict(claim.extracted or {})
-    extracted[MAIL_IDS] = [*extracted.get(MAIL_IDS, []), local][-MAX_IDS:]
-    claim.extracted = extracted
+    claim_id = claims_repo.id_of(claim)
+    local = f"cpd-{claim_id}.{secrets.token_hex(16)}"
+    mail_threads.add_local_part(session, claim_id, local, MAX_IDS)
     return local
 
 
-def keep_ids(previous: dict[str, Any] | None) -> dict[str, Any]:
-    """The thread ids of ``previous`` extracted data, to carry over when it is rewritten."""
-    ids = (previous or {}).get(MAIL_IDS)
-    return {MAIL_IDS: list(ids)} if ids else {}
+def remember_origin(session: Session, claim: models.Claim, thread: MailThread) -> None:
+    """Record the member's mail a claim came from (its answers are threaded under it)."""
+    mail_threads.set_origin(session, claims_repo.id_of(claim), thread.message_id, thread.references)
+
+
+def origin(session: Session, claim: models.Claim) -> MailThread | None:
+    """The member's mail a claim came from (Message-ID and References), if it came by mail."""
+    found = mail_threads.origin(session, claims_repo.id_of(claim))
+    return None if found is None else MailThread(message_id=found[0], references=found[1])
 
 
 def is_local(value: str) -> bool:
@@ -51,29 +54,15 @@ def is_local(value: str) -> bool:
     return _LOCAL.fullmatch(value) is not None
 
 
-def referenced(reply_context: dict[str, Any]) -> list[str]:
-    """The product's Message-ID local parts a mail refers to: ``In-Reply-To`` first, then
-    ``References`` from the newest; the mail's own Message-ID never counts."""
-    own = str(reply_context.get("message_id") or "")
-    candidates = [str(reply_context.get("in_reply_to") or "")]
-    candidates += reversed(str(reply_context.get("references") or "").split()[-MAX_REFERENCES:])
-    found: list[str] = []
-    for value in candidates:
-        if not value or value == own:
-            continue
-        match = _REFERENCE.fullmatch(value.strip())
-        if match is not None and match.group(1) not in found:
-            found.append(match.group(1))
-    return found
-
-
-def replied_claim(session: Session, reply_context: dict[str, Any]) -> models.Claim | None:
-    """The claim whose mail this one answers (see the module docstring), or None."""
-    for local in referenced(reply_context):
+def replied_claim(session: Session, answers: Sequence[str]) -> models.Claim | None:
+    """The claim whose mail this one answers (``answers``: the local parts of the product's
+    Message-IDs it refers to, as the mail channel read them; see the module docstring), or
+    None."""
+    for local in answers:
         match = _LOCAL.fullmatch(local)
         if match is None or int(match.group(1)) > MAX_CLAIM_ID:
             continue
-        claim = claims_repo.get(session, int(match.group(1)))
-        if claim is not None and local in (claim.extracted or {}).get(MAIL_IDS, []):
-            return claim
+        claim_id = int(match.group(1))
+        if mail_threads.is_local_part_of(session, claim_id, local):
+            return claims_repo.get(session, claim_id)
     return None

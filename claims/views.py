@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from cpd import rules
 from cpd.claims import evaluation, identity
 from cpd.claims.intake import ClaimError, ClaimView, Sender
-from cpd.storage import Session, claims_repo, models, reading
+from cpd.storage import Session, claim_reading, claims_repo, models, reading
 from cpd.storage.queries import claims_of_member, members_by_id
 
 if TYPE_CHECKING:
@@ -70,8 +70,7 @@ def _view(
     if claim.decided_by is not None:
         secretary = members.get(claim.decided_by)
         decided_by = secretary.name if secretary else None
-    extracted = claim.extracted or {}
-    duplicate = extracted.get("duplicate") or {}
+    notes = claim_reading.notes(claim)
     return ClaimView(
         id=claim.id,
         member_no=member.membership_no,
@@ -88,15 +87,15 @@ def _view(
         confidence=claim.confidence,
         proposed_points=claim.proposed_points,
         awarded_points=claim.awarded_points,
-        rule_note=extracted.get("rule_note", ""),
+        rule_note=notes.rule_note,
         unit=scheme.unit,
-        category=claim.category_override or extracted.get("category"),
+        category=claim.category_override or notes.category,
         reflections=dict(claim.reflections or {}),
         evidence_count=evidence_count,
         needs=(
             needs(svc.low_confidence, member, claim) if claim.status in ("draft", "pending") else ()
         ),
-        flags=tuple(extracted.get("flags", ())),
+        flags=notes.flags,
         decided_by=decided_by,
         decided_at=claim.decided_at,
         decision_reason=claim.decision_reason,
@@ -104,17 +103,10 @@ def _view(
         verification_domain=claim.verification_domain,
         verification_reasons=tuple(claim.verification_reasons or ()),
         duplicate_of=claim.duplicate_of,
-        duplicate_why=duplicate.get("why") if claim.duplicate_of is not None else None,
-        duplicate_claimed_on=_day(duplicate.get("claimed_on")) if claim.duplicate_of else None,
-        auto_accepted=bool(extracted.get("auto_accepted")),
+        duplicate_why=notes.duplicate_why if claim.duplicate_of is not None else None,
+        duplicate_claimed_on=notes.duplicate_claimed_on if claim.duplicate_of else None,
+        auto_accepted=notes.auto_accepted,
     )
-
-
-def _day(value: object) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def by_id(svc: ClaimsService, claim_id: int) -> ClaimView:

@@ -18,7 +18,7 @@ from cpd.claims.intake import Attachment, ClaimError, ClaimView, Intake, NotAllo
 from cpd.claims.members import MemberNotFound
 from cpd.claims.standing import standing
 from cpd.claims.web_access import NotFound, WebUser, audit_json, may_see_member, require_secretary
-from cpd.storage import Session, claims_repo, models, reading
+from cpd.storage import Session, claim_reading, claims_repo, models, reading
 from cpd.storage.queries import member_by_number
 from cpd.storage.web import audit_of_claim, evidence_of, list_claims
 
@@ -46,7 +46,7 @@ def claim_json(
 ) -> dict[str, Any]:
     """One claim in the API's shape (``duplicate`` says why and when for ``duplicate_of``;
     ``auto_accepted``: accepted at once as one of the body's events)."""
-    extracted = claim.extracted or {}
+    notes = claim_reading.notes(claim)
     return {
         "id": view.id,
         "membership_no": view.member_no,
@@ -80,9 +80,9 @@ def claim_json(
             }
             for e in evidence
         ],
-        "from_evidence": list(extracted.get("from_evidence") or []),
+        "from_evidence": list(notes.from_evidence),
         "duplicate_of": claim.duplicate_of,
-        "duplicate": extracted.get("duplicate") if claim.duplicate_of is not None else None,
+        "duplicate": notes.duplicate if claim.duplicate_of is not None else None,
         "auto_accepted": view.auto_accepted,
         "verification": claim.verification,
         "needs": list(view.needs),

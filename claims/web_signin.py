@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cpd.claims import recipients
 from cpd.claims.intake import NotLinked, Sender
 from cpd.claims.members import token_digest
 from cpd.claims.notifications import queue
@@ -102,7 +103,7 @@ def mail_link(
             session,
             f"web-signin:{digest[:32]}",
             "email",
-            member.email,
+            recipients.member(member),
             "notice",
             {
                 "text": mail_text(signin_url + token, member.name, expires),

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from cpd import rules
-from cpd.claims import decisions, evaluation, identity
+from cpd.claims import decisions, evaluation, identity, recipients
 from cpd.claims.dispensations import request_in
 from cpd.claims.intake import ClaimError, Sender
 from cpd.claims.notifications import queue, tell
@@ -130,7 +130,7 @@ class Workflows:
                     session,
                     f"declaration:{member.id}:{year}",
                     "telegram",
-                    str(member.telegram_user_id),
+                    recipients.member(member),
                     "declaration_prompt",
                     {
                         "year": year,
@@ -209,7 +209,7 @@ class Workflows:
                     session,
                     f"diploma:{member.id}:{diploma.start.isoformat()}:card",
                     "telegram",
-                    str(self.service.secretary_chat_id),
+                    recipients.SECRETARIES,
                     "diploma_card",
                     {
                         "membership_no": member.membership_no,

@@ -22,21 +22,17 @@ Reminders (payload ``kind: "reminder"``) get their headers and return path from
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import functools
 import logging
-import re
 import ssl
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
 
 import aiosmtplib
 
 from cpd.claims.mail_tokens import MailTokens
 from cpd.claims.notifications import Notification
 from cpd.claims.service import ClaimsService
-from cpd.claims.threads import is_local
 from cpd.mail_ingest import reminder_mail
+from cpd.mail_ingest.compose import compose, compose_for_relay, one_line
 from cpd.mail_ingest.compose_ahead import AheadComposer
 from cpd.mail_ingest.delivery_log import DeliveryRecorder
 from cpd.mail_ingest.pacer import Pacer
@@ -44,6 +40,7 @@ from cpd.mail_ingest.relay_errors import classify
 from cpd.mail_ingest.tls import relay_send_options
 
 log = logging.getLogger(__name__)
+__all__ = ["BOUNCING", "MailSender", "classify", "compose", "compose_for_relay"]
 
 CHANNEL = "email"
 MAX_PAUSE = 600.0
@@ -53,97 +50,9 @@ BATCH_SIZE = 200
 MAX_PER_CONNECTION = 5000
 """Mails sent over one SMTP connection before it is closed and a new one opened."""
 BOUNCING = "not sent: the address bounces (two hard bounces; `cpd members bouncing`)"
-
-
-def _one_line(text: object, limit: int = 300) -> str:
-    return " ".join(str(text).split())[:limit]
-
-
-@functools.lru_cache(maxsize=64)
-def _address(value: str) -> str:
-    """The bare address of ``value`` ("CPD <cpd@x.org>" -> "cpd@x.org")."""
-    return parseaddr(value)[1]
-
-
-@functools.lru_cache(maxsize=64)
-def _domain(mail_from: str) -> str:
-    domain = _address(mail_from).rpartition("@")[2]
-    return domain or "localhost"
-
-
-def _message_id(notification: Notification, mail_from: str) -> str:
-    """The Message-ID the claims service minted for this mail (so a reply can be matched to
-    its claim), else a fresh one."""
-    local = str(notification.payload.get("message_id_local") or "")
-    if is_local(local):
-        return f"<{local}@{_domain(mail_from)}>"
-    return make_msgid(idstring=f"cpd.{notification.id}", domain=_domain(mail_from))
-
-
-_NOT_IN_AN_ADDRESS = re.compile(r"[\s<>,]")
-"""White space (``str.isspace``'s, as ``\\s`` matches in a str pattern), angle brackets, commas."""
-
-
-def _recipient(notification: Notification) -> str:
-    """The recipient's address; ValueError when it is not one (it can never be delivered)."""
-    recipient = notification.recipient.strip()
-    local, at, domain = recipient.rpartition("@")
-    if not (local and at and domain) or _NOT_IN_AN_ADDRESS.search(recipient):
-        raise ValueError(f"not a mail address: {_one_line(recipient, 80)!r}")
-    return recipient
-
-
-def compose(notification: Notification, mail_from: str) -> EmailMessage:
-    """The mail for one notification: plain UTF-8 text, threaded under the member's mail.
-
-    Raises ValueError when the recipient is not an address (such a notification can never be
-    delivered).
-    """
-    recipient = _recipient(notification)
-    payload = notification.payload
-    message = EmailMessage()
-    message["From"] = mail_from
-    message["To"] = recipient
-    message["Subject"] = _one_line(payload.get("subject") or "CPD", 900)
-    message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-    message["Message-ID"] = _message_id(notification, mail_from)
-    in_reply_to = _one_line(payload.get("in_reply_to") or "", 900)
-    references = _one_line(payload.get("references") or "", 900) or in_reply_to
-    if in_reply_to:
-        message["In-Reply-To"] = in_reply_to
-    if references:
-        message["References"] = references
-    replied = bool(in_reply_to or payload.get("auto_replied"))  # every reply says so (RFC 3834)
-    message["Auto-Submitted"] = "auto-replied" if replied else "auto-generated"
-    message.set_content(str(payload.get("text") or ""), charset="utf-8")
-    return message
-
-
-def compose_for_relay(
-    notification: Notification,
-    mail_from: str,
-    tokens: MailTokens | None = None,
-    web_url: str | None = None,
-) -> tuple[EmailMessage | bytes, str]:
-    """The mail for one notification and the envelope sender it goes out with: a reminder
-    (with ``tokens``) is rendered with its unsubscribe headers, HTML part and VERP return
-    path as the bytes for the relay (:mod:`cpd.mail_ingest.reminder_mail`); anything else is
-    :func:`compose`'s message, sent from the ``CPD_MAIL_FROM`` address."""
-    address = _address(mail_from) or mail_from
-    if tokens is None or not reminder_mail.is_reminder(notification.payload):
-        return compose(notification, mail_from), address
-    recipient = _recipient(notification)
-    if not recipient.isascii():
-        raise ValueError(f"not an ASCII mail address: {_one_line(recipient, 80)!r}")
-    return reminder_mail.render(
-        notification.payload,
-        notification.id,
-        recipient,
-        tokens,
-        address,
-        _domain(mail_from),
-        web_url,
-    )
+NO_ADDRESS = "not sent: the recipient has no mail address now"
+_Batch = tuple[list[Notification], set[str], dict[str, str | None]]
+"""Due notifications, the addresses that bounce, each recipient's address."""
 
 
 async def _transmit(
@@ -198,7 +107,8 @@ class MailSender:
         self._sent_on_client = 0
         self._tokens: MailTokens | None = None
         self.recorder = DeliveryRecorder(self.service.delivered_all)
-        self._next: asyncio.Task[tuple[list[Notification], set[str]]] | None = None
+        self._next: asyncio.Task[_Batch] | None = None
+        self._addresses: dict[str, str | None] = {}
         self.composer = AheadComposer(self._compose)
 
     async def deliver_due(self) -> int:
@@ -213,7 +123,8 @@ class MailSender:
         self.relay_down = self.more_due = False
         if self.relay_host is None:
             return 0
-        due, bouncing = await self._due()
+        due, bouncing, addresses = await self._due()
+        self._addresses = addresses
         if not due:
             await self._settle()
             await self.close()
@@ -221,10 +132,12 @@ class MailSender:
         self._read_ahead(due)
         delivered = 0
         try:
-            sendable = [n.recipient.strip().lower() not in bouncing for n in due]
+            to = [addresses.get(n.recipient) for n in due]
+            sendable = [a is not None and a.strip().lower() not in bouncing for a in to]
             for index, notification in enumerate(due):
                 if not sendable[index]:
-                    await self._failed(notification, BOUNCING, permanent=True)
+                    why = BOUNCING if to[index] is not None else NO_ADDRESS
+                    await self._failed(notification, why, permanent=True)
                     continue
                 if not self.pacer.ready():
                     self.recorder.hand_over()  # record what was accepted during the pause
@@ -243,12 +156,15 @@ class MailSender:
             await self.close()
         return delivered
 
-    def _read(self, after_id: int | None) -> tuple[list[Notification], set[str]]:
-        """Due mail (after ``after_id``) and the addresses that bounce: one worker-thread trip."""
+    def _read(self, after_id: int | None) -> _Batch:
+        """Due mail (after ``after_id``), the addresses that bounce and the address of each
+        recipient (a role, resolved now, one query for the batch): one worker-thread trip."""
         due = self.service.due_notifications(CHANNEL, self.batch_size, after_id)
-        return due, self.service.bouncing_addresses() if due else set()
+        if not due:
+            return due, set(), {}
+        return due, self.service.bouncing_addresses(), self.service.addresses(CHANNEL, due)
 
-    async def _due(self) -> tuple[list[Notification], set[str]]:
+    async def _due(self) -> _Batch:
         """The next batch: the one read while the last was sent, else read now (once every
         acceptance is recorded: an unrecorded row would be read again)."""
         task, self._next = self._next, None
@@ -271,7 +187,8 @@ class MailSender:
         return self._tokens
 
     def _compose(self, notification: Notification) -> tuple[EmailMessage | bytes, str]:
-        return compose_for_relay(notification, self.mail_from, self._tokens, self.web_url)
+        to = self._addresses.get(notification.recipient)
+        return compose_for_relay(notification, self.mail_from, self._tokens, self.web_url, to)
 
     async def _deliver(self, notification: Notification, following: Notification | None) -> bool:
         """Send one mail (the ``following`` one is composed while this one is on the wire)."""
@@ -286,7 +203,8 @@ class MailSender:
         ):
             self.composer.ahead(following)
         try:
-            await self._send(message, envelope_sender, notification.recipient.strip())
+            to = self._addresses.get(notification.recipient) or notification.recipient
+            await self._send(message, envelope_sender, to.strip())
         except Exception as exc:  # every failure is recorded; none may stop the sender
             permanent, self.relay_down = classify(exc)
             if self.relay_down:
@@ -321,7 +239,7 @@ class MailSender:
             await self.close()
             if not reused:
                 raise
-            log.info("relay connection dropped (%s); opening a new one", _one_line(exc))
+            log.info("relay connection dropped (%s); opening a new one", one_line(exc))
             client = await self._connection()
             await _transmit(client, message, sender, recipient)
         self._sent_on_client += 1
@@ -347,7 +265,7 @@ class MailSender:
         retry_at = await asyncio.to_thread(
             self.service.delivery_failed,
             notification,
-            _one_line(error),
+            one_line(error),
             None,
             permanent,
             self.relay_down,
@@ -357,7 +275,7 @@ class MailSender:
             notification.id,
             notification.recipient,
             "given up" if permanent else f"retry at {retry_at:%H:%M:%S}",
-            _one_line(error),
+            one_line(error),
         )
 
     async def relay_reachable(self) -> bool:

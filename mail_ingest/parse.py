@@ -30,6 +30,7 @@ from cpd.mail_ingest.body_text import MAX_SCAN_CHARS, clean_body, html_to_text
 from cpd.mail_ingest.normalise import MAX_NAME_CHARS, clean_address, clean_line, clean_text
 from cpd.mail_ingest.sender_auth import Verification
 from cpd.mail_ingest.sender_identity import Author, Refusal
+from cpd.mail_ingest.thread_refs import body_of, intent_of, plain_subject, thread_of
 
 log = logging.getLogger(__name__)
 
@@ -164,23 +165,24 @@ def to_intake(
         verdict = "fail" if refusal else verdict  # nobody's mail: keyed by its content
         key = sender_source_key(parsed.message_id, raw, address, verdict)
         legacy = (source_key(parsed.message_id, raw),) if verdict == "pass" and not refusal else ()
+    subject = clean_line(parsed.subject, MAX_HEADER_CHARS)
+    thread = thread_of(parsed.message_id, parsed.in_reply_to, _thread(parsed))
+    text = clean_text(text, MAX_SCAN_CHARS)
     return Intake(
         channel="email",
         source_key=key,
         sender=Sender(email=address),
-        text=clean_text(text, MAX_SCAN_CHARS),
+        text=text,
         received_at=received_at,
         attachments=kept,
-        reply_context={
-            "message_id": parsed.message_id,
-            "in_reply_to": parsed.in_reply_to,
-            "references": _thread(parsed),
-            "subject": clean_line(parsed.subject, MAX_HEADER_CHARS),
-            "automatic": parsed.automatic,
-            "recipients": list(parsed.recipients),
-            "delivery_reports": [dict(r) for r in parsed.delivery_reports],
-            "confirm_secret": parsed.confirm_secret,
-        },
+        intent=intent_of(subject, thread),
+        reply_to=thread,
+        subject=plain_subject(subject),
+        body=body_of(text, subject),
+        automatic=parsed.automatic,
+        recipients=tuple(parsed.recipients),
+        delivery_reports=tuple(dict(r) for r in parsed.delivery_reports),
+        confirm_secret=parsed.confirm_secret,
         dropped=dropped,
         verification=verification.verdict if verification is not None else None,
         verification_domain=verification.domain if verification is not None else "",

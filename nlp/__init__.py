@@ -20,13 +20,14 @@ from cpd.nlp.confidence import LOW_CONFIDENCE
 from cpd.nlp.kinds import KINDS
 
 if TYPE_CHECKING:
-    from cpd.nlp.extract import Activity, Extractor, load_extractor
+    from cpd.nlp.activity import Activity
+    from cpd.nlp.extract import Extractor, load_extractor
     from cpd.nlp.training import train
 
 __all__ = ["KINDS", "LOW_CONFIDENCE", "Activity", "Extractor", "load_extractor", "train"]
 
 _LAZY = {
-    "Activity": "cpd.nlp.extract",
+    "Activity": "cpd.nlp.activity",
     "Extractor": "cpd.nlp.extract",
     "load_extractor": "cpd.nlp.extract",
     "train": "cpd.nlp.training",

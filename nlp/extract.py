@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from spacy.tokens import Doc
 
 from cpd.nlp import attributes
 from cpd.nlp import pipeline as _pipeline  # noqa: F401  (registers components and architecture)
+from cpd.nlp.activity import Activity
 from cpd.nlp.certificates import CertificateCues, read_certificate
 from cpd.nlp.confidence import LOW_CONFIDENCE
 from cpd.nlp.hints import combine
@@ -30,42 +30,6 @@ from cpd.nlp.normalise import MAX_CHARS, clean, has_letters, looks_english, trun
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "model"
 FALLBACK_KIND = "other"
-
-
-@dataclass(frozen=True)
-class Activity:
-    """One extracted activity; ``None`` wherever the text does not say."""
-
-    kind: str
-    hours: float | None
-    start_date: dt.date | None
-    end_date: dt.date | None
-    title: str | None
-    provider: str | None
-    has_test: bool
-    co_authors: int | None
-    confidence: float
-    flags: tuple[str, ...] = ()
-    from_evidence: tuple[str, ...] = ()
-    """The fields taken from the evidence text rather than the message (empty without one)."""
-
-    def to_json(self) -> dict[str, Any]:
-        """The `cpd classify` fields (CONTRACTS.md), dates as ISO strings, plus ``flags``."""
-        fields: dict[str, Any] = {
-            "kind": self.kind,
-            "hours": self.hours,
-            "start_date": self.start_date.isoformat() if self.start_date else None,
-            "end_date": self.end_date.isoformat() if self.end_date else None,
-            "title": self.title,
-            "provider": self.provider,
-            "has_test": self.has_test,
-            "co_authors": self.co_authors,
-            "confidence": round(self.confidence, 4),
-            "flags": list(self.flags),
-        }
-        if self.from_evidence:
-            fields["from_evidence"] = list(self.from_evidence)
-        return fields
 
 
 class Extractor:

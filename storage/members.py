@@ -61,3 +61,15 @@ def invite(session: Session, token_sha256: str) -> InviteToken | None:
     return session.exec(
         select(InviteToken).where(col(InviteToken.token_sha256) == token_sha256)
     ).first()
+
+
+def contacts(session: Session, member_ids: list[int]) -> dict[int, tuple[int | None, str | None]]:
+    """Each member's Telegram user id and mail address, for many members in one query."""
+    if not member_ids:
+        return {}
+    rows = session.execute(
+        select(col(Member.id), col(Member.telegram_user_id), col(Member.email)).where(
+            col(Member.id).in_(sorted(set(member_ids)))
+        )
+    ).all()
+    return {member_id: (telegram, email) for member_id, telegram, email in rows}

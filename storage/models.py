@@ -118,6 +118,29 @@ class Claim(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
 
+class ClaimMailId(SQLModel, table=True):
+    """A Message-ID local part the product minted for a mail about a claim
+    (``cpd.claims.threads``): a reply that refers to it answers that claim."""
+
+    __tablename__ = "claim_mail_id"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claim.id", index=True)
+    local_part: str = Field(unique=True, max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ClaimMailOrigin(SQLModel, table=True):
+    """The member's mail a claim came from: the product's mails about the claim are threaded
+    under its ``message_id`` and ``thread_references``."""
+
+    __tablename__ = "claim_mail_origin"
+
+    claim_id: int = Field(foreign_key="claim.id", primary_key=True)
+    message_id: str | None = Field(default=None, max_length=998)
+    thread_references: str | None = None
+
+
 class MailHold(SQLModel, table=True):
     """A claim by mail held ``unverified`` until the member confirms it (issue 10).
 

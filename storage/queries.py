@@ -267,15 +267,15 @@ def add_processed(
     insert_ignore(session, row, ["key"])
 
 
-def secretary_emails(session: Session) -> list[str]:
-    """The registered addresses of the members with the secretary role."""
+def secretary_emails(session: Session) -> list[tuple[int, str]]:
+    """The members with the secretary role who have a registered address: (id, address)."""
     return [
-        address
-        for address in session.execute(
-            select(col(Member.email))
+        (member_id, address)
+        for member_id, address in session.execute(
+            select(col(Member.id), col(Member.email))
             .where(col(Member.role) == "secretary")
             .order_by(col(Member.id))
-        ).scalars()
+        ).all()
         if address
     ]
 

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import col
 
+from cpd.storage import mail_threads
 from cpd.storage.database import transaction
 from cpd.storage.models import (
     AuditEntry,
@@ -141,6 +142,7 @@ def expire_drafts(
                 ).all():
                     files[claim_id].append((sha256, path))
                 session.execute(delete(EvidenceFile).where(col(EvidenceFile.claim_id).in_(ids)))
+                mail_threads.forget(session, ids)
                 changed_rows(
                     session,
                     update(Claim)

@@ -12,12 +12,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from cpd import rules
-from cpd.claims.intake import Intake, MailOutcome, Sender
+from cpd.claims.intake import Intake, MailOutcome, Sender, TelegramReply
 from cpd.claims.members import create_invite, import_members, parse_members_csv
 from cpd.claims.service import ClaimsService
+from cpd.mail_ingest.replies import reply_headers
 from cpd.nlp import load_extractor
 from cpd.storage import AuditEntry, Claim, OutboxMessage
 from tests.claims.conftest import MEMBERS, NOW, SECRETARY_CHAT
+from tests.support.mail_intake import mail_intake
+from tests.support.outbox import address_of
 
 TOM = "tom@example.com"
 CLAIM_TEXT = "EV safety training course yesterday, 4 hours"
@@ -48,22 +51,20 @@ def mail(
     sender: str = TOM,
     subject: str = "CPD claim",
     in_reply_to: str | None = None,
-    **context: object,
+    automatic: bool = False,
+    verification: str | None = None,
 ) -> Intake:
     """A mail intake as ``mail_ingest.parse.to_intake`` builds it (subject line first)."""
-    return Intake(
-        "email",
-        f"email:{message_id}",
-        Sender(email=sender),
+    return mail_intake(
         f"{subject}\n{text}",
+        sender,
+        message_id,
         NOW,
-        reply_context={
-            "message_id": message_id,
-            "in_reply_to": in_reply_to,
-            "references": " ".join(i for i in (in_reply_to, message_id) if i),
-            "subject": subject,
-            **context,
-        },
+        subject=subject,
+        in_reply_to=in_reply_to,
+        references=" ".join(i for i in (in_reply_to, message_id) if i),
+        automatic=automatic,
+        verification=verification,
     )
 
 
@@ -123,7 +124,9 @@ def test_a_reply_adds_the_imi_reflection_and_the_proposal_changes(
     assert outcome.claim.status == "pending" and "reflection" not in outcome.claim.needs
     assert len(claims(engine)) == 1
     (answer,) = [r for r in outbox(engine) if r.template == "amended"]
-    assert answer.recipient == TOM and answer.payload["in_reply_to"] == "<r1@example.com>"
+    headers = reply_headers(answer.payload)
+    assert address_of(engine, answer) == TOM and headers.in_reply_to == "<r1@example.com>"
+    assert headers.subject == "Re: Your CPD claim received"
     total = credits_for(4) + impact
     assert f"Claim #{first.claim.id} updated" in answer.payload["text"]
     assert f"proposed now {rules.values.number(total)} credits (was 0)" in answer.payload["text"]
@@ -175,7 +178,10 @@ def test_a_reply_to_a_decided_claim_goes_to_the_secretary_and_changes_nothing(
     (claim,) = claims(engine)
     assert (claim.status, claim.hours, claim.reflections) == ("declined", 4, {})
     (note,) = [r for r in outbox(engine) if r.template == "card_note"]
-    assert note.recipient == str(SECRETARY_CHAT) and REFLECTION in note.payload["text"]
+    assert (
+        address_of(engine, note, SECRETARY_CHAT) == str(SECRETARY_CHAT)
+        and REFLECTION in note.payload["text"]
+    )
     (answer,) = [r for r in outbox(engine) if r.template == "amended"]
     assert "passed to the membership secretary" in answer.payload["text"]
     assert audit(engine, "claim.amended") == [] and len(audit(engine, "claim.reply_noted")) == 1
@@ -266,12 +272,17 @@ def test_a_reply_to_the_answer_amends_again(service: ClaimsService, engine: Engi
 def test_a_telegram_reply_amends_the_draft(service: ClaimsService, engine: Engine) -> None:
     tom = Sender(telegram_user_id=301)
     draft = service.start_claim(Intake("telegram", "telegram:message:301:1", tom, CLAIM_TEXT, NOW))
-    reply = Intake("telegram", "telegram:message:301:2", tom, "It took 5 hours", NOW)
-    amended = service.amend_by_reply(draft.claim.id, reply)
+    to_draft = TelegramReply(draft.claim.id, 7)
+    reply = Intake(
+        "telegram", "telegram:message:301:2", tom, "It took 5 hours", NOW, reply_to=to_draft
+    )
+    amended = service.amend_by_reply(reply)
     assert amended is not None and amended.outcome == "amended"
     assert amended.claim.status == "draft" and amended.claim.hours == 5
-    stranger = Intake("telegram", "telegram:message:999:3", Sender(telegram_user_id=999), "x", NOW)
-    assert service.amend_by_reply(draft.claim.id, stranger) is None
-    again = service.amend_by_reply(draft.claim.id, reply)
+    stranger = Intake(
+        "telegram", "telegram:message:999:3", Sender(999), "x", NOW, reply_to=to_draft
+    )
+    assert service.amend_by_reply(stranger) is None
+    again = service.amend_by_reply(reply)
     assert again is not None and again.duplicate
     assert len(audit(engine, "claim.amended")) == 1

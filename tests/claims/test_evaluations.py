@@ -14,6 +14,7 @@ from cpd.claims.intake import Intake, Sender
 from cpd.claims.service import ClaimsService
 from cpd.rules import engine
 from tests.claims.conftest import NOW
+from tests.support.mail_intake import mail_intake
 
 JANE, SAM = Sender(101), Sender(201)
 
@@ -71,14 +72,7 @@ def test_a_draft_and_its_submission_evaluate_once_each(
 def test_a_mail_claim_drafted_and_submitted_in_one_transaction_evaluates_once(
     service: ClaimsService, evaluations: Counter, loads: Counter
 ) -> None:
-    mail = Intake(
-        "email",
-        "email:<m1@example.com>",
-        Sender(email="jane@example.com"),
-        "Boat show yesterday, 5 hours",
-        NOW,
-        reply_context={"message_id": "<m1@example.com>", "subject": "CPD claim"},
-    )
+    mail = mail_intake("Boat show yesterday, 5 hours", "jane@example.com", "<m1@example.com>", NOW)
     outcome = service.receive_mail(mail)
     assert outcome.outcome == "claimed"
     assert (evaluations.calls, loads.calls) == (1, 1)

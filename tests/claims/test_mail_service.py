@@ -5,25 +5,24 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from cpd.claims.intake import Intake, Sender
+from cpd.claims.intake import Intake
 from cpd.claims.service import ClaimsService
+from cpd.mail_ingest.replies import reply_headers
 from cpd.storage import Claim, OutboxMessage
 from tests.claims.conftest import NOW, SECRETARY_CHAT
+from tests.support.mail_intake import mail_intake
+from tests.support.outbox import address_of
 
 
 def mail(
     text: str,
     sender: str = "Jane@Example.com",
     message_id: str = "<m1@example.com>",
-    **context: object,
+    subject: str = "CPD claim",
+    automatic: bool = False,
 ) -> Intake:
-    return Intake(
-        "email",
-        f"email:{message_id}",
-        Sender(email=sender),
-        text,
-        NOW,
-        reply_context={"message_id": message_id, "subject": "CPD claim", **context},
+    return mail_intake(
+        text, sender, message_id, NOW, subject=subject, automatic=automatic, references=message_id
     )
 
 
@@ -40,11 +39,13 @@ def test_a_members_mail_goes_straight_to_pending_with_a_receipt(
     assert outcome.claim.member_no == "M1"
     sent = {(m.channel, m.template): m for m in rows(engine, OutboxMessage)}
     receipt = sent[("email", "receipt")]
-    assert receipt.recipient == "jane@example.com"
-    assert receipt.payload["in_reply_to"] == "<m1@example.com>"
+    assert address_of(engine, receipt) == "jane@example.com"
+    assert reply_headers(receipt.payload).in_reply_to == "<m1@example.com>"
     assert "Here is what we understood" in receipt.payload["text"]
     assert "Proposed: 1 point" in receipt.payload["text"]
-    assert sent[("telegram", "secretary_card")].recipient == str(SECRETARY_CHAT)
+    assert address_of(engine, sent[("telegram", "secretary_card")], SECRETARY_CHAT) == str(
+        SECRETARY_CHAT
+    )
 
 
 def test_the_same_message_twice_or_by_imap_and_smtp_makes_one_claim(
@@ -66,7 +67,9 @@ def test_a_stranger_gets_one_polite_reply_a_day_and_no_claim(
         assert outcome.outcome == "unknown_sender" and outcome.claim is None
     service.receive_mail(mail("out of office", "robot@else.org", "<auto@x>", automatic=True))
     replies = rows(engine, OutboxMessage)
-    assert [(r.recipient, r.template) for r in replies] == [("someone@else.org", "unknown_sender")]
+    assert [(address_of(engine, r), r.template) for r in replies] == [
+        ("someone@else.org", "unknown_sender")
+    ]
     assert "not one we have on the register" in replies[0].payload["text"]
     assert rows(engine, Claim) == []
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from cpd.claims.intake import Intake, Sender
-from cpd.claims.notifications import pace
+from cpd.claims.notifications import pace, queue, tell
 from cpd.claims.service import ClaimsService
 from cpd.storage import Dispensation, Member, OutboxMessage, transaction
 from cpd.storage.queries import member_by_number
 from tests.claims.conftest import NOW
+from tests.support.outbox import address_of
 
 
 def test_pace_in_words() -> None:
@@ -27,7 +29,7 @@ def nudges(engine: Engine) -> dict[str, str]:
     with Session(engine) as session:
         query = select(OutboxMessage).where(OutboxMessage.dedup_key.contains(":progress:"))
         rows = session.exec(query).all()
-        return {r.recipient: r.payload["text"] for r in rows}
+        return {address_of(engine, r) or "": r.payload["text"] for r in rows}
 
 
 def test_nudges_go_to_linked_members_behind_target_only(
@@ -98,3 +100,26 @@ def test_an_unreachable_channel_never_makes_a_message_give_up(
     service.delivery_failed(tired, "mailbox unavailable")
     with Session(engine) as session:
         assert session.get(OutboxMessage, first.id).status == "dead"
+
+
+def test_the_outbox_addresses_roles_resolved_when_delivered(
+    service: ClaimsService, engine: Engine
+) -> None:
+    """A notice is queued for "the member", never a chat id or an address; the sender gets
+    the member's address as it is at delivery (one lookup for the batch), none once gone."""
+    with transaction(engine) as session:
+        jane = member_by_number(session, "M1")
+        assert jane is not None and jane.telegram_user_id == 101
+        assert tell(session, jane, "notice:1", "Hello")
+        with pytest.raises(ValueError, match="must be a role"):
+            queue(session, "notice:2", "telegram", "101", "message", {"text": "x"})
+    (row,) = service.due_notifications("telegram")
+    assert row.recipient == f"member:{jane.id}"
+    assert service.addresses("telegram", [row]) == {row.recipient: "101"}
+    assert service.addresses("email", [row]) == {row.recipient: "jane@example.com"}
+    with transaction(engine) as session:
+        moved = member_by_number(session, "M1")
+        assert moved is not None
+        moved.telegram_user_id, moved.email = None, "jane@new.example.com"
+    assert service.addresses("telegram", [row]) == {row.recipient: None}
+    assert service.addresses("email", [row]) == {row.recipient: "jane@new.example.com"}

@@ -19,6 +19,7 @@ from cpd.storage import Claim, Dispensation, OutboxMessage, transaction
 from cpd.storage import outbox as store
 from cpd.storage.queries import member_by_number
 from tests.support.extractor import StubExtractor
+from tests.support.outbox import address_of
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 MEMBERS = """membership_no,name,email,scheme,grade,joined,role
@@ -78,7 +79,7 @@ def test_mail_goes_to_members_not_on_telegram_behind_pace_only(members: Engine) 
     monday = at(dt.date(2026, 11, 2))  # the first Monday of November
     report = run_reminders(members, monday, LONDON, ("email",), HOW)
     (ann,) = of(members, "A1")
-    assert ann.channel == "email" and ann.recipient == "ann@example.com"
+    assert ann.channel == "email" and address_of(members, ann) == "ann@example.com"
     assert ann.template == "reminder"
     assert {"subject", "text", "html", "sender_name", "kind", "member_id"} <= set(ann.payload)
     assert ann.payload["kind"] == "reminder"
@@ -102,7 +103,7 @@ def test_a_member_linked_in_telegram_hears_in_telegram_only(members: Engine) -> 
     monday = at(dt.date(2026, 11, 2))
     run_reminders(members, monday, LONDON, ("telegram", "email", "daily"), HOW)
     (cat,) = of(members, "A3")
-    assert cat.channel == "telegram" and cat.recipient == "303"
+    assert cat.channel == "telegram" and address_of(members, cat) == "303"
     assert "CPD progress: 0 points of 10" in cat.payload["text"]
 
 

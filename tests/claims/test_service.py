@@ -13,6 +13,7 @@ from cpd.claims.intake import Attachment, ClaimError, Intake, NotAllowed, NotLin
 from cpd.claims.service import ClaimsService
 from cpd.storage import AuditEntry, Claim, OutboxMessage
 from tests.claims.conftest import NOW, SECRETARY_CHAT
+from tests.support.outbox import address_of
 
 JANE, SAM, SUE, TOM = Sender(101), Sender(201), Sender(202), Sender(301)
 
@@ -125,7 +126,7 @@ def test_submit_then_accept_updates_the_balance(service: ClaimsService, engine: 
     assert pending.status == "pending"
     assert [p.id for p in service.pending()] == [view.id]
     messages = outbox(engine)
-    assert [(m.template, m.recipient) for m in messages] == [
+    assert [(m.template, address_of(engine, m, SECRETARY_CHAT)) for m in messages] == [
         ("message", "101"),
         ("secretary_card", str(SECRETARY_CHAT)),
     ]

@@ -16,6 +16,7 @@ from cpd.claims.service import ClaimsService
 from cpd.claims.workflows import Workflows
 from cpd.storage import Dispensation, OutboxMessage
 from tests.claims.conftest import NOW
+from tests.support.outbox import address_of
 from tests.support.seeds import add_reflected_activities
 
 JANE, SAM, TOM = Sender(101), Sender(201), Sender(301)
@@ -36,8 +37,8 @@ def flows(service: ClaimsService, engine: Engine) -> Workflows:
 
 def texts_to(engine: Engine, recipient: str) -> list[str]:
     with Session(engine) as session:
-        rows = session.exec(select(OutboxMessage).where(OutboxMessage.recipient == recipient))
-        return [r.payload["text"] for r in rows.all()]
+        rows = session.exec(select(OutboxMessage)).all()
+        return [r.payload["text"] for r in rows if address_of(engine, r) == recipient]
 
 
 def test_dispensation_request_and_grant_remove_the_target(

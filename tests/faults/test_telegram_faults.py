@@ -248,7 +248,7 @@ def test_secretary_decisions_survive_30_sigkills(tmp_path: Path, fault_report: R
 
     def done() -> bool:
         accepted = _query(data_dir, accepted_sql)[0][0] == TOTAL
-        return accepted and _query(data_dir, notices_sql, str(SAM))[0][0] == TOTAL
+        return accepted and _query(data_dir, notices_sql, "secretaries")[0][0] == TOTAL
 
     _run_to_the_end(run, server, inject, rng, done)
     statuses = dict(_query(data_dir, "SELECT id, status FROM claim"))
@@ -257,7 +257,7 @@ def test_secretary_decisions_survive_30_sigkills(tmp_path: Path, fault_report: R
         "SELECT claim_id, count(*) FROM audit_log WHERE action = 'claim.accepted' "
         "GROUP BY claim_id",
     )
-    notices = _query(data_dir, notices_sql, str(SAM))[0][0]
+    notices = _query(data_dir, notices_sql, "secretaries")[0][0]
     confirmed = [u for u in presses if u not in set(server.unconfirmed())]
     stored = sum(1 for claim_id in set(presses.values()) if statuses[claim_id] == "accepted")
     lost = sum(1 for u in confirmed if statuses[presses[u]] != "accepted")

@@ -33,6 +33,7 @@ from tests.mail_ingest.conftest import MEMBERS
 from tests.mail_ingest.support_servers import CLAIMS_ADDRESS, JPEG, as_bytes, free_port, make_mail
 from tests.support.extractor import StubExtractor
 from tests.support.mail_auth import AUTH_OFF
+from tests.support.outbox import address
 
 JANE = "jane@example.com"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
@@ -98,9 +99,13 @@ class Listener:
         code, reply = action(self)
         self.worker.drain()
         assert self.spool.waiting() == [], "a spooled mail was not handled"
-        outbox = self.rows(
-            "SELECT recipient, template, payload FROM outbox WHERE channel = 'email' ORDER BY id"
-        )
+        outbox = [
+            (address(self.service.engine, "email", r), t, p)
+            for r, t, p in self.rows(
+                "SELECT recipient, template, payload FROM outbox WHERE channel = 'email' "
+                "ORDER BY id"
+            )
+        ]
         return Outcome(
             code,
             reply,
@@ -382,7 +387,9 @@ def test_bad_input(listener: Listener, row: Row) -> None:
     # strangers use distinct addresses, except the row that is about exactly that
     if row.action is stranger_twice:
         with listener.service.engine.begin() as connection:
-            connection.execute(text("DELETE FROM outbox WHERE recipient = 'bob@elsewhere.org'"))
+            connection.execute(
+                text("DELETE FROM outbox WHERE recipient = 'stranger:bob@elsewhere.org'")
+            )
     outcome = listener.observe(row.action)
     assert (outcome.code, row.reply in outcome.reply) == (row.code, True), outcome.reply
     assert len(outcome.claims) == row.claims

@@ -276,3 +276,20 @@ def test_run_rides_out_an_outage_and_delivers_once(service: ClaimsService) -> No
     assert len(recorder.messages) == 1
     [row] = outbox(service)
     assert row.status == "sent" and row.attempts == 2
+
+
+def test_an_answer_is_composed_from_what_it_answers() -> None:
+    """The claims service queues what an answer answers; the sender writes the headers."""
+    answers = {"message_id": "<m1@x>", "references": "<m0@x> <m1@x>", "subject": "Boat show"}
+    answer = compose(notification(subject="your CPD claim", answers=answers), MAIL_FROM)
+    assert answer["Subject"] == "Re: Boat show"
+    assert answer["In-Reply-To"] == "<m1@x>" and answer["References"] == "<m0@x> <m1@x>"
+    assert answer["Auto-Submitted"] == "auto-replied"
+    untitled = compose(
+        notification(subject="your CPD claim", answers={**answers, "subject": ""}), MAIL_FROM
+    )
+    assert untitled["Subject"] == "Re: your CPD claim"
+    kept = compose(
+        notification(subject="Your CPD reminders", answers={"message_id": "<m1@x>"}), MAIL_FROM
+    )
+    assert kept["Subject"] == "Your CPD reminders" and kept["References"] == "<m1@x>"

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cpd.claims.intake import Intent, MailThread
 from cpd.mail_ingest.body_text import clean_body
 from cpd.mail_ingest.parse import (
     MalformedMail,
@@ -59,16 +60,11 @@ def test_a_phone_photo_mail_keeps_the_photo_and_the_short_body() -> None:
     assert intake.sender.email == "jane@example.com"
     assert intake.text == "CPD claim\nBoat show today 3 hrs"
     assert intake.received_at == RECEIVED and intake.attachments == parsed.attachments
-    assert intake.reply_context == {
-        "message_id": "<m1@example.com>",
-        "in_reply_to": None,
-        "references": "<m1@example.com>",
-        "subject": "CPD claim",
-        "automatic": False,
-        "recipients": ["claims@cpd.example.org"],
-        "delivery_reports": [],
-        "confirm_secret": None,
-    }
+    assert intake.reply_to == MailThread("<m1@example.com>", "<m1@example.com>")
+    assert intake.intent is Intent.CLAIM and intake.subject == "CPD claim"
+    assert intake.body == "Boat show today 3 hrs" and not intake.automatic
+    assert intake.recipients == ("claims@cpd.example.org",)
+    assert intake.delivery_reports == () and intake.confirm_secret is None
 
 
 def test_a_pdf_certificate_gives_the_facts_when_the_body_has_none() -> None:
@@ -326,7 +322,7 @@ AUTOMATIC = {
 def test_auto_replies_and_bounces_are_flagged(headers: dict[str, str]) -> None:
     parsed = parse(message("I am out of the office until Monday.", **headers))
     assert parsed.automatic
-    assert to_intake(parsed, b"raw", RECEIVED).reply_context["automatic"] is True
+    assert to_intake(parsed, b"raw", RECEIVED).automatic is True
 
 
 def test_ordinary_mail_is_not_automatic() -> None:
@@ -342,10 +338,10 @@ def test_without_a_message_id_the_key_is_the_hash_of_the_raw_bytes() -> None:
     assert parsed.message_id is None
     intake = to_intake(parsed, raw, RECEIVED)
     assert intake.source_key == "email:sha256:" + hashlib.sha256(raw).hexdigest()
-    assert intake.reply_context["references"] is None
+    assert intake.thread is not None and intake.thread.references is None
 
 
-def test_threading_headers_are_carried_into_the_reply_context() -> None:
+def test_threading_headers_are_carried_into_the_intakes_thread() -> None:
     msg = message(
         Message_ID=" <reply2@example.com> ",
         In_Reply_To="<r1@cpd.example.org>",
@@ -354,8 +350,10 @@ def test_threading_headers_are_carried_into_the_reply_context() -> None:
     parsed = parse(msg)
     assert parsed.in_reply_to == "<r1@cpd.example.org>"
     assert parsed.references == "<m0@example.com> <r1@cpd.example.org>"
-    context = to_intake(parsed, b"raw", RECEIVED).reply_context
-    assert context["references"] == "<m0@example.com> <r1@cpd.example.org> <reply2@example.com>"
+    thread = to_intake(parsed, b"raw", RECEIVED).thread
+    assert thread is not None and thread.message_id == "<reply2@example.com>"
+    assert thread.references == "<m0@example.com> <r1@cpd.example.org> <reply2@example.com>"
+    assert thread.answers == () and not thread.reminder
 
 
 def test_a_very_long_message_id_still_fits_the_key_column() -> None:

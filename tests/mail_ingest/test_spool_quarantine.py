@@ -31,6 +31,7 @@ from tests.mail_ingest.conftest import MEMBERS
 from tests.mail_ingest.support_servers import as_bytes, make_mail
 from tests.support.extractor import StubExtractor
 from tests.support.mail_auth import AUTH_OFF
+from tests.support.outbox import address
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -81,8 +82,13 @@ def claims(service: ClaimsService) -> list[tuple[Any, ...]]:
 
 
 def outbox(service: ClaimsService) -> list[tuple[Any, ...]]:
+    """(address, payload) of each outbox row (the address its recipient's role has now)."""
     with service.engine.connect() as connection:
-        return list(connection.execute(text("SELECT recipient, payload FROM outbox ORDER BY id")))
+        rows = connection.execute(
+            text("SELECT channel, recipient, payload FROM outbox ORDER BY id")
+        )
+        found = [tuple(r) for r in rows]
+    return [(address(service.engine, c, r), p) for c, r, p in found]
 
 
 def worker_for(service: ClaimsService, spool: MailSpool, **options: Any) -> SpoolWorker:

@@ -32,6 +32,7 @@ from cpd.mail_ingest.smtp_server import ClaimMailHandler, start_smtp
 from tests.mail_ingest.support_servers import CLAIMS_ADDRESS, free_port
 from tests.support.dns_server import DkimKey, LocalDNS
 from tests.support.extractor import StubExtractor
+from tests.support.outbox import address
 
 MEMBERS = """membership_no,name,email,scheme,grade,joined,role
 M1,Jane Surveyor,jane@example.com,iims,member,2019-05-01,member
@@ -145,9 +146,15 @@ class Desk:
         )
 
     def outbox(self, template: str | None = None) -> list[tuple[Any, ...]]:
-        """(recipient, template, payload) of queued notifications, oldest first."""
-        rows = self.rows("SELECT recipient, template, payload FROM outbox ORDER BY id")
-        return [(r[0], r[1], _json(r[2])) for r in rows if template is None or r[1] == template]
+        """(address, template, payload) of queued notifications, oldest first (the address
+        the recipient's role has now)."""
+        rows = self.rows("SELECT channel, recipient, template, payload FROM outbox ORDER BY id")
+        engine = self.service.engine
+        return [
+            (address(engine, r[0], r[1], self.service.secretary_chat_id), r[2], _json(r[3]))
+            for r in rows
+            if template is None or r[2] == template
+        ]
 
     def audit(self, action: str) -> list[tuple[Any, ...]]:
         """(actor, member_id, details) of audit rows with this action."""

@@ -1,7 +1,7 @@
 """Asks for a mailed web sign-in link, counted per address and per client (hashed keys).
 
 Revision ID: 0009_web_ops
-Revises: 0007_evidence_unique
+Revises: 0008_intake_threads
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0009_web_ops"
-down_revision = "0007_evidence_unique"
+down_revision = "0008_intake_threads"
 branch_labels = None
 depends_on = None
 
