@@ -129,8 +129,10 @@ def failed(
     retry_after: float | None = None,
     permanent: bool = False,
     channel_down: bool = False,
+    backoff: float = 1.0,
 ) -> dt.datetime:
-    """Record a failed attempt; the notification is retried later unless ``permanent``.
+    """Record a failed attempt; the notification is retried later unless ``permanent``
+    (after ``backoff`` seconds, doubled for each earlier attempt).
 
     Failures of this message give up after MAX_ATTEMPTS; failures of the channel itself
     (``channel_down``: the relay or Telegram unreachable, a 429) never do: an outage delays
@@ -138,7 +140,7 @@ def failed(
     """
     give_up = permanent or (not channel_down and notification.attempts + 1 >= MAX_ATTEMPTS)
     return store.mark_failed(
-        engine, notification.id, error, notification.attempts, retry_after, give_up
+        engine, notification.id, error, notification.attempts, retry_after, give_up, backoff
     )
 
 

@@ -79,8 +79,10 @@ class ClaimsService:
         clock: Callable[[], dt.datetime] = _utcnow,
         retention: RetentionPolicy | None = None,
         mail_limits: MailLimits | None = None,
+        outbox_retry: float = 1.0,
     ) -> None:
         self.engine = engine
+        self.outbox_retry = outbox_retry  # first wait (s) before a failed delivery is retried
         self.mail_limits = mail_limits or MailLimits()
         self.retention = retention or RetentionPolicy()
         self.extractor = extractor
@@ -262,7 +264,13 @@ class ClaimsService:
         """Record a failed delivery; it is retried later with backoff unless ``permanent``
         (an unreachable channel never makes it give up)."""
         return notifications.failed(
-            self.engine, notification, error, retry_after, permanent, channel_down
+            self.engine,
+            notification,
+            error,
+            retry_after,
+            permanent,
+            channel_down,
+            self.outbox_retry,
         )
 
     def reminder_tokens(self) -> mail_tokens.MailTokens:

@@ -14,11 +14,9 @@ updates in hand (the rest stay in the inbox), and anything not delivered stays i
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import logging
 import signal
-import threading
 from typing import Any
 
 from cpd import redact
@@ -28,6 +26,7 @@ from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapUrlError, parse_imap_url
 from cpd.mail_ingest.runtime import MailConfig, MailRuntime, start_mail
 from cpd.mail_ingest.sender_auth import MailAuthConfig
+from cpd.nlp.lazy import LazyExtractor
 from cpd.schedule import build_scheduler, how_to_claim
 from cpd.settings import Settings, SettingsError
 from cpd.web_wiring import start_web, web_url
@@ -73,32 +72,6 @@ def prepare_data_dir(settings: Settings) -> None:
         ) from None
 
 
-class BackgroundExtractor:
-    """The NLP extractor, loading in a thread of its own from the moment ``cpd run`` builds the
-    service: the SMTP listener and the Telegram fetcher only store what comes in, so they start
-    while spaCy loads (about 2 s of a restart); the first text to be read waits for it."""
-
-    def __init__(self) -> None:
-        self._loaded: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        threading.Thread(target=self._load, name="cpd-nlp-load", daemon=True).start()
-
-    def _load(self) -> None:
-        try:
-            from cpd.nlp import load_extractor
-
-            self._loaded.set_result(load_extractor())
-        except BaseException as exc:  # handed to whoever reads a text first
-            self._loaded.set_exception(exc)
-
-    def extract(self, text: str, today: dt.date) -> Any:
-        """The activity in ``text`` (waits for the pipeline on the first call)."""
-        return self._loaded.result().extract(text, today)
-
-    def wait_loaded(self) -> None:
-        """Block until the pipeline is loaded (re-raising what made the load fail)."""
-        self._loaded.result()
-
-
 async def _nlp_loaded(service: ClaimsService, stopping: asyncio.Event) -> bool:
     """Wait until the service's NLP pipeline is loaded (True), or until stopping (False).
 
@@ -137,9 +110,12 @@ def build_service(settings: Settings) -> ClaimsService:
             redact.redact(f"cannot use the database {database_label(settings)}: {detail[:300]}")
         ) from None
     remove_incoming_leftovers(settings.evidence_dir)
+    extractor = LazyExtractor()  # spaCy loads when a text first needs it; the bot waits for
+    if settings.telegram_token is not None:  # it before handling updates: begin at once
+        extractor.start()
     return ClaimsService(
         engine,
-        BackgroundExtractor(),
+        extractor,
         settings.evidence_dir,
         settings.zone,
         settings.secretary_chat_id,
@@ -149,6 +125,7 @@ def build_service(settings: Settings) -> ClaimsService:
             stranger_replies_per_day=settings.stranger_replies_per_day,
             claims_per_hour=settings.mail_claims_per_hour,
         ),
+        outbox_retry=settings.outbox_retry_seconds,
     )
 
 
@@ -163,6 +140,7 @@ def bot_config(settings: Settings) -> BotConfig:
         start_retry_max=settings.telegram_retry_max,
         rejected_token_retry=settings.telegram_retry_max * 5,
         conversations_file=settings.data_dir / "telegram-conversations.pickle",
+        outbox_interval=settings.outbox_poll_seconds,
     )
 
 

@@ -124,12 +124,14 @@ def mark_failed(
     attempts: int,
     retry_after: float | None = None,
     give_up: bool = False,
+    backoff: float = 1.0,
 ) -> dt.datetime:
-    """Record a failed attempt and when to try again (exponential backoff, capped)."""
+    """Record a failed attempt and when to try again: ``retry_after`` when the channel said,
+    else ``backoff`` seconds doubled for each earlier attempt (capped at ten minutes)."""
     delay = (
         dt.timedelta(seconds=retry_after)
         if retry_after
-        else min(MAX_BACKOFF, dt.timedelta(seconds=2 ** min(attempts, 10)))
+        else min(MAX_BACKOFF, dt.timedelta(seconds=backoff * 2 ** min(attempts, 10)))
     )
     next_at = utcnow() + delay
     with engine.begin() as connection:
