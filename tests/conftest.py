@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import compileall
+import contextlib
 import itertools
 import os
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -27,9 +29,39 @@ from tests.support.postgres import postgres_available, throwaway_postgres
 _database_numbers = itertools.count(1)
 
 
+_SHARED_CLUSTER = "cpd_postgres_cluster"
+"""The ``workerinput`` key under which pytest-xdist workers get the controller's cluster URL."""
+_controller_stack = contextlib.ExitStack()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist, in the controller: one PostgreSQL cluster for all workers, started before
+    the first one (an ``initdb`` and a server each would cost every worker seconds of CPU);
+    each test still gets a database of its own in it. Stopped in ``pytest_unconfigure``."""
+    config = node.config
+    if not hasattr(config, "_cpd_cluster_url"):
+        url = ""
+        if postgres_available():
+            url = _controller_stack.enter_context(throwaway_postgres())
+        config._cpd_cluster_url = url
+    node.workerinput[_SHARED_CLUSTER] = config._cpd_cluster_url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the shared cluster (controller only; a no-op elsewhere)."""
+    if not hasattr(config, "workerinput"):
+        _controller_stack.close()
+
+
 @pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[str]:
-    """One PostgreSQL cluster for the whole run (each test gets its own database in it)."""
+def postgres_cluster(request: pytest.FixtureRequest) -> Iterator[str]:
+    """One PostgreSQL cluster for the whole run, shared by the xdist workers (each test gets its
+    own database in it)."""
+    shared = getattr(request.config, "workerinput", {}).get(_SHARED_CLUSTER)
+    if shared:
+        yield shared
+        return
     if not postgres_available():
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL 15 binaries are missing on CI: .ci/run should install them")
