@@ -142,8 +142,10 @@ def failed(
     retry_after: float | None = None,
     permanent: bool = False,
     channel_down: bool = False,
+    backoff: float = 1.0,
 ) -> dt.datetime:
-    """Record a failed attempt; the notification is retried later unless ``permanent``.
+    """Record a failed attempt; the notification is retried later unless ``permanent``
+    (after ``backoff`` seconds, doubled for each earlier attempt).
 
     Failures of this message give up after MAX_ATTEMPTS; failures of the channel itself
     (``channel_down``: the relay or Telegram unreachable, a 429) never do: an outage delays
@@ -158,6 +160,7 @@ def failed(
         retry_after,
         give_up,
         notification.lease_owner,
+        backoff,
     )
 
 

@@ -91,9 +91,11 @@ class ClaimsService:
         retention: RetentionPolicy | None = None,
         mail_limits: MailLimits | None = None,
         instances: Instances | None = None,
+        outbox_retry: float = 1.0,
     ) -> None:
         self.engine = engine
         self.instances = instances or Instances(engine)
+        self.outbox_retry = outbox_retry  # first wait (s) before a failed delivery is retried
         self.mail_limits = mail_limits or MailLimits()
         self.retention = retention or RetentionPolicy()
         self.extractor = extractor
@@ -312,7 +314,13 @@ class ClaimsService:
         """Record a failed delivery; it is retried later with backoff unless ``permanent``
         (an unreachable channel never makes it give up)."""
         return notifications.failed(
-            self.engine, notification, error, retry_after, permanent, channel_down
+            self.engine,
+            notification,
+            error,
+            retry_after,
+            permanent,
+            channel_down,
+            self.outbox_retry,
         )
 
     def reminder_tokens(self) -> mail_tokens.MailTokens:

@@ -27,7 +27,8 @@ from cpd.claims.service import ClaimsService
 from cpd.mail_ingest.imap_poller import ImapUrlError, parse_imap_url
 from cpd.mail_ingest.runtime import MailConfig, MailRuntime, start_mail
 from cpd.mail_ingest.sender_auth import MailAuthConfig
-from cpd.nlp_loading import BackgroundExtractor, nlp_loaded
+from cpd.nlp.lazy import LazyExtractor
+from cpd.nlp_loading import nlp_loaded
 from cpd.ocr_wiring import OcrWorker, start_ocr
 from cpd.schedule import build_scheduler, how_to_claim
 from cpd.settings import Settings, SettingsError
@@ -108,9 +109,12 @@ def build_service(settings: Settings) -> ClaimsService:
             redact.redact(f"cannot use the database {database_label(settings)}: {detail[:300]}")
         ) from None
     remove_incoming_leftovers(settings.evidence_dir)
+    extractor = LazyExtractor()  # spaCy loads when a text first needs it; the bot waits for
+    if settings.telegram_token is not None:  # it before handling updates: begin at once
+        extractor.start()
     return ClaimsService(
         engine,
-        BackgroundExtractor(),
+        extractor,
         settings.evidence_dir,
         settings.zone,
         settings.secretary_chat_id,
@@ -123,6 +127,7 @@ def build_service(settings: Settings) -> ClaimsService:
         instances=Instances(
             engine, settings.instance_id, dt.timedelta(seconds=settings.outbox_lease_seconds)
         ),
+        outbox_retry=settings.outbox_retry_seconds,
     )
 
 
@@ -144,6 +149,7 @@ def bot_config(settings: Settings) -> BotConfig:
             if settings.telegram_webhook_secret is not None
             else None
         ),
+        outbox_interval=settings.outbox_poll_seconds,
     )
 
 

@@ -162,6 +162,11 @@ class Settings(BaseSettings):
     max_attachments: int = Field(default=10, ge=1, le=100)
     mail_max_attempts: int = Field(default=5, ge=1, le=100)
     mail_retry_seconds: float = Field(default=1.0, gt=0, le=3600)
+    outbox_retry_seconds: float = Field(default=1.0, gt=0, le=600)
+    """First wait before a notification that was not delivered is tried again (doubling, at
+    most 10 min; a channel's own ``retry_after`` wins)."""
+    outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often the Telegram sender looks for due notifications in the outbox."""
     mail_auth: Literal["verify", "header", "off"] = "verify"
     mail_authserv_id: str | None = Field(default=None, validate_default=True)
     dns_servers: str = ""

@@ -75,13 +75,13 @@ def web_config(settings: Settings, service: ClaimsService) -> WebConfig | None:
 
 async def start_web(settings: Settings, service: ClaimsService) -> WebServer | None:
     """Start the web server on the running loop (None when disabled; SettingsError when the
-    address cannot be used)."""
-    from cpd.web.app import create_app
-    from cpd.web.server import start_web as serve_web
-
+    address cannot be used). FastAPI and the pages are imported only when it is enabled."""
     config = web_config(settings, service)
     if config is None:
         return None
+    from cpd.web.app import create_app
+    from cpd.web.server import start_web as serve_web
+
     try:
         return await serve_web(create_app(service, config), config.host, config.port)
     except OSError as exc:

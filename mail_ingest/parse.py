@@ -21,8 +21,6 @@ from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
 
-from pypdf import PdfReader
-
 from cpd.claims.intake import MAX_ATTACHMENTS, Attachment, Intake, Sender
 from cpd.claims.mail_verdicts import confirmation_secret
 from cpd.mail_ingest import dsn
@@ -472,6 +470,8 @@ def _pdfs_text(attachments: tuple[Attachment, ...]) -> str:
 
 def pdf_text(data: bytes) -> str:
     """The text of a PDF's first pages, bounded; "" for a broken or encrypted PDF."""
+    from pypdf import PdfReader  # here, not at the top: every `cpd` start-up would import it
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and not reader.decrypt(""):

@@ -8,10 +8,11 @@ IO beyond loading its own model and corpus.
     >>> a.to_json()["hours"], a.to_json()["start_date"]
     (2.0, '2026-03-03')
 
-Modules: ``normalise`` (clean-up), ``numbers``, ``durations`` (hours), ``dates``,
-``attributes`` (provider, test, co-authors, title), ``gazetteers``, ``hints`` (kind cues),
-``pipeline`` (spaCy components and classifier), ``extract`` (Activity, Extractor),
-``training`` (train and score).
+Modules: ``normalise`` (clean-up), ``numbers``, ``durations`` (hours; with
+``duration_phrases`` and ``time_ranges``), ``dates``, ``attributes`` (test, co-authors, title;
+``provider`` has its own module), ``gazetteers``, ``hints`` (kind cues), ``pipeline`` (spaCy
+components and classifier), ``extract`` (Activity, Extractor), ``lazy`` (the extractor loaded on
+first need, for ``cpd run``), ``training`` (train and score).
 """
 
 from typing import TYPE_CHECKING, Any

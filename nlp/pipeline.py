@@ -44,11 +44,11 @@ from thinc.api import (
 from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
-from cpd.nlp.attributes import provider
 from cpd.nlp.dates import parse_dates
 from cpd.nlp.durations import parse_hours
 from cpd.nlp.hints import cue_weights
 from cpd.nlp.kinds import KINDS
+from cpd.nlp.provider import provider
 
 TEXTCAT_LENGTH = 2**16
 """Hashed feature slots of the classifier (weights = slots x 15 kinds x 4 bytes)."""

@@ -193,13 +193,15 @@ def mark_failed(
     retry_after: float | None = None,
     give_up: bool = False,
     owner: str | None = None,
+    backoff: float = 1.0,
 ) -> dt.datetime:
-    """Record a failed attempt and when to try again (exponential backoff, capped); a row
+    """Record a failed attempt and when to try again: ``retry_after`` when the channel said,
+    else ``backoff`` seconds doubled for each earlier attempt (capped at ten minutes); a row
     leased to ``owner`` only by that owner, and its lease ends."""
     delay = (
         dt.timedelta(seconds=retry_after)
         if retry_after
-        else min(MAX_BACKOFF, dt.timedelta(seconds=2 ** min(attempts, 10)))
+        else min(MAX_BACKOFF, dt.timedelta(seconds=backoff * 2 ** min(attempts, 10)))
     )
     next_at = utcnow() + delay
     statement = (

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from cpd.storage import OutboxMessage, transaction
 from cpd.storage import outbox as store
+from cpd.storage.models import utcnow
 
 
 def queue(engine: Engine, count: int) -> list[int]:
@@ -64,3 +65,19 @@ def test_on_sqlite_the_recording_looks_rows_up_by_key_not_by_status(engine: Engi
         plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
     details = " ".join(str(row[-1]) for row in plan)
     assert "PRIMARY KEY" in details and "ix_outbox" not in details, details
+
+
+@pytest.mark.parametrize("backoff", [1.0, 0.25])
+def test_a_failed_delivery_waits_the_backoff_doubled_per_earlier_attempt(
+    sqlite_engine: Engine, backoff: float
+) -> None:
+    ids = queue(sqlite_engine, 3)
+    for attempts, message_id in enumerate(ids):
+        before = utcnow()
+        next_at = store.mark_failed(sqlite_engine, message_id, "refused", attempts, backoff=backoff)
+        waited = (next_at - before).total_seconds()
+        assert backoff * 2**attempts <= waited < backoff * 2**attempts + 0.5
+    told = store.mark_failed(sqlite_engine, ids[0], "429", 5, retry_after=3, backoff=backoff)
+    assert 2.5 <= (told - utcnow()).total_seconds() <= 3  # the channel's own wait wins
+    attempts = [(status, count) for status, count, _ in states(sqlite_engine)]
+    assert attempts == [("pending", 2), ("pending", 1), ("pending", 1)]

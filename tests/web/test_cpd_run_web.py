@@ -102,12 +102,7 @@ def test_a_taken_web_port_is_one_line(tmp_path: Path) -> None:
 
 
 def test_cpd_web_link_for_an_unknown_member_is_one_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*CLI, "web", "link", "NOPE"],
-        env=_env(tmp_path / "d", "127.0.0.1:1"),
-        timeout=60,
-        capture_output=True,
-        text=True,
-    )
+    settings = {"CPD_SMTP_LISTEN": "", "CPD_WEB_LISTEN": "127.0.0.1:1"}
+    result = run_cpd("web", "link", "NOPE", data_dir=tmp_path / "d", env=settings)
     assert result.returncode == 2
     assert result.stderr.strip() == "cpd: error: no member with membership number 'NOPE'"
