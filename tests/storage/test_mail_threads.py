@@ -17,6 +17,7 @@ from cpd.storage import (
 )
 from cpd.storage.database import downgrade, migrate
 from cpd.storage.outbox import enqueue
+from cpd.storage.upsert import insert_ignore
 from tests.storage.test_repositories import _claim, _member
 
 LOCAL = "cpd-{}.0123456789abcdef0123456789abcdef"
@@ -54,14 +55,16 @@ def test_the_migration_moves_threading_data_out_of_extracted_and_back(db_url: st
             "mail_ids": [local],
             "reply": {"message_id": "<m1@x>", "references": "<m1@x>", "subject": "CPD"},
         }
-        with transaction(engine) as session:
-            claim = _claim(member_id, "email:<m1@x>")
-            claim.extracted = extracted
-            claim_id = claims_repo.insert(session, claim).id
-            plain = _claim(member_id, "telegram:message:1:2")
-            plain.extracted = {"kind": "other", "flags": ["no_text"]}
-            plain_id = claims_repo.insert(session, plain).id
-        assert claim_id is not None and plain_id is not None
+        claim = _claim(member_id, "email:<m1@x>")
+        claim.extracted = extracted
+        plain = _claim(member_id, "telegram:message:1:2")
+        plain.extracted = {"kind": "other", "flags": ["no_text"]}
+        with transaction(engine) as session:  # the columns of 0007 only (no ORM read back)
+            insert_ignore(session, claim, ["source_key"])
+            insert_ignore(session, plain, ["source_key"])
+        with engine.connect() as connection:
+            ids = dict(connection.execute(select(Claim.source_key, Claim.id)).tuples().all())
+        claim_id, plain_id = ids["email:<m1@x>"], ids["telegram:message:1:2"]
         migrate(engine)
         with transaction(engine) as session:
             assert mail_threads.is_local_part_of(session, claim_id, local)

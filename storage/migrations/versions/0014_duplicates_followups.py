@@ -67,5 +67,6 @@ def downgrade() -> None:
     with op.batch_alter_table("evidence_file") as batch:
         batch.drop_column("phash")
     op.drop_index("ix_claim_duplicate_of", table_name="claim")
-    with op.batch_alter_table("claim") as batch:
-        batch.drop_column("duplicate_of")
+    # Not a batch: on SQLite a batch recreates the table, and dropping the old ``claim`` fails
+    # while other tables' rows refer to it. SQLite (3.35+) drops an unindexed column in place.
+    op.drop_column("claim", "duplicate_of")
