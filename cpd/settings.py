@@ -10,99 +10,33 @@ is not.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import os
 import re
-import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cpd.claims.retention import RetentionPolicy
 from cpd.mail_ingest.pacer import parse_rate
 from cpd.mail_ingest.passwords import PasswordFile, PasswordFileError
-from cpd.mail_ingest.tls import RELAY_TLS_MODES, TlsFileError, readable_file, relay_context
+from cpd.mail_ingest.tls import RELAY_TLS_MODES, TlsFileError, relay_context
 from cpd.mail_ingest.tls import server_context as tls_server_context
 from cpd.rules import SchemeError, load_scheme
+from cpd.settings_sources import (
+    CONFIG_FILE_VARIABLE,
+    DEFAULT_CONFIG_FILE,
+    SettingsError,
+    TomlFile,
+    check_config_file,
+    host_port,
+    readable,
+    resolver_address,
+)
 
-CONFIG_FILE_VARIABLE = "CPD_CONFIG"
-DEFAULT_CONFIG_FILE = "cpd.toml"
-
-
-class SettingsError(ValueError):
-    """A setting has a bad value; the message is one line naming it."""
-
-
-def check_config_file() -> None:
-    """SettingsError when ``CPD_CONFIG`` names a file that is not there (a missing default
-    ``cpd.toml`` is fine)."""
-    named = os.environ.get(CONFIG_FILE_VARIABLE)
-    if named and not Path(named).is_file():
-        problem = "is a directory" if Path(named).is_dir() else "no such file"
-        raise SettingsError(f"{CONFIG_FILE_VARIABLE}: {named!r}: {problem}")
-
-
-class _TomlFile(PydanticBaseSettingsSource):
-    """Reads ``cpd.toml`` (or the file named by ``CPD_CONFIG``), accepting both key styles."""
-
-    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
-        super().__init__(settings_cls)
-        self.values: dict[str, Any] = {}
-        if path is None or not path.is_file():
-            return
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SettingsError(f"{path}: {exc}") from exc
-        for key, value in raw.items():
-            name = key.lower().removeprefix("cpd_")
-            if name not in settings_cls.model_fields:
-                raise SettingsError(f"{path}: unknown setting {key!r}")
-            self.values[name] = value
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self.values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self.values)
-
-
-def _host_port(value: str, name: str) -> str:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{name} must be host:port, got {value!r}")
-    return value
-
-
-def _resolver_address(item: str) -> tuple[str, int]:
-    """``host:port`` of a DNS resolver; the host must be an IP address (``[v6]:port``)."""
-    problem = f"each DNS server must be ip:port (IPv6 as [ip]:port), got {item!r}"
-    host, sep, port = item.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise ValueError(problem)  # a bare IPv6 address: where does the port start?
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(problem) from None
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(problem)
-    return host, int(port)
-
-
-def _readable(value: Path | None) -> Path | None:
-    """``value`` when it is None or a readable file (ValueError with the reason)."""
-    if value is None:
-        return None
-    try:
-        return readable_file(value)
-    except TlsFileError as exc:
-        raise ValueError(str(exc)) from None
+__all__ = ["Settings", "SettingsError", "check_config_file", "load_settings"]
 
 
 class Settings(BaseSettings):
@@ -229,7 +163,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         check_config_file()
         path = Path(os.environ.get(CONFIG_FILE_VARIABLE) or DEFAULT_CONFIG_FILE)
-        return (init_settings, env_settings, _TomlFile(settings_cls, path))
+        return (init_settings, env_settings, TomlFile(settings_cls, path))
 
     @field_validator("scheme")
     @classmethod
@@ -252,7 +186,7 @@ class Settings(BaseSettings):
     @field_validator("smtp_listen")
     @classmethod
     def _listen(cls, value: str) -> str:
-        return value if value == "" else _host_port(value, "the listen address")
+        return value if value == "" else host_port(value, "the listen address")
 
     @field_validator("mail_rate")
     @classmethod
@@ -273,12 +207,12 @@ class Settings(BaseSettings):
     @field_validator("web_listen")
     @classmethod
     def _web_listen(cls, value: str) -> str:
-        return value.strip() if not value.strip() else _host_port(value.strip(), "web listen")
+        return value.strip() if not value.strip() else host_port(value.strip(), "web listen")
 
     @field_validator("smtp_relay")
     @classmethod
     def _relay(cls, value: str | None) -> str | None:
-        return None if not value else _host_port(value, "the relay")
+        return None if not value else host_port(value, "the relay")
 
     # -- transport security validators (issue 10, item 7) ---------------------------------
 
@@ -299,7 +233,7 @@ class Settings(BaseSettings):
     @field_validator("smtp_tls_cert")
     @classmethod
     def _tls_cert(cls, value: Path | None) -> Path | None:
-        return _readable(value)
+        return readable(value)
 
     @field_validator("smtp_tls_key")
     @classmethod
@@ -311,7 +245,7 @@ class Settings(BaseSettings):
             return None
         if "smtp_tls_cert" in info.data and cert is None:
             raise ValueError("set CPD_SMTP_TLS_CERT too (both or neither)")
-        _readable(value)
+        readable(value)
         if cert is not None:
             try:
                 tls_server_context(cert, value)
@@ -409,14 +343,14 @@ class Settings(BaseSettings):
     def _dns_servers(cls, value: str) -> str:
         items = [item.strip() for item in value.split(",") if item.strip()]
         for item in items:
-            _resolver_address(item)
+            resolver_address(item)
         return ",".join(items)
 
     @property
     def dns_server_addresses(self) -> tuple[tuple[str, int], ...] | None:
         """``CPD_DNS_SERVERS`` as ``(ip, port)`` pairs; None means the system's resolvers."""
         items = [item for item in self.dns_servers.split(",") if item]
-        return tuple(_resolver_address(item) for item in items) or None
+        return tuple(resolver_address(item) for item in items) or None
 
     @property
     def effective_database_url(self) -> str:
