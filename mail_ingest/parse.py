@@ -8,13 +8,10 @@ channel-neutral :class:`~cpd.claims.intake.Intake`.
 
 from __future__ import annotations
 
-import binascii
 import datetime as dt
 import hashlib
-import io
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
 from email.feedparser import BytesFeedParser
@@ -25,41 +22,25 @@ from cpd.claims.intake import MAX_ATTACHMENTS, Attachment, Intake, Sender
 from cpd.claims.mail_verdicts import confirmation_secret
 from cpd.mail_ingest import dsn
 from cpd.mail_ingest.body_text import MAX_SCAN_CHARS, clean_body, html_to_text
-from cpd.mail_ingest.normalise import MAX_NAME_CHARS, clean_address, clean_line, clean_text
+from cpd.mail_ingest.mime_parts import (
+    MAX_HEADER_CHARS,
+    evidence,
+    header,
+    is_body,
+    leaves,
+    pdfs_text,
+    raw_header,
+    text_of,
+)
+from cpd.mail_ingest.normalise import clean_address, clean_line, clean_text
 from cpd.mail_ingest.sender_auth import Verification
 from cpd.mail_ingest.sender_identity import Author, Refusal
 from cpd.mail_ingest.thread_refs import body_of, intent_of, plain_subject, thread_of
 
 log = logging.getLogger(__name__)
 
-"""Text parts are cut to this before cleaning (a 10 MB body costs no more than this)."""
-PDF_MAX_PAGES = 5
-PDF_MAX_CHARS = 20_000
-LOGO_MAX_BYTES = 10 * 1024
-"""An image with a Content-ID below this size is a signature logo."""
-REFERENCED_LOGO_MAX_BYTES = 100 * 1024
-"""An image referenced by ``cid:`` from the HTML part is decoration up to this size; larger
-ones are photos pasted into the mail and kept as evidence."""
 MAX_REFERENCES = 20
-MAX_HEADER_CHARS = 998
 FEED_CHUNK_BYTES = 256 * 1024
-
-EVIDENCE_TYPES = {
-    "image/jpeg": ".jpg",
-    "image/pjpeg": ".jpg",
-    "image/png": ".png",
-    "image/heic": ".heic",
-    "image/heif": ".heif",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "application/pdf": ".pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-    "application/vnd.oasis.opendocument.text": ".odt",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-}
-TYPES_BY_EXTENSION = {ext: kind for kind, ext in EVIDENCE_TYPES.items() if kind != "image/pjpeg"}
-TYPES_BY_EXTENSION[".jpeg"] = "image/jpeg"
-GENERIC_TYPES = {"application/octet-stream", "application/x-download", "binary/octet-stream"}
 
 
 class MalformedMail(ValueError):
@@ -100,19 +81,19 @@ def parse_mail(raw: bytes) -> ParsedMail:
     sender = _sender(message)
     if sender is None:
         raise MalformedMail("the mail has no usable From address")
-    parts = list(_leaves(message))
-    html_parts = [p for p in parts if _is_body(p, "text/html")]
-    html = "\n".join(_text_of(p) for p in html_parts)
-    plain = [_text_of(p) for p in parts if _is_body(p, "text/plain")]
+    parts = list(leaves(message))
+    html_parts = [p for p in parts if is_body(p, "text/html")]
+    html = "\n".join(text_of(p) for p in html_parts)
+    plain = [text_of(p) for p in parts if is_body(p, "text/plain")]
     text = "\n\n".join(t for t in plain if t.strip()) or html_to_text(html)
-    attachments = tuple(_evidence(parts, html))
+    attachments = tuple(evidence(parts, html))
     return ParsedMail(
         message_id=_message_id(message),
         sender=sender,
-        subject=_header(message, "Subject"),
+        subject=header(message, "Subject"),
         body=clean_body(text),
         attachments=attachments,
-        pdf_text=_pdfs_text(attachments),
+        pdf_text=pdfs_text(attachments),
         in_reply_to=_message_id(message, "In-Reply-To"),
         references=_references(message),
         automatic=is_automatic(message, sender),
@@ -250,24 +231,6 @@ def _read(raw: bytes) -> EmailMessage:
     return message
 
 
-def _raw_header(message: Message, name: str) -> str | None:
-    """The header's raw (undecoded) value; 8-bit bytes become U+FFFD."""
-    for key, value in message.raw_items():
-        if key.lower() == name.lower():
-            return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return None
-
-
-def _header(message: Message, name: str) -> str:
-    """A header as one line of decoded text ("" when missing or unreadable)."""
-    try:
-        value = message.get(name)
-        text = "" if value is None else str(value)
-    except Exception:
-        text = _raw_header(message, name) or ""
-    return clean_line(text, MAX_HEADER_CHARS)
-
-
 def _sender(message: Message) -> str | None:
     """The first From address, lower-case, when it looks like an address."""
     address = ""
@@ -279,7 +242,7 @@ def _sender(message: Message) -> str | None:
     except Exception:
         address = ""
     if not _looks_like_address(address):
-        raw = _raw_header(message, "From") or ""
+        raw = raw_header(message, "From") or ""
         found = [a for _, a in getaddresses([raw]) if _looks_like_address(a)]
         address = found[0] if found else ""
     return clean_address(address) if _looks_like_address(address) else None
@@ -296,7 +259,7 @@ def _message_id(message: Message, name: str = "Message-ID") -> str | None:
     The raw header is used: the structured parser cuts ids at a space. Only printable ASCII
     is kept (ids are keys and headers of replies).
     """
-    value = _printable(_raw_header(message, name) or "")
+    value = _printable(raw_header(message, name) or "")
     bracketed = re.search(r"<[^<>]*>", value)  # drops comments like "(Jane's message)"
     return (bracketed.group(0) if bracketed else value)[:MAX_HEADER_CHARS] or None
 
@@ -307,7 +270,7 @@ def _printable(text: str) -> str:
 
 def _references(message: Message) -> str | None:
     """The References ids, the newest ``MAX_REFERENCES`` of them, space-separated."""
-    raw = _raw_header(message, "References") or ""
+    raw = raw_header(message, "References") or ""
     ids = [_printable(i) for i in re.findall(r"<[^<>]*>", raw)] or raw.split()
     kept = [i[:MAX_HEADER_CHARS] for i in ids if i][-MAX_REFERENCES:]
     return " ".join(kept) or None
@@ -323,170 +286,19 @@ def _thread(parsed: ParsedMail) -> str | None:
 
 def is_automatic(message: Message, sender: str | None) -> bool:
     """An auto-reply, bounce or list mail, which must never be answered."""
-    auto_submitted = _header(message, "Auto-Submitted").lower()
+    auto_submitted = header(message, "Auto-Submitted").lower()
     if auto_submitted and auto_submitted != "no":
         return True
-    if _header(message, "Precedence").lower() in {"bulk", "junk", "list"}:
+    if header(message, "Precedence").lower() in {"bulk", "junk", "list"}:
         return True
-    if any(_header(message, h) for h in ("X-Autoreply", "X-Autorespond", "List-Id")):
+    if any(header(message, h) for h in ("X-Autoreply", "X-Autorespond", "List-Id")):
         return True
     if message.get_content_type() == "multipart/report":
         return True
     if sender and sender.partition("@")[0] in {"mailer-daemon", "mailerdaemon"}:
         return True
-    return_path = _raw_header(message, "Return-Path")
+    return_path = raw_header(message, "Return-Path")
     return return_path is not None and return_path.strip() in {"", "<>"}
 
 
 # -- parts --------------------------------------------------------------------------------
-
-
-def _leaves(message: Message) -> Iterator[Message]:
-    """Every non-multipart part, attached messages included (they are walked into)."""
-    try:
-        for part in message.walk():
-            if not part.is_multipart():
-                yield part
-    except Exception:  # a part the walker chokes on ends the walk, keeping what was read
-        log.debug("mail walk stopped early", exc_info=True)
-
-
-def _disposition(part: Message) -> str | None:
-    try:
-        return part.get_content_disposition()
-    except Exception:
-        return None
-
-
-def _filename(part: Message) -> str | None:
-    """The part's file name as a display name: control characters removed, bounded."""
-    try:
-        name = part.get_filename()
-    except Exception:
-        name = None
-    if not name:
-        return None
-    cleaned = "".join(ch for ch in clean_line(str(name)) if ch.isprintable()).strip()
-    return cleaned[:MAX_NAME_CHARS] or None
-
-
-def _is_body(part: Message, content_type: str) -> bool:
-    """A text part of the body (not a text file attached to the mail, e.g. a disclaimer)."""
-    if part.get_content_type() != content_type:
-        return False
-    return _disposition(part) != "attachment" and _filename(part) is None
-
-
-def _payload(part: Message) -> bytes:
-    """The decoded payload ("" when unreadable). Base64 is decoded straight from the text:
-    the standard library splits and joins it first, three more copies of a large file."""
-    raw = part.get_payload()
-    if isinstance(raw, str) and str(part.get("Content-Transfer-Encoding", "")).lower().strip() == (
-        "base64"
-    ):
-        try:
-            return binascii.a2b_base64(raw)
-        except (binascii.Error, ValueError):
-            pass  # bad padding, 8-bit text: the lenient decoder below recovers what it can
-    try:
-        data = part.get_payload(decode=True)
-    except Exception:
-        return b""
-    return data if isinstance(data, bytes) else b""
-
-
-def _text_of(part: Message) -> str:
-    """A text part decoded: the declared charset, else UTF-8, else Windows-1252; bounded."""
-    data = _payload(part)[: MAX_SCAN_CHARS * 4]
-    try:
-        declared = part.get_content_charset()
-    except Exception:
-        declared = None
-    for charset in (declared, "utf-8", "cp1252"):
-        if not charset:
-            continue
-        try:
-            return data.decode(charset)[:MAX_SCAN_CHARS]
-        except (LookupError, UnicodeDecodeError, ValueError):
-            continue
-    return data.decode("latin-1")[:MAX_SCAN_CHARS]
-
-
-def _evidence_type(part: Message, name: str | None) -> str | None:
-    """The evidence content type of a part, or None when it is not evidence."""
-    content_type = part.get_content_type()
-    if content_type in EVIDENCE_TYPES:
-        return "image/jpeg" if content_type == "image/pjpeg" else content_type
-    if content_type in GENERIC_TYPES and name:
-        extension = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        return TYPES_BY_EXTENSION.get(extension)
-    return None
-
-
-def _content_id(part: Message) -> str | None:
-    value = _header(part, "Content-ID").strip().strip("<>").strip()
-    return value or None
-
-
-def _is_logo(part: Message, data: bytes, html: str) -> bool:
-    """An image that decorates the mail (a signature logo) rather than shows evidence."""
-    cid = _content_id(part)
-    if cid is None or not part.get_content_type().startswith("image/"):
-        return False
-    if len(data) < LOGO_MAX_BYTES:
-        return True
-    referenced = f"cid:{cid}".lower() in html.lower()
-    return referenced and len(data) <= REFERENCED_LOGO_MAX_BYTES
-
-
-def _evidence(parts: list[Message], html: str) -> Iterator[Attachment]:
-    """Images, PDFs and office documents; not calendars, vcards, logos, winmail.dat."""
-    for part in parts:
-        name = _filename(part)
-        content_type = _evidence_type(part, name)
-        if content_type is None:
-            continue
-        data = _payload(part)
-        if not data or _is_logo(part, data, html):
-            continue
-        yield Attachment(data=data, content_type=content_type, name=name)
-
-
-# -- PDF ----------------------------------------------------------------------------------
-
-
-def _pdfs_text(attachments: tuple[Attachment, ...]) -> str:
-    texts: list[str] = []
-    total = 0
-    for attachment in attachments:
-        if attachment.content_type != "application/pdf" or total >= PDF_MAX_CHARS:
-            continue
-        text = pdf_text(attachment.data)
-        if text:
-            texts.append(text)
-            total += len(text) + 1
-    return "\n".join(texts)[:PDF_MAX_CHARS]
-
-
-def pdf_text(data: bytes) -> str:
-    """The text of a PDF's first pages, bounded; "" for a broken or encrypted PDF."""
-    from pypdf import PdfReader  # here, not at the top: every `cpd` start-up would import it
-
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted and not reader.decrypt(""):
-            return ""
-        texts: list[str] = []
-        total = 0
-        for index in range(min(PDF_MAX_PAGES, len(reader.pages))):
-            text = reader.pages[index].extract_text() or ""
-            texts.append(text)
-            total += len(text)
-            if total >= PDF_MAX_CHARS:
-                break
-    except Exception:  # pypdf raises many kinds on hostile input; a bad PDF has no text
-        log.debug("PDF text extraction failed", exc_info=True)
-        return ""
-    joined = "\n".join(texts)
-    lines = (" ".join(line.split()) for line in joined.splitlines())
-    return "\n".join(line for line in lines if line)[:PDF_MAX_CHARS]
