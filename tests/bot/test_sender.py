@@ -23,8 +23,10 @@ from cpd.bot.sender import deliver_one
 from cpd.claims.intake import Attachment, Intake, Sender
 from cpd.claims.members import create_invite, import_members, parse_members_csv
 from cpd.claims.notifications import queue
+from cpd.claims.recipients import member
 from cpd.claims.service import ClaimsService
 from cpd.storage import OutboxMessage, transaction
+from cpd.storage.queries import member_by_number
 from tests.support.extractor import StubExtractor
 from tests.support.telegram_api import FakeTelegramServer
 
@@ -182,8 +184,10 @@ def test_getfile_is_retried_a_few_times_then_reported(service: ClaimsService) ->
 
 def test_an_impact_follow_up_comes_with_its_button(service: ClaimsService) -> None:
     with transaction(service.engine) as session:
+        jane = member_by_number(session, "M1")
+        assert jane is not None
         payload = {"text": "Seen its impact?", "claim_id": 42, "button": "Add impact and results"}
-        queue(session, "followup:claim:42", "telegram", str(JANE_ID), "impact_followup", payload)
+        queue(session, "followup:claim:42", "telegram", member(jane), "impact_followup", payload)
 
     async def test(server: FakeTelegramServer, bot: Bot) -> None:
         assert await _deliver(service, bot, "impact_followup") == [True]

@@ -19,6 +19,7 @@ from cpd.claims.texts import draft_card, secretary_card
 from cpd.claims.web_access import WebUser
 from cpd.storage import AuditEntry, Claim, OutboxMessage
 from tests.claims.conftest import NOW
+from tests.support.mail_intake import mail_intake
 
 JANE = Sender(101)
 
@@ -155,18 +156,13 @@ MAIL = "jane@example.com"
 
 
 def mail(text: str, message_id: str, in_reply_to: str | None = None) -> Intake:
-    return Intake(
-        "email",
-        f"email:{message_id}",
-        Sender(email=MAIL),
+    return mail_intake(
         text,
+        MAIL,
+        message_id,
         NOW,
-        reply_context={
-            "message_id": message_id,
-            "in_reply_to": in_reply_to,
-            "references": " ".join(i for i in (in_reply_to, message_id) if i),
-            "subject": "CPD claim",
-        },
+        in_reply_to=in_reply_to,
+        references=" ".join(i for i in (in_reply_to, message_id) if i),
     )
 
 

@@ -21,6 +21,8 @@ from cpd.claims.service import ClaimsService
 from cpd.storage import AuditEntry, Claim, OutboxMessage
 from tests.claims.conftest import NOW
 from tests.support.extractor import StubExtractor
+from tests.support.mail_intake import mail_intake
+from tests.support.outbox import address_of
 
 ZONE = zoneinfo.ZoneInfo("Europe/London")
 MEMBERS = """membership_no,name,email,scheme,grade,joined,role
@@ -86,7 +88,7 @@ def test_a_draft_is_reminded_once_after_a_day_and_expires_after_fourteen(
     assert run(engine, made) == 0
     assert run(engine, made + dt.timedelta(days=1)) == 1
     (reminder,) = outbox(engine)
-    assert reminder.recipient == "101" and "is still a draft" in reminder.payload["text"]
+    assert address_of(engine, reminder) == "101" and "is still a draft" in reminder.payload["text"]
     assert "7 December 2026" in reminder.payload["text"]
     assert run(engine, made + dt.timedelta(days=5)) == 0  # once, not daily
     assert run(engine, made + dt.timedelta(days=13)) == 0
@@ -101,9 +103,9 @@ def test_a_draft_is_reminded_once_after_a_day_and_expires_after_fourteen(
 def accepted_imi_claim(service: ClaimsService, sender: Sender, key: str, by_mail: bool) -> int:
     text = "IMI course today 3 hours"
     if by_mail:
-        outcome = service.receive_mail(
-            Intake("email", key, sender, text, NOW, reply_context={"message_id": key})
-        )
+        assert sender.email is not None
+        message_id = key.removeprefix("email:")
+        outcome = service.receive_mail(mail_intake(text, sender.email, message_id, NOW, subject=""))
         assert outcome.claim is not None
         claim_id = outcome.claim.id  # pending at once (a claim by mail)
     else:
@@ -127,7 +129,7 @@ def test_imi_members_are_asked_about_impact_eight_weeks_after_and_earn_its_credi
     assert run(engine, due - dt.timedelta(days=1)) == 0
     assert run(engine, due) == 1
     (asked,) = outbox(engine, "impact_followup")
-    assert asked.recipient == "301" and asked.payload["claim_id"] == claim_id
+    assert address_of(engine, asked) == "301" and asked.payload["claim_id"] == claim_id
     assert "4 credits more" in asked.payload["text"]
     assert asked.payload["button"] == scheme.follow_ups.impact_button
     view, said = service.add_reflection(claim_id, TOM, "impact", "We fixed faults twice as fast")
@@ -147,13 +149,14 @@ def test_by_mail_a_reply_to_the_impact_question_adds_it(
     assert run(engine, due) == 1
     (asked,) = [r for r in outbox(engine) if r.channel == "email"]
     local = asked.payload["message_id_local"]
-    answer = Intake(
-        "email",
-        "email:<r1@x>",
-        TESS,
+    assert TESS.email is not None
+    answer = mail_intake(
         "It made my diagnosis much quicker",
+        TESS.email,
+        "<r1@x>",
         NOW,
-        reply_context={"message_id": "<r1@x>", "in_reply_to": f"<{local}@example.com>"},
+        subject="",
+        in_reply_to=f"<{local}@example.com>",
     )
     outcome = service.receive_mail(answer)
     assert outcome.outcome == "amended"

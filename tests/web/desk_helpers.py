@@ -1,6 +1,6 @@
 """Helpers of the desk's tests: a SQLite-only web world, pending claims made through the
-claims service (as any channel makes them), the rows a desk page lists, the outbox, and real
-JPEG and PDF files."""
+claims service (as any channel makes them), the rows a desk page lists, the outbox and whom
+its rows reach, and real JPEG and PDF files."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlmodel import Session
 from cpd.claims.intake import Attachment, Intake, Sender
 from cpd.storage import Claim, OutboxMessage
 from cpd.storage.database import make_engine, migrate
+from tests.support.outbox import address_of
 from tests.web.conftest import Clock, Web, make_service, serve
 
 
@@ -61,6 +62,12 @@ def outbox(web: Web) -> list[OutboxMessage]:
     """Every outbox row."""
     with Session(web.service.engine) as session:
         return list(session.execute(select(OutboxMessage)).scalars())
+
+
+def to(web: Web, row: OutboxMessage) -> str | None:
+    """The address ``row`` reaches on its channel now (its recipient role resolved as the
+    channel's sender resolves it: a chat id as text, a mail address)."""
+    return address_of(web.service.engine, row, web.service.secretary_chat_id)
 
 
 def status_of(web: Web, claim_id: int) -> str:

@@ -11,7 +11,7 @@ import httpx
 
 from cpd.claims.intake import Sender
 from tests.web.conftest import SECRETARY_CHAT, Web
-from tests.web.desk_helpers import listed, outbox, pending, status_of
+from tests.web.desk_helpers import listed, outbox, pending, status_of, to
 
 
 def form(client: httpx.Client, **fields: str) -> dict[str, str]:
@@ -42,9 +42,9 @@ def test_a_decision_form_needs_the_token_and_tells_the_member(web: Web) -> None:
     assert status_of(web, claim_id) == "declined"
     rows = {m.dedup_key: m for m in outbox(web)}
     told = rows[f"claim:{claim_id}:declined:telegram"]
-    assert told.recipient == "101" and "No certificate attached" in told.payload["text"]
+    assert to(web, told) == "101" and "No certificate attached" in told.payload["text"]
     card = rows[f"claim:{claim_id}:card-final"]
-    assert card.template == "card_update" and card.recipient == str(SECRETARY_CHAT)
+    assert card.template == "card_update" and to(web, card) == str(SECRETARY_CHAT)
     page = sam.get(f"/desk/claims/{claim_id}")
     assert "declined" in page.text and "Sam Secretary" in page.text
 
@@ -92,7 +92,7 @@ def test_two_secretaries_at_once_one_wins_the_other_sees_who(web: Web) -> None:
     decisions = [
         m
         for m in outbox(web)
-        if m.dedup_key.startswith(f"claim:{claim_id}:") and m.recipient == "101"
+        if m.dedup_key.startswith(f"claim:{claim_id}:") and to(web, m) == "101"
     ]
     assert len(decisions) == 2  # the receipt and one decision
 
@@ -116,7 +116,7 @@ def test_a_bulk_decision_decides_each_and_lists_the_late_ones(web: Web) -> None:
     queue = sam.get("/desk?kind=training")
     assert "2 of 3 claim(s) accepted." in queue.text
     assert f"#{ids[1]} was already decided by Sue Secretary" in queue.text
-    told = {m.dedup_key for m in outbox(web) if m.recipient == "101"}
+    told = {m.dedup_key for m in outbox(web) if to(web, m) == "101"}
     assert {f"claim:{i}:accepted:telegram" for i in (ids[0], ids[2])} <= told
     assert f"claim:{ids[1]}:accepted:telegram" not in told
     assert "already decided" not in sam.get("/desk").text  # the note is shown once

@@ -14,7 +14,14 @@ from typing import Any
 from cpd.claims.intake import Attachment
 from tests.support.browser import browser, screenshot_dir  # noqa: F401  (the fixture)
 from tests.web.conftest import Web
-from tests.web.desk_helpers import jpeg, outbox, pending, sqlite_web, status_of  # noqa: F401
+from tests.web.desk_helpers import (  # noqa: F401  (sqlite_web: the fixture)
+    jpeg,
+    outbox,
+    pending,
+    sqlite_web,
+    status_of,
+    to,
+)
 
 DAY = dt.timedelta(days=1)
 
@@ -97,7 +104,7 @@ def test_a_secretary_works_the_queue_in_a_browser(
         "pending",
         "pending",
     ]
-    told = {m.dedup_key: m for m in outbox(web) if m.recipient == "101"}
+    told = {m.dedup_key: m for m in outbox(web) if to(web, m) == "101"}
     declined = told[f"claim:{show}:declined:telegram"].payload["text"]
     assert "attendance certificate" in declined
     assert f"claim:{webinar}:accepted:telegram" in told
