@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from cpd.claims.members import create_invite, import_members, parse_members_csv
 from cpd.claims.service import ClaimsService
 from cpd.claims.web_access import create_link
+from cpd.storage.database import make_engine, migrate
 from cpd.web.app import create_app
 from cpd.web.config import WebConfig
 from cpd.web.server import WebServer, start_web
@@ -139,3 +140,21 @@ def web(engine: Engine, tmp_path: Path) -> Iterator[Web]:
         for client in world.clients:
             client.close()
         server.close()
+
+
+@pytest.fixture
+def sqlite_web(tmp_path: Path) -> Iterator[Web]:
+    """The web world on SQLite alone (for pages whose SQL the two-database tests cover)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'cpd.sqlite3'}")
+    migrate(engine)
+    clock = Clock()
+    service = make_service(engine, tmp_path / "evidence", clock)
+    server = serve(service)
+    world = Web(service, clock, server)
+    try:
+        yield world
+    finally:
+        for client in world.clients:
+            client.close()
+        server.close()
+        engine.dispose()

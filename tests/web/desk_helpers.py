@@ -8,19 +8,15 @@ import datetime as dt
 import io
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlmodel import Session
 
 from cpd.claims.intake import Attachment, Intake, Sender
 from cpd.storage import Claim, OutboxMessage
-from cpd.storage.database import make_engine, migrate
 from tests.support.outbox import address_of
-from tests.web.conftest import Clock, Web, make_service, serve
+from tests.web.conftest import Web
 
 
 def pending(
@@ -76,24 +72,6 @@ def status_of(web: Web, claim_id: int) -> str:
         claim = session.get(Claim, claim_id)
         assert claim is not None
         return claim.status
-
-
-@pytest.fixture
-def sqlite_web(tmp_path: Path) -> Iterator[Web]:
-    """The web world on SQLite alone (for pages whose SQL the two-database tests cover)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'cpd.sqlite3'}")
-    migrate(engine)
-    clock = Clock()
-    service = make_service(engine, tmp_path / "evidence", clock)
-    server = serve(service)
-    world = Web(service, clock, server)
-    try:
-        yield world
-    finally:
-        for client in world.clients:
-            client.close()
-        server.close()
-        engine.dispose()
 
 
 def jpeg(width: int = 640, height: int = 480, colour: str = "teal") -> bytes:

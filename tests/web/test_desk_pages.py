@@ -22,13 +22,12 @@ from cpd.claims.members import import_members, parse_members_csv
 from cpd.claims.web_access import user_by_id
 from cpd.storage import AuditEntry
 from tests.web.conftest import Web
-from tests.web.desk_helpers import (  # noqa: F401  (sqlite_web: the fixture)
+from tests.web.desk_helpers import (
     jpeg,
     listed,
     outbox,
     pdf,
     pending,
-    sqlite_web,
     to,
 )
 

@@ -3,30 +3,10 @@ loads the vendored htmx and the stylesheet from /static, and asks no other host 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from cpd.storage.database import make_engine, migrate
 from tests.support.browser import browser  # noqa: F401  (the fixture)
-from tests.web.conftest import Clock, Web, make_service, serve
-
-
-@pytest.fixture
-def sqlite_web(tmp_path: Path) -> Iterator[Web]:
-    """The web world on SQLite (page tests need no second database)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'cpd.sqlite3'}")
-    migrate(engine)
-    clock = Clock()
-    service = make_service(engine, tmp_path / "evidence", clock)
-    server = serve(service)
-    try:
-        yield Web(service, clock, server)
-    finally:
-        server.close()
-        engine.dispose()
+from tests.web.conftest import Web
 
 
 def test_a_page_runs_the_vendored_htmx_and_nothing_else(

@@ -14,11 +14,10 @@ from typing import Any
 from cpd.claims.intake import Attachment
 from tests.support.browser import browser, screenshot_dir  # noqa: F401  (the fixture)
 from tests.web.conftest import Web
-from tests.web.desk_helpers import (  # noqa: F401  (sqlite_web: the fixture)
+from tests.web.desk_helpers import (
     jpeg,
     outbox,
     pending,
-    sqlite_web,
     status_of,
     to,
 )

@@ -14,7 +14,6 @@ from cpd.storage import OutboxMessage
 from tests.support.browser import browser  # noqa: F401  (the fixture)
 from tests.support.outbox import address_of
 from tests.web.conftest import Web
-from tests.web.pages.test_assets import sqlite_web  # noqa: F401  (the fixture)
 
 PHONE = {"width": 390, "height": 844}
 
