@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -57,41 +58,33 @@ def expire_draft(session: Session, claim_id: int, now: dt.datetime, reason: str)
     return changed_rows(session, statement) == 1
 
 
-def accepted_decided_between(
-    session: Session, schemes: Sequence[str], start: dt.datetime, end: dt.datetime
+def _accepted(
+    session: Session, schemes: Sequence[str], *where: Any, order: Sequence[Any]
 ) -> list[tuple[Claim, Member]]:
-    """Accepted claims of members of ``schemes`` decided in [start, end)."""
+    """Accepted claims (with their members) of members of ``schemes`` meeting ``where``."""
     if not schemes:
         return []
     query = (
         select(Claim, Member)
         .join(Member, col(Member.id) == col(Claim.member_id))
-        .where(
-            col(Claim.status) == "accepted",
-            col(Member.scheme).in_(list(schemes)),
-            col(Claim.decided_at) >= start,
-            col(Claim.decided_at) < end,
-        )
-        .order_by(col(Claim.id))
+        .where(col(Claim.status) == "accepted", col(Member.scheme).in_(list(schemes)), *where)
+        .order_by(*order)
     )
     return [(c, m) for c, m in session.exec(query)]
+
+
+def accepted_decided_between(
+    session: Session, schemes: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> list[tuple[Claim, Member]]:
+    """Accepted claims of members of ``schemes`` decided in [start, end)."""
+    decided = col(Claim.decided_at)
+    return _accepted(session, schemes, decided >= start, decided < end, order=[col(Claim.id)])
 
 
 def accepted_dated_between(
     session: Session, schemes: Sequence[str], first: dt.date, last: dt.date
 ) -> list[tuple[Claim, Member]]:
     """Accepted claims of members of ``schemes`` whose activity started in [first, last]."""
-    if not schemes:
-        return []
-    query = (
-        select(Claim, Member)
-        .join(Member, col(Member.id) == col(Claim.member_id))
-        .where(
-            col(Claim.status) == "accepted",
-            col(Member.scheme).in_(list(schemes)),
-            col(Claim.start_date) >= first,
-            col(Claim.start_date) <= last,
-        )
-        .order_by(col(Member.id), col(Claim.start_date), col(Claim.id))
-    )
-    return [(c, m) for c, m in session.exec(query)]
+    started = col(Claim.start_date)
+    order = [col(Member.id), started, col(Claim.id)]
+    return _accepted(session, schemes, started >= first, started <= last, order=order)
