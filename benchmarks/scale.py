@@ -30,7 +30,6 @@ import datetime as dt
 import email
 import itertools
 import os
-import secrets
 import smtplib
 import subprocess
 import sys
@@ -136,6 +135,21 @@ def members_csv(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+COURSES = (
+    "hull surveys", "ballast water treatment", "marine engine diagnostics",
+    "fire safety on ferries", "stability calculations", "lifesaving appliances",
+    "corrosion of steel hulls", "yacht rigging", "cargo lashing", "diesel exhaust cleaning",
+)  # fmt: skip
+"""A member's claims are distinct activities: the product holds a repeat of the same activity
+(same kind and date, a close title) as a possible duplicate, which nobody would decide here."""
+
+
+def claim_text(n: int, members: int) -> str:
+    """Claim ``n``'s words: member ``n % members``'s ``n // members``-th course."""
+    topic = COURSES[(n // members) % len(COURSES)]
+    return f"Course on {topic} yesterday, {n % 3 + 1} hours"
+
+
 def claim_mail(n: int, members: int) -> tuple[str, bytes]:
     sender = f"m{n % members}@example.com"
     message = EmailMessage()
@@ -144,19 +158,17 @@ def claim_mail(n: int, members: int) -> tuple[str, bytes]:
     message["Subject"] = "CPD claim"
     message["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
     message["Message-ID"] = make_msgid(idstring=f"bench{n}", domain="example.com")
-    message.set_content(f"Course on marine survey number {n} yesterday, {n % 3 + 1} hours")
+    message.set_content(claim_text(n, members))
     return sender, message.as_bytes(policy=policy.SMTP)
 
 
 def start_instances(
     count: int, url: str, sink: Sink, base: Path
 ) -> list[tuple[subprocess.Popen[bytes], int, int, Path]]:
-    secret = secrets.token_urlsafe(48)
     started = []
     for n in range(count):
         data = base / f"instance-{n}"
         data.mkdir(parents=True)
-        (data / "web-secret").write_text(secret + "\n")
         web, smtp = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CPD_")}
         env |= {
@@ -331,9 +343,7 @@ def nlp_seconds(claims: int, members: int) -> float:
 
     extractor = load_extractor()
     today = dt.date.today()
-    texts = [
-        f"Course on marine survey number {n} yesterday, {n % 3 + 1} hours" for n in range(claims)
-    ]
+    texts = [claim_text(n, members) for n in range(claims)]
     extractor.extract(texts[0], today)
     began = time.perf_counter()
     for line in texts:

@@ -1,5 +1,6 @@
-"""Errors as JSON (for a sign-in link, the sign-in page saying why): a user mistake is a 4xx
-naming the field, never a 500."""
+"""Errors as JSON for the API (for a sign-in link, the sign-in page saying why): a user mistake
+is a 4xx naming the field, never a 500. A browser asking for a page instead gets a page: without
+a session it is sent to the start page to sign in, and a refusal is said in words."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cpd.claims.intake import ClaimError, NotAllowed, NotLinked
 from cpd.claims.web_access import LinkRefused, NotFound
 from cpd.claims.web_claims import AlreadyDecided
 from cpd.web.deps import get_config
-from cpd.web.routers.pages import signin_page
+from cpd.web.routers.pages import signin_page, templates
+
+HEADINGS = {403: "Not for you", 404: "Not found"}
 
 
 def validation_body(errors: Sequence[Any]) -> dict[str, Any]:
@@ -41,6 +44,31 @@ def validation_response(errors: Sequence[Any]) -> JSONResponse:
     return JSONResponse(validation_body(errors), status_code=422)
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the JSON API, not an htmx fragment)."""
+    return (
+        not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "")
+        and "hx-request" not in request.headers
+    )
+
+
+def _answer(request: Request, status: int, message: str, headers: Any = None) -> Response:
+    """The refusal as JSON, or for a browser's page a page (401: off to sign in)."""
+    if not _wants_page(request) or status not in (401, *HEADINGS):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    if status == 401:
+        return RedirectResponse("/", status_code=303)
+    context = {
+        "user": None,
+        "csrf": "",
+        "body_name": get_config(request).body_name,
+        "heading": HEADINGS[status],
+        "message": message,
+    }
+    return templates.TemplateResponse(request, "error.html", context, status_code=status)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn the claims layer's refusals into HTTP answers."""
 
@@ -49,10 +77,8 @@ def install(app: FastAPI) -> None:
         return validation_response(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
-        )
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return _answer(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(LinkRefused)
     async def _link(request: Request, exc: LinkRefused) -> HTMLResponse:
@@ -71,16 +97,16 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(NotAllowed)
-    async def _forbidden(request: Request, exc: NotAllowed) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=403)
+    async def _forbidden(request: Request, exc: NotAllowed) -> Response:
+        return _answer(request, 403, str(exc))
 
     @app.exception_handler(NotLinked)
-    async def _unknown(request: Request, exc: NotLinked) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=403)
+    async def _unknown(request: Request, exc: NotLinked) -> Response:
+        return _answer(request, 403, str(exc))
 
     @app.exception_handler(NotFound)
-    async def _missing(request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=404)
+    async def _missing(request: Request, exc: NotFound) -> Response:
+        return _answer(request, 404, str(exc))
 
     @app.exception_handler(ClaimError)
     async def _refused(request: Request, exc: ClaimError) -> JSONResponse:
