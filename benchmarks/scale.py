@@ -144,8 +144,14 @@ COURSES = (
 (same kind and date, a close title) as a possible duplicate, which nobody would decide here."""
 
 
+WARM_UP_BASE = 10**6
+
+
 def claim_text(n: int, members: int) -> str:
-    """Claim ``n``'s words: member ``n % members``'s ``n // members``-th course."""
+    """Claim ``n``'s words: member ``n % members``'s ``n // members``-th course (the warm-up's
+    claims, ``n`` from a million, are a webinar no measured claim repeats)."""
+    if n >= WARM_UP_BASE:
+        return f"Webinar on survey reporting software yesterday, {n % 3 + 1} hours"
     topic = COURSES[(n // members) % len(COURSES)]
     return f"Course on {topic} yesterday, {n % 3 + 1} hours"
 
@@ -213,7 +219,7 @@ def warm_up(
     """One claim through each instance (its NLP pipeline loaded, its connections made), decided
     and told; then the sink's counts start again."""
     for n, (_, _, port, _) in enumerate(instances):
-        address, raw = claim_mail(10**6 + n, members)
+        address, raw = claim_mail(WARM_UP_BASE + n, members)
         with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
             smtp.sendmail(address, [CLAIMS_ADDRESS], raw)
     deadline = time.monotonic() + 120
