@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from cpd import rules
-from cpd.claims import web_claims
+from cpd.claims import desk_reports, web_claims
 from cpd.claims.auto_approval import spot_checked
 from cpd.claims.events import import_events, parse_events_csv
 from cpd.claims.intake import Intake, Sender
@@ -116,6 +116,8 @@ def test_a_claim_matching_an_event_is_accepted_at_once_and_listed(
     assert [(c["id"], c["auto_accepted"]) for c in listed] == [(claim_id, True)]
     detail = web_claims.claim_detail(service, SECRETARY, claim_id)
     assert "auto_accept" in [h["action"] for h in detail["history"]]
+    on_desk = desk_reports.audit_log(service, SECRETARY, action="auto_accept")  # "Auto-approved"
+    assert [r["claim_id"] for r in on_desk.rows] == [claim_id]
 
 
 def test_a_spot_check_a_wrong_kind_or_auto_approval_off_goes_to_the_secretary(
