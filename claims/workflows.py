@@ -8,12 +8,10 @@ notifications in the outbox.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import zipfile
-from pathlib import Path
 
 from cpd import rules
 from cpd.claims import decisions, evaluation, identity, recipients
+from cpd.claims import evidence_zip as evidence_zip_file
 from cpd.claims.dispensations import request_in
 from cpd.claims.intake import ClaimError, Sender
 from cpd.claims.notifications import queue, tell
@@ -25,7 +23,6 @@ from cpd.storage import Session, claims_repo, models, reading, transaction
 from cpd.storage import members as members_repo
 from cpd.storage.queries import (
     add_audit,
-    claims_of_member,
     member_audit_details,
 )
 
@@ -286,22 +283,14 @@ class Workflows:
         return to_pdf(records) if format == "pdf" else to_csv(records).encode("utf-8")
 
     def evidence_zip(self, sender: Sender) -> bytes:
-        """A zip of the member's evidence files (named by claim and original name)."""
+        """A zip of the member's evidence files (named by claim and cleaned original name)."""
         with reading(self.engine) as session:
             member = identity.require_member(session, sender)
-            claims = claims_of_member(session, members_repo.id_of(member))
-            files = claims_repo.evidence_of(session, [c.id for c in claims if c.id is not None])
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for n, file in enumerate(files, start=1):
-                path = Path(file.stored_path)
-                if path.is_file():
-                    archive.write(path, f"claim-{file.claim_id}/{n:03d}-{file.original_name}")
-            archive.writestr(
-                "README.txt",
-                f"Evidence of {member.name} ({member.membership_no}), {len(files)} file(s).\n",
-            )
-        return buffer.getvalue()
+        path = evidence_zip_file.write(self.engine, member)
+        try:
+            return path.read_bytes()
+        finally:
+            path.unlink(missing_ok=True)
 
     # -- helpers ------------------------------------------------------------------------------
 
