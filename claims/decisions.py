@@ -39,14 +39,25 @@ class Action(enum.StrEnum):
 def secretary_or_none(session: Session, sender: Sender) -> models.Member | None:
     """The sender when they are a member with the secretary role, else None."""
     member = identity.member_of(session, sender)
-    return member if member is not None and member.role == SECRETARY else None
+    return member if member is not None and has_secretary_role(member.role) else None
+
+
+def has_secretary_role(role: str) -> bool:
+    """Whether a member's role lets them decide claims (every channel asks this, the web
+    through :class:`~cpd.claims.web_access.WebUser`)."""
+    return role == SECRETARY
+
+
+def not_a_secretary(doing: str) -> NotAllowed:
+    """The refusal for someone without the secretary role."""
+    return NotAllowed(f"Only the membership secretary can {doing}.")
 
 
 def require_secretary(session: Session, sender: Sender, doing: str) -> models.Member:
     """The sender as a secretary; NotAllowed ("Only the membership secretary can ...")."""
     secretary = secretary_or_none(session, sender)
     if secretary is None:
-        raise NotAllowed(f"Only the membership secretary can {doing}.")
+        raise not_a_secretary(doing)
     return secretary
 
 

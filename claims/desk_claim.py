@@ -40,7 +40,6 @@ def claim_page(service: ClaimsService, user: WebUser, claim_id: int) -> dict[str
         member = members_repo.get(session, claim.member_id)
         assert member is not None
         scheme = rules.load_scheme(member.scheme)
-        detail["verification"] = detail.get("verification") or claim.verification
         detail["verification_domain"] = claim.verification_domain
         standing = evaluation.standing(session, member, service.today())
         if claim.status == "pending":

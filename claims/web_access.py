@@ -11,7 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from cpd.claims.intake import ClaimError, NotAllowed, Sender
+from cpd.claims import decisions
+from cpd.claims.intake import ClaimError, Sender
 from cpd.claims.members import issue_token, token_digest
 from cpd.storage import Engine, models, reading, transaction
 from cpd.storage import members as members_repo
@@ -41,7 +42,7 @@ class WebUser:
     @property
     def is_secretary(self) -> bool:
         """Whether this user has the secretary role."""
-        return self.role == "secretary"
+        return decisions.has_secretary_role(self.role)
 
     @property
     def sender(self) -> Sender:
@@ -105,7 +106,7 @@ def user_by_id(engine: Engine, member_id: int) -> WebUser | None:
 def require_secretary(user: WebUser) -> None:
     """NotAllowed unless the user is a secretary."""
     if not user.is_secretary:
-        raise NotAllowed("Only the membership secretary can do this.")
+        raise decisions.not_a_secretary("do this")
 
 
 def may_see_member(user: WebUser, membership_no: str) -> bool:

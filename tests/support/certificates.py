@@ -5,6 +5,7 @@ provider) so a reading can be scored against them."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import io
 import random
@@ -41,20 +42,7 @@ PROVIDERS = (
     ("institute", "Institute of the Motor Industry"),
     ("external", "Royal Yachting Association"),
 )
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+MONTHS = list(calendar.month_name)[1:]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ service, on SQLite and PostgreSQL; httpx clients signed in by real sign-in links
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import threading
 import zoneinfo
@@ -128,8 +129,9 @@ def serve(service: ClaimsService, base_url: str = "http://127.0.0.1") -> ServerT
     return ServerThread(create_app(service, config))
 
 
-@pytest.fixture
-def web(engine: Engine, tmp_path: Path) -> Iterator[Web]:
+@contextlib.contextmanager
+def running_web(engine: Engine, tmp_path: Path) -> Iterator[Web]:
+    """The service on ``engine`` and a real server for it, stopped (clients closed) after."""
     clock = Clock()
     service = make_service(engine, tmp_path / "evidence", clock)
     server = serve(service)
@@ -140,6 +142,12 @@ def web(engine: Engine, tmp_path: Path) -> Iterator[Web]:
         for client in world.clients:
             client.close()
         server.close()
+
+
+@pytest.fixture
+def web(engine: Engine, tmp_path: Path) -> Iterator[Web]:
+    with running_web(engine, tmp_path) as world:
+        yield world
 
 
 @pytest.fixture
@@ -147,14 +155,8 @@ def sqlite_web(tmp_path: Path) -> Iterator[Web]:
     """The web world on SQLite alone (for pages whose SQL the two-database tests cover)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'cpd.sqlite3'}")
     migrate(engine)
-    clock = Clock()
-    service = make_service(engine, tmp_path / "evidence", clock)
-    server = serve(service)
-    world = Web(service, clock, server)
     try:
-        yield world
+        with running_web(engine, tmp_path) as world:
+            yield world
     finally:
-        for client in world.clients:
-            client.close()
-        server.close()
         engine.dispose()
